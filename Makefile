@@ -1,0 +1,115 @@
+# qrep: a replicated network block device.
+#
+#   make deps        install what is needed from Debian's archive (root)
+#   make             build qrep.ko (Debian 6.1 kernel) and the tools
+#   make KVER=...    build qrep.ko against another installed kernel
+#   make check       unit tests on the host, then every VM selftest
+#   make check-quick a fast subset;  make check T=name  one test
+#   make demo        the guided tour, in a VM
+#   make vm-shell    an interactive VM with the module and tools
+#   make checkpatch  make sparse   kernel code checks
+#   make fuzz        fuzz the user-space parsers (FUZZ_SECONDS each, 60)
+#   make sim-long    the election simulation with a million seeds
+#
+# Everything built lands in build/ (ignored by git).
+
+KSERIES ?= 6.1
+KVER ?= $(shell scripts/kver.sh $(KSERIES))
+O := $(CURDIR)/build
+KMOD_DIR := $(O)/kmod/$(KVER)
+KO := $(KMOD_DIR)/drivers/block/qrep/qrep.ko
+TOOLS := $(O)/tools
+
+KERNEL_SRCS := Kbuild $(shell find drivers include -type f \( -name '*.[ch]' -o -name Kbuild \) 2>/dev/null)
+HARNESS_MOD_SRCS := $(wildcard selftests/harness/kmod/*.[ch] selftests/harness/kmod/Kbuild)
+
+export QREP_ROOT := $(CURDIR)
+export QREP_BUILD := $(O)
+export KVER
+
+all: module userspace
+
+deps:
+	@scripts/deps.sh $(KSERIES)
+
+$(TOOLS)/.extracted:
+	@scripts/kernel-tools.sh $(TOOLS)
+
+tools: $(TOOLS)/.extracted
+
+check-kver:
+	@test -n "$(KVER)" -a -e "/lib/modules/$(KVER)/build/Makefile" || \
+		{ echo "no kernel headers for '$(KVER)' (series $(KSERIES)): run make deps" >&2; exit 1; }
+
+# The module is built in a copy of the sources per kernel release, so that
+# builds against 6.1 and 6.12 can sit side by side.
+module: check-kver $(KO)
+$(KO): $(KERNEL_SRCS)
+	@mkdir -p $(KMOD_DIR)
+	@cp -a --parents $(KERNEL_SRCS) $(KMOD_DIR)/
+	@scripts/kbuild.sh $(KVER) $(KMOD_DIR) W=1 modules
+
+# The test-only module the harness self-tests load (it warns on purpose).
+harness-module: check-kver
+	@mkdir -p $(O)/harness-kmod/$(KVER)
+	@cp -a $(HARNESS_MOD_SRCS) $(O)/harness-kmod/$(KVER)/
+	@scripts/kbuild.sh $(KVER) $(O)/harness-kmod/$(KVER) modules
+
+userspace: tools
+	$(MAKE) -C userspace O=$(O) all
+
+# The end-to-end unit tests start build/bin/qrep-target: build the tools first.
+unit: userspace
+	$(MAKE) -C userspace O=$(O) unit
+
+# The election simulation, long: a million seeded runs over both cores
+# (make check runs 12,000). QREP_SIM_RUNS=N sets the number.
+QREP_SIM_RUNS ?= 1000000
+sim-long: tools
+	$(MAKE) -C userspace O=$(O) $(O)/unit/test_election_sim
+	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_election_sim
+
+# Fuzzing with clang's libFuzzer (selftests/fuzz): build the harnesses,
+# run each for FUZZ_SECONDS (FUZZ_JOBS at a time), or briefly, as the
+# fuzz-brief test of make check does.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+
+fuzz-build:
+	$(MAKE) -C selftests/fuzz O=$(O) all
+
+fuzz: fuzz-build
+	@selftests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)
+
+fuzz-brief: fuzz-build
+	@selftests/fuzz/run_brief.sh
+
+sparse: check-kver
+	@rm -rf $(O)/sparse/$(KVER) && mkdir -p $(O)/sparse/$(KVER)
+	@cp -a --parents $(KERNEL_SRCS) $(O)/sparse/$(KVER)/
+	@scripts/kbuild.sh $(KVER) $(O)/sparse/$(KVER) C=2 modules
+
+checkpatch: tools
+	@perl $(TOOLS)/scripts/checkpatch.pl --no-tree --strict --terse \
+		--ignore SPDX_LICENSE_TAG -f $(filter %.c %.h,$(KERNEL_SRCS))
+
+check: deps all unit harness-module fuzz-build
+	@selftests/run $(if $(T),--only $(T))
+
+check-quick: deps all unit harness-module
+	@selftests/run --quick $(if $(T),--only $(T))
+
+demo: deps all
+	@qemu/run-vm --timeout 900 -- $(CURDIR)/scripts/demo.sh
+
+vm-shell: deps all
+	@qemu/run-vm --interactive
+
+bench: deps all
+	@bench/run
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all deps tools check-kver module harness-module userspace unit sim-long sparse \
+	checkpatch check check-quick demo vm-shell bench clean
