@@ -1,0 +1,220 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Self-test of the VM harness (qemu/run-vm and its kernel log scan). Runs
+# on the host and starts the VMs itself; prints KTAP and exits 0 iff all
+# cases pass (4 if it cannot run at all).
+#
+#   1 a trivial command succeeds and its output reaches the host
+#   2 a command's exit status (3) comes back as run-vm's
+#   3 a module that WARNs fails the run (status 125), the warning shown
+#   4 a command that never ends is killed at --timeout (status 124)
+#   5 --interactive runs a scripted session and ends
+#   6 the kernel log patterns catch each kind of report, and not a clean
+#     boot (no VM: sample lines)
+#
+# Cases 1-5 each boot a VM. Case 4 idles for most of its 30 s, so it runs
+# alongside the others, which go two at a time (one per core).
+
+set -euo pipefail
+
+ROOT=$(cd -P "$(dirname "$0")/../.." && pwd)
+# shellcheck source=selftests/lib/ktap.sh
+. "$ROOT/selftests/lib/ktap.sh"
+# shellcheck source=qemu/lib.sh
+. "$ROOT/qemu/lib.sh"
+
+RUN_VM=$ROOT/qemu/run-vm
+HANG_TIMEOUT=30		# case 4: run-vm --timeout
+HANG_LIMIT=40		# case 4: run-vm must have returned by then
+VM_TIMEOUT=300		# every other case: a backstop, never reached
+KVER=${KVER:-$(qrep_vm_default_kver)}
+export KVER
+WARN_KO=$QREP_BUILD/harness-kmod/$KVER/qrep_warn_test.ko
+
+ktap_plan 6
+for tool in "$QREP_QEMU" vde_switch; do
+	if ! command -v "$tool" >/dev/null; then
+		for i in 1 2 3 4 5 6; do
+			ktap_skip "harness case $i" "no $tool (make deps)"
+		done
+		exit 4
+	fi
+done
+
+mkdir -p "$QREP_VM_DIR"
+WORK=$(mktemp -d "$QREP_VM_DIR/harness-selftest.XXXXXX")
+pids=() hang_pid=""
+# On an early exit, stop the cases still running: each is a subshell
+# waiting for a run-vm, which kills its VM when terminated.
+# shellcheck disable=SC2317 # run by the trap
+cleanup() {
+	local pid
+
+	for pid in "${pids[@]}" ${hang_pid:+"$hang_pid"}; do
+		pkill -TERM -P "$pid" 2>/dev/null || true
+		kill "$pid" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+# A signal ends the test through the EXIT trap too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+ktap_diag "logs in $WORK"
+
+# case NAME CMD...: run CMD in the background, its stdout in NAME.out,
+# stderr in NAME.err, exit status in NAME.rc, seconds taken in NAME.time.
+case_start() {
+	local name=$1
+	shift
+	(
+		start=$SECONDS
+		rc=0
+		"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+		echo "$rc" >"$WORK/$name.rc"
+		echo $((SECONDS - start)) >"$WORK/$name.time"
+	) &
+	pids+=("$!")
+}
+
+case_wait() {
+	wait "${pids[@]}" 2>/dev/null || true
+	pids=()
+}
+
+rc_of() {
+	cat "$WORK/$1.rc"
+}
+
+# show NAME: the case's output as diagnostics, for a failing case.
+show() {
+	ktap_diag "exit status $(rc_of "$1") after $(cat "$WORK/$1.time") s; stdout:"
+	sed 's/^/#   /' "$WORK/$1.out"
+	ktap_diag "stderr:"
+	sed 's/^/#   /' "$WORK/$1.err"
+}
+
+# The hanging VM first: it sleeps in the background of everything else.
+case_start hang "$RUN_VM" --timeout "$HANG_TIMEOUT" --log-dir "$WORK/hang.vm" \
+	-- sleep infinity
+hang_pid=${pids[0]}
+pids=()
+
+# shellcheck disable=SC2016 # expanded in the guest
+case_start hello "$RUN_VM" --timeout "$VM_TIMEOUT" --log-dir "$WORK/hello.vm" \
+	-- bash -c 'echo "harness-selftest: hello from $(uname -r), QREP_VM=$QREP_VM"'
+case_start status "$RUN_VM" --timeout "$VM_TIMEOUT" --log-dir "$WORK/status.vm" \
+	-- bash -c 'echo "exiting with 3"; exit 3'
+case_wait
+
+if [ -f "$WARN_KO" ]; then
+	case_start warn "$RUN_VM" --timeout "$VM_TIMEOUT" --log-dir "$WORK/warn.vm" \
+		-- bash -c "insmod '$WARN_KO' && rmmod qrep_warn_test"
+fi
+# shellcheck disable=SC2016,SC2317 # expanded in the guest; run by case_start
+interactive_session() {
+	printf '%s\n' 'echo "interactive: $QREP_VM $(hostname)"' 'exit 0' |
+		"$RUN_VM" --interactive --timeout "$VM_TIMEOUT" --log-dir "$WORK/interactive.vm"
+}
+case_start interactive interactive_session
+case_wait
+pids=("$hang_pid")
+case_wait
+hang_pid=""
+
+# 1
+expect="harness-selftest: hello from $KVER, QREP_VM=1"
+if [ "$(rc_of hello)" = 0 ] && grep -qxF "$expect" "$WORK/hello.out" &&
+	grep -qxF "$expect" "$WORK/hello.vm/output.log"; then
+	ktap_diag "case 1 took $(cat "$WORK/hello.time") s, sharing the CPUs with other cases"
+	ktap_report "trivial command succeeds, its output reaches the host" 0
+else
+	show hello
+	ktap_report "trivial command succeeds, its output reaches the host" 1
+fi
+
+# 2
+if [ "$(rc_of status)" = 3 ] && grep -qxF "exiting with 3" "$WORK/status.out"; then
+	ktap_report "command exit status 3 is run-vm's" 0
+else
+	show status
+	ktap_report "command exit status 3 is run-vm's" 1
+fi
+
+# 3: the failure is the expected result.
+if [ ! -f "$WARN_KO" ]; then
+	ktap_skip "a WARN in the guest fails the run" "no $WARN_KO (make harness-module)"
+elif [ "$(rc_of warn)" = 125 ] &&
+	grep -q '^run-vm: kernel log shows a problem:' "$WORK/warn.err" &&
+	grep -q 'WARNING: .*qrep_warn_test' "$WORK/warn.err"; then
+	ktap_report "a WARN in the guest fails the run" 0
+else
+	show warn
+	ktap_report "a WARN in the guest fails the run" 1
+fi
+
+# 4
+if [ "$(rc_of hang)" = 124 ] && [ "$(cat "$WORK/hang.time")" -le "$HANG_LIMIT" ] &&
+	grep -q "^run-vm: TIMEOUT after $HANG_TIMEOUT s" "$WORK/hang.err"; then
+	ktap_diag "the hanging VM was killed after $(cat "$WORK/hang.time") s"
+	ktap_report "a hanging command is killed at --timeout" 0
+else
+	show hang
+	ktap_report "a hanging command is killed at --timeout" 1
+fi
+
+# 5
+if [ "$(rc_of interactive)" = 0 ] &&
+	tr -d '\r' <"$WORK/interactive.out" | grep -qx 'interactive: 1 qrep-vm' &&
+	grep -q "^qrep-vm: .*leave with" "$WORK/interactive.out"; then
+	ktap_report "interactive mode runs scripted input and ends" 0
+else
+	show interactive
+	ktap_report "interactive mode runs scripted input and ends" 1
+fi
+
+# 6: one row per kind of report; "-" rows must not match.
+log_rows=(
+	"+ [   12.345678] BUG: kernel NULL pointer dereference, address: 0000000000000008"
+	"+ [    3.000000] kernel BUG at drivers/block/qrep/request.c:42!"
+	"+ [    4.100000] BUG kmalloc-64 (Not tainted): Redzone overwritten"
+	"+ [    4.100000] BUG qrep_req (Tainted: G           OE     ): Poison overwritten"
+	"+ [    4.200000] INFO: 0xffff888003ab1234-0xffff888003ab1237 @offset=52. First byte 0x0 instead of 0x6b; Object padding overwritten"
+	"+ [    5.000000] WARNING: CPU: 0 PID: 77 at drivers/block/qrep/main.c:10 qrep_init+0x11/0x20 [qrep]"
+	"+ [    6.000000] Oops: 0002 [#1] PREEMPT SMP NOPTI"
+	"+ [    6.000000] general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI"
+	"+ [    7.000000] Kernel panic - not syncing: Fatal exception"
+	"+ [  123.000000] INFO: task kworker/0:1:23 blocked for more than 61 seconds."
+	"+ [   30.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"
+	"+ [   30.000000] rcu: INFO: rcu_preempt self-detected stall on CPU"
+	"+ [   40.000000] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [fio:123]"
+	"+ [    8.000000] UBSAN: array-index-out-of-bounds in drivers/block/qrep/request.c:99:5"
+	"+ [    8.000000] BUG: KASAN: slab-use-after-free in qrep_req_free+0x10/0x20 [qrep]"
+	"+ [    9.000000] list_add corruption. prev->next should be next (ffff888004f0c000), but was 0000000000000000."
+	"- [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)"
+	"- [    4.000000] qrep: loading out-of-tree module taints kernel."
+	"- [    1.000000] clocksource: tsc: mask: 0xffffffffffffffff max_cycles: 0x233fc5d459f"
+	"- === qrep cluster: node3 boot 2 ==="
+)
+bad=0
+for ((i = 0; i < ${#log_rows[@]}; i++)); do
+	row=${log_rows[i]}
+	printf '%s\n' "${row:2}" >"$WORK/row.log"
+	if qrep_vm_log_scan "$WORK/row.log" >/dev/null; then found=-; else found=+; fi
+	if [ "$found" != "${row:0:1}" ]; then
+		ktap_diag "row $((i + 1)): expected '${row:0:1}' (+ problem, - clean), got '$found': ${row:2}"
+		bad=1
+	fi
+done
+# A whole clean boot, from case 1, must pass too.
+if [ -f "$WORK/hello.vm/console.log" ] &&
+	! qrep_vm_log_scan "$WORK/hello.vm/console.log" >"$WORK/clean-scan.out"; then
+	ktap_diag "the clean boot of case 1 matched:"
+	sed 's/^/#   /' "$WORK/clean-scan.out"
+	bad=1
+fi
+[ "$bad" = 1 ] || ktap_diag "${#log_rows[@]} log rows classified right"
+ktap_report "kernel log patterns catch each kind of report" "$bad"
+
+ktap_finish
