@@ -1,0 +1,37 @@
+#!/bin/bash
+# Helpers for selftests that run inside a VM (see qemu/run-vm).
+# QREP_ROOT, QREP_BUILD and KVER come from the harness.
+
+: "${QREP_ROOT:?run this inside the VM harness (qemu/run-vm)}"
+: "${QREP_BUILD:=$QREP_ROOT/build}"
+: "${KVER:=$(uname -r)}"
+QREP_KO=$QREP_BUILD/kmod/$KVER/drivers/block/qrep/qrep.ko
+export PATH="$QREP_BUILD/bin:$PATH"
+
+qrep_load()
+{
+	lsmod | grep -q '^qrep ' || insmod "$QREP_KO"
+}
+
+# The kernel's own module loading runs in the initramfs root, which has no
+# modules: load what a test needs (e.g. ext4) from the shared root first.
+need_modules()
+{
+	modprobe -a "$@"
+}
+
+qrep_unload()
+{
+	! lsmod | grep -q '^qrep ' || rmmod qrep
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for()
+{
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}

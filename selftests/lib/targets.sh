@@ -1,0 +1,114 @@
+#!/bin/bash
+# Replica targets for selftests inside a VM: stores on tmpfs, one
+# qrep-target per store on loopback, and a resource file for qrepctl.
+#
+#   targets_setup N SIZE [IO_TIMEOUT]   stores, daemons, $QREP_CONF
+#   target_kill I          kill -9 target I (0-based): a crash
+#   target_stop I          SIGSTOP: a target that stops answering
+#   target_start I         (re)start target I on its store and port
+#   target_store I         path of store I
+#   target_stats I KEY     a counter from target I's stats file
+#   targets_teardown       device down, daemons gone, stores removed
+#
+# Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR.
+
+: "${QREP_TEST_PORT_BASE:=7801}"
+TARGETS_DIR=${TARGETS_DIR:-/tmp/qrep-targets}
+QREP_CONF=$TARGETS_DIR/r0.conf
+TARGET_NAMES=(a b c d e f g h)
+TARGETS_N=0
+TARGET_PIDS=()
+# How long a target may take to start listening.
+TARGET_START_TIMEOUT=20
+
+target_store() { echo "$TARGETS_DIR/${TARGET_NAMES[$1]}.store"; }
+target_port() { echo $((QREP_TEST_PORT_BASE + $1)); }
+
+target_listening()
+{
+	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+target_start()
+{
+	local i=$1 port
+	port=$(target_port "$i")
+	setsid qrep-target serve --store "$(target_store "$i")" \
+		--listen "127.0.0.1:$port" \
+		--stats-file "$TARGETS_DIR/${TARGET_NAMES[$i]}.stats" \
+		>>"$TARGETS_DIR/${TARGET_NAMES[$i]}.log" 2>&1 &
+	TARGET_PIDS[$i]=$!
+	wait_for "$TARGET_START_TIMEOUT" target_listening "$port" || {
+		echo "target ${TARGET_NAMES[$i]} did not start:"
+		tail -n 5 "$TARGETS_DIR/${TARGET_NAMES[$i]}.log"
+		return 1
+	}
+}
+
+target_kill()
+{
+	kill -9 "${TARGET_PIDS[$1]}" 2>/dev/null || true
+	wait "${TARGET_PIDS[$1]}" 2>/dev/null || true
+}
+
+target_stop() { kill -STOP "${TARGET_PIDS[$1]}"; }
+target_cont() { kill -CONT "${TARGET_PIDS[$1]}"; }
+
+# target_stats I KEY: the value of KEY in target I's stats file.
+target_stats()
+{
+	awk -v k="$2" '$1 == k { print $2 }' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats"
+}
+
+# targets_write_conf N SIZE UUID IO_TIMEOUT: the resource file.
+targets_write_conf()
+{
+	local n=$1 i
+	{
+		echo "resource r0"
+		echo "device 0"
+		echo "size $2"
+		echo "uuid $3"
+		echo "mode mirror"
+		echo "io-timeout $4"
+		echo "connect-timeout 2s"
+		for i in $(seq 0 $((n - 1))); do
+			echo "replica ${TARGET_NAMES[$i]} 127.0.0.1:$(target_port "$i")"
+		done
+	} >"$QREP_CONF"
+}
+
+targets_setup()
+{
+	local n=$1 size=$2 io_timeout=${3:-10s} i
+	TARGETS_N=$n
+	mkdir -p "$TARGETS_DIR"
+	QREP_UUID=$(qrep-target init --store "$(target_store 0)" --size "$size" | tail -n 1)
+	for i in $(seq 1 $((n - 1))); do
+		qrep-target init --store "$(target_store "$i")" --size "$size" \
+			--uuid "$QREP_UUID" >/dev/null || return 1
+	done
+	for i in $(seq 0 $((n - 1))); do
+		target_start "$i" || return 1
+	done
+	targets_write_conf "$n" "$size" "$QREP_UUID" "$io_timeout"
+}
+
+targets_teardown()
+{
+	local i
+	qrepctl down -c "$QREP_CONF" >/dev/null 2>&1 || true
+	for i in "${!TARGET_PIDS[@]}"; do
+		kill -CONT "${TARGET_PIDS[$i]}" 2>/dev/null || true
+		kill "${TARGET_PIDS[$i]}" 2>/dev/null || true
+		wait "${TARGET_PIDS[$i]}" 2>/dev/null || true
+	done
+	TARGET_PIDS=()
+	rm -rf "$TARGETS_DIR"
+}
+
+# replica_state NAME: the state qrepctl status reports for replica NAME.
+replica_state()
+{
+	qrepctl status 0 | awk -v n="$1" '$1 == "replica" && $3 ~ "^" n "@" { print $4 }'
+}
