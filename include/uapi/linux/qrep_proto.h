@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * qrep wire protocol: the bytes exchanged between a primary (qrep.ko, or a
+ * user-space tool) and a qrep-target over TCP.
+ *
+ * This header holds on-wire structures only. It is shared by the kernel
+ * module and by user space, so it uses nothing but <linux/types.h>.
+ *
+ * Every multi-byte field is big-endian. Every structure has a fixed size
+ * (checked at build time on both sides) and no implicit padding.
+ *
+ * A connection starts with a handshake done in user space: the client
+ * sends struct qrep_hello, the target answers with struct qrep_hello_reply.
+ * After that the connection carries requests (struct qrep_req, followed for
+ * WRITE by the data) and replies (struct qrep_reply, followed for READ by
+ * one version per block and then the data). Replies may come in any order;
+ * the handle ties a reply to its request.
+ */
+#ifndef _UAPI_LINUX_QREP_PROTO_H
+#define _UAPI_LINUX_QREP_PROTO_H
+
+#include <linux/types.h>
+
+#define QREP_PROTO_VERSION	1
+
+#define QREP_HELLO_MAGIC	0x5152484cU	/* "QRHL" */
+#define QREP_REQ_MAGIC		0x51524551U	/* "QREQ" */
+#define QREP_REPLY_MAGIC	0x51525250U	/* "QRRP" */
+
+/* Every store, request and device speaks in blocks of this size. */
+#define QREP_BLOCK_SHIFT	12
+#define QREP_BLOCK_SIZE		(1U << QREP_BLOCK_SHIFT)
+
+/* Largest READ or WRITE a single request may carry: 1 MiB. */
+#define QREP_MAX_REQ_BLOCKS	256U
+
+#define QREP_UUID_SIZE		16
+
+enum qrep_op {
+	QREP_OP_READ = 1,	/* reply: nblocks versions, then the data */
+	QREP_OP_WRITE = 2,	/* request carries data; one version for all */
+	QREP_OP_FLUSH = 3,	/* everything acknowledged before is durable */
+	__QREP_OP_MAX,
+};
+
+/* Request flags. Unknown flags are refused with QREP_ERR_INVAL. */
+#define QREP_REQ_FUA		0x0001U	/* WRITE durable before reply */
+#define QREP_REQ_FLAGS_ALL	QREP_REQ_FUA
+
+/* Reply flags. */
+#define QREP_REPLY_OLDER_IGNORED 0x0001U /* WRITE: some blocks held newer */
+
+enum qrep_status {
+	QREP_OK = 0,
+	QREP_ERR_IO = 1,		/* the store failed a read or write */
+	QREP_ERR_RANGE = 2,		/* blocks outside the device */
+	QREP_ERR_INVAL = 3,		/* malformed request */
+	QREP_ERR_EPOCH = 4,		/* request from an older epoch: fenced */
+	QREP_ERR_CHECKSUM = 5,		/* stored checksum does not match */
+	QREP_ERR_UUID = 6,		/* handshake: another device's store */
+	QREP_ERR_SIZE = 7,		/* handshake: size or block size differs */
+	QREP_ERR_PROTO = 8,		/* handshake: protocol version unknown */
+	__QREP_ERR_MAX,
+};
+
+/* Client -> target, once, first thing on a new connection. */
+struct qrep_hello {
+	__be32 magic;			/* QREP_HELLO_MAGIC */
+	__be32 proto_version;		/* QREP_PROTO_VERSION */
+	__u8 uuid[QREP_UUID_SIZE];	/* the device this client serves */
+	__be64 size;			/* device size in bytes */
+	__be32 block_size;		/* QREP_BLOCK_SIZE */
+	__be32 flags;			/* none defined; must be 0 */
+	__be64 epoch;			/* client's epoch */
+};
+
+/* Target -> client, the answer to struct qrep_hello. */
+struct qrep_hello_reply {
+	__be32 magic;			/* QREP_HELLO_MAGIC */
+	__be32 proto_version;		/* QREP_PROTO_VERSION */
+	__be32 status;			/* enum qrep_status */
+	__be32 block_size;
+	__u8 uuid[QREP_UUID_SIZE];	/* the store's device UUID */
+	__be64 size;			/* the store's size in bytes */
+	__be64 max_version;		/* highest block version in the store */
+	__be64 epoch;			/* highest epoch the store accepted */
+};
+
+/* Client -> target: one request. WRITE is followed by nblocks blocks. */
+struct qrep_req {
+	__be32 magic;			/* QREP_REQ_MAGIC */
+	__be16 op;			/* enum qrep_op */
+	__be16 flags;			/* QREP_REQ_* */
+	__be64 handle;			/* echoed in the reply */
+	__be64 epoch;			/* refused if older than the store's */
+	__be64 block;			/* first block */
+	__be32 nblocks;			/* 1..QREP_MAX_REQ_BLOCKS; 0 for FLUSH */
+	__be32 reserved;		/* must be 0 */
+	__be64 version;			/* WRITE: stamped on every block */
+};
+
+/*
+ * Target -> client: one reply. For a successful READ it is followed by
+ * nblocks __be64 versions and then nblocks blocks of data; otherwise by
+ * nothing, and nblocks is 0.
+ */
+struct qrep_reply {
+	__be32 magic;			/* QREP_REPLY_MAGIC */
+	__be32 status;			/* enum qrep_status */
+	__be64 handle;			/* the request's handle */
+	__be32 nblocks;			/* READ: blocks that follow */
+	__be32 flags;			/* QREP_REPLY_* */
+	__be64 epoch;			/* the store's epoch */
+};
+
+#define QREP_HELLO_SIZE		48
+#define QREP_HELLO_REPLY_SIZE	56
+#define QREP_REQ_SIZE		48
+#define QREP_REPLY_SIZE		32
+
+#endif /* _UAPI_LINUX_QREP_PROTO_H */

@@ -1,0 +1,1345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * End to end on the host: runs build/bin/qrep-target on 127.0.0.1 and
+ * talks to it as a primary would, using the library's protocol code.
+ *
+ *   test client ---- TCP 127.0.0.1:<free port> ---- qrep-target serve
+ *                                                    |
+ *                                                    store in a temp dir
+ *
+ * Covers the handshake (good, wrong UUID, wrong size, wrong protocol),
+ * write/read/flush and write-if-newer over the wire, fencing by epoch,
+ * malformed requests, clients vanishing mid-request, checksum errors,
+ * the stats file, clean shutdown, the CLI's errors, and a throughput
+ * figure. The target binary is found next to this test's build folder
+ * (../bin/qrep-target) or in $QREP_TARGET_BIN; without it, tests skip.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include "bytes.h"
+#include "net.h"
+#include "proto.h"
+#include "store.h"
+#include "uuid.h"
+
+#define BS			QREP_BLOCK_SIZE
+#define STORE_SIZE		(16U << 20)		/* 4096 blocks */
+#define STORE_BLOCKS		(STORE_SIZE / BS)
+#define TEST_UUID		"0f8e2c1a-5b3d-4e6f-9a7b-8c9d0e1f2a3b"
+#define OTHER_UUID		"11111111-2222-4333-8444-555555555555"
+/* How long the target may take to start listening. */
+#define START_TIMEOUT_MS	5000
+/* Any single reply; generous for a loaded 2-core machine under ASan. */
+#define CLIENT_TIMEOUT_MS	10000
+#define POLL_STEP_MS		20
+/* Attempts at finding a free port (another process may take ours). */
+#define PORT_ATTEMPTS		5
+
+FIXTURE(target)
+{
+	char bin[PATH_MAX];
+	char dir[PATH_MAX - 64];
+	char store[PATH_MAX];
+	char log[PATH_MAX];
+	char stats[PATH_MAX];
+	char shm_store[PATH_MAX];	/* outside dir: removed on its own */
+	char addr[64];
+	int port;
+	pid_t pid;
+	uint8_t uuid[QREP_UUID_SIZE];
+	uint8_t *buf;		/* QREP_MAX_REQ_BLOCKS blocks */
+	uint8_t *rbuf;
+	uint64_t versions[QREP_MAX_REQ_BLOCKS];
+};
+
+/* ---- processes -------------------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool find_target(char *bin, size_t len)
+{
+	const char *env = getenv("QREP_TARGET_BIN");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env) {
+		snprintf(bin, len, "%s", env);
+		return access(bin, X_OK) == 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	snprintf(bin, len, "%s/../bin/qrep-target", self);
+	return access(bin, X_OK) == 0;
+}
+
+/*
+ * Runs argv with stdout and stderr appended to log; if uid is not -1 the
+ * child drops to that user first. Returns the child's pid.
+ */
+static pid_t spawn(char *const argv[], const char *log, uid_t uid)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0)
+		_exit(126);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	if (uid != (uid_t)-1 && (setgid(uid) || setuid(uid)))
+		_exit(126);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Runs a command to completion; returns its exit code. */
+static int run(char *const argv[], const char *log, uid_t uid)
+{
+	return wait_exit(spawn(argv, log, uid));
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* "key value" lines; returns -1 if the key is missing. */
+static long long stats_get(const char *path, const char *key)
+{
+	char line[256], k[128];
+	long long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %lld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	    !getsockname(fd, (struct sockaddr *)&sin, &len))
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The target's descriptor count once it stops changing (connections
+ * close asynchronously), or -1.
+ */
+static int settled_fds(pid_t pid)
+{
+	int last = -1, n, same = 0, waited;
+
+	for (waited = 0; waited < START_TIMEOUT_MS; waited += POLL_STEP_MS) {
+		n = count_fds(pid);
+		same = n == last ? same + 1 : 0;
+		if (same == 5)
+			return n;
+		last = n;
+		sleep_ms(POLL_STEP_MS);
+	}
+	return -1;
+}
+
+/* ---- protocol client -------------------------------------------------- */
+
+static int cli_connect(const char *addr)
+{
+	int fd = qrep_connect(addr, CLIENT_TIMEOUT_MS);
+
+	if (fd >= 0)
+		qrep_sock_set_timeouts(fd, CLIENT_TIMEOUT_MS,
+				       CLIENT_TIMEOUT_MS);
+	return fd;
+}
+
+static int cli_hello(int fd, const uint8_t *uuid, uint64_t size,
+		     uint64_t epoch, struct qrep_hello_reply_msg *rep)
+{
+	struct qrep_hello_msg h = {
+		.magic = QREP_HELLO_MAGIC,
+		.proto_version = QREP_PROTO_VERSION,
+		.size = size,
+		.block_size = QREP_BLOCK_SIZE,
+		.epoch = epoch,
+	};
+	uint8_t buf[QREP_HELLO_REPLY_SIZE];
+	ssize_t n;
+	int err;
+
+	memcpy(h.uuid, uuid, QREP_UUID_SIZE);
+	qrep_hello_encode(&h, buf);
+	err = qrep_write_full(fd, buf, QREP_HELLO_SIZE);
+	if (err)
+		return err;
+	n = qrep_read_full(fd, buf, QREP_HELLO_REPLY_SIZE);
+	if (n != QREP_HELLO_REPLY_SIZE)
+		return n < 0 ? (int)n : -EPIPE;
+	qrep_hello_reply_decode(buf, rep);
+	return qrep_hello_reply_check(rep, NULL) == QREP_OK ? 0 : -EPROTO;
+}
+
+/* Connects and completes a good handshake at epoch; fd or -errno. */
+static int cli_open_sized(const char *addr, const uint8_t *uuid,
+			  uint64_t size, uint64_t epoch)
+{
+	struct qrep_hello_reply_msg rep;
+	int fd = cli_connect(addr), err;
+
+	if (fd < 0)
+		return fd;
+	err = cli_hello(fd, uuid, size, epoch, &rep);
+	if (!err && rep.status != QREP_OK)
+		err = -EACCES;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int cli_open(const char *addr, const uint8_t *uuid, uint64_t epoch)
+{
+	return cli_open_sized(addr, uuid, STORE_SIZE, epoch);
+}
+
+static int cli_send(int fd, uint16_t op, uint16_t flags, uint64_t handle,
+		    uint64_t epoch, uint64_t block, uint32_t n,
+		    uint64_t version, const void *data)
+{
+	struct qrep_req_msg m = {
+		.magic = QREP_REQ_MAGIC, .op = op, .flags = flags,
+		.handle = handle, .epoch = epoch, .block = block,
+		.nblocks = n, .version = version,
+	};
+	uint8_t hdr[QREP_REQ_SIZE];
+	struct iovec iov[2] = {
+		{ hdr, sizeof(hdr) },
+		{ (void *)data, op == QREP_OP_WRITE ? (size_t)n * BS : 0 },
+	};
+
+	qrep_req_encode(&m, hdr);
+	return qrep_writev_full(fd, iov, 2);
+}
+
+static int cli_send_raw(int fd, const struct qrep_req_msg *m)
+{
+	uint8_t hdr[QREP_REQ_SIZE];
+
+	qrep_req_encode(m, hdr);
+	return qrep_write_full(fd, hdr, sizeof(hdr));
+}
+
+/* Reads one reply, with versions and data if it carries them. */
+static int cli_recv(int fd, struct qrep_reply_msg *rep, uint64_t *versions,
+		    void *data)
+{
+	uint8_t hdr[QREP_REPLY_SIZE], vbuf[QREP_MAX_REQ_BLOCKS * 8];
+	uint32_t i;
+	ssize_t n;
+
+	n = qrep_read_full(fd, hdr, sizeof(hdr));
+	if (n != (ssize_t)sizeof(hdr))
+		return n < 0 ? (int)n : -EPIPE;
+	qrep_reply_decode(hdr, rep);
+	if (qrep_reply_check(rep, NULL) != QREP_OK)
+		return -EPROTO;
+	if (!rep->nblocks)
+		return 0;
+	n = qrep_read_full(fd, vbuf, (size_t)rep->nblocks * 8);
+	if (n != (ssize_t)rep->nblocks * 8)
+		return -EPIPE;
+	for (i = 0; i < rep->nblocks; i++)
+		versions[i] = qrep_get_be64(vbuf + i * 8);
+	n = qrep_read_full(fd, data, (size_t)rep->nblocks * BS);
+	return n == (ssize_t)rep->nblocks * BS ? 0 : -EPIPE;
+}
+
+/* One request, one reply. */
+static int cli_call(int fd, uint16_t op, uint16_t flags, uint64_t epoch,
+		    uint64_t block, uint32_t n, uint64_t version,
+		    const void *wdata, struct qrep_reply_msg *rep,
+		    uint64_t *versions, void *rdata)
+{
+	static uint64_t handle = 1000;
+	int err;
+
+	handle++;
+	err = cli_send(fd, op, flags, handle, epoch, block, n, version,
+		       wdata);
+	if (err)
+		return err;
+	err = cli_recv(fd, rep, versions, rdata);
+	if (!err && rep->handle != handle)
+		return -EPROTO;
+	return err;
+}
+
+/* True if the peer closed the connection (EOF or reset). */
+static bool cli_closed(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+	ssize_t n;
+
+	if (poll(&p, 1, CLIENT_TIMEOUT_MS) <= 0)
+		return false;
+	n = read(fd, &c, 1);
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+static void fill(uint8_t *b, uint64_t block, uint64_t version)
+{
+	size_t i;
+
+	for (i = 0; i < BS; i += 16) {
+		qrep_put_le64(b + i, block);
+		qrep_put_le64(b + i + 8, version);
+	}
+}
+
+static bool is_fill(const uint8_t *b, uint64_t block, uint64_t version)
+{
+	uint8_t want[BS];
+
+	fill(want, block, version);
+	return !memcmp(b, want, BS);
+}
+
+/* ---- the target under test -------------------------------------------- */
+
+static int target_init_store(FIXTURE_DATA(target) *self, const char *store,
+			     uint64_t size)
+{
+	char sz[32];
+	char *argv[] = { self->bin, "init", "--store", (char *)store,
+			 "--size", sz, "--uuid", TEST_UUID, NULL };
+
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	return run(argv, self->log, (uid_t)-1);
+}
+
+/*
+ * Starts "serve" on a free port, waiting until it accepts. Returns 0, or
+ * the exit code if it exited (after retrying ports taken meanwhile).
+ */
+static int target_start_store(FIXTURE_DATA(target) *self, const char *store,
+			      const char *threads)
+{
+	char *argv[] = { self->bin, "serve", "--store", (char *)store,
+			 "--listen", self->addr, "--stats-file", self->stats,
+			 "--threads", (char *)threads, NULL };
+	int attempt, waited, fd, status;
+
+	for (attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+		self->port = free_port();
+		snprintf(self->addr, sizeof(self->addr), "127.0.0.1:%d",
+			 self->port);
+		self->pid = spawn(argv, self->log, (uid_t)-1);
+		for (waited = 0; waited < START_TIMEOUT_MS;
+		     waited += POLL_STEP_MS) {
+			if (waitpid(self->pid, &status, WNOHANG) == self->pid) {
+				self->pid = 0;
+				break;
+			}
+			fd = qrep_connect(self->addr, CLIENT_TIMEOUT_MS);
+			if (fd >= 0) {
+				close(fd);
+				return 0;
+			}
+			sleep_ms(POLL_STEP_MS);
+		}
+		if (self->pid) {
+			kill(self->pid, SIGKILL);
+			wait_exit(self->pid);
+			self->pid = 0;
+			return -ETIMEDOUT;
+		}
+		if (!file_has(self->log, "address already in use"))
+			return WEXITSTATUS(status);
+	}
+	return -EADDRINUSE;
+}
+
+static int target_start(FIXTURE_DATA(target) *self)
+{
+	return target_start_store(self, self->store, "4");
+}
+
+/* SIGTERM, then its exit code. */
+static int target_stop(FIXTURE_DATA(target) *self)
+{
+	int rc;
+
+	if (!self->pid)
+		return -1;
+	kill(self->pid, SIGTERM);
+	rc = wait_exit(self->pid);
+	self->pid = 0;
+	return rc;
+}
+
+FIXTURE_SETUP(target)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	self->pid = 0;
+	self->buf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
+	self->rbuf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_NE(NULL, self->rbuf);
+	snprintf(self->dir, sizeof(self->dir), "%s/qrep-e2e-XXXXXX",
+		 tmp ? tmp : "/tmp");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, chmod(self->dir, 0755));	/* for the unprivileged run */
+	snprintf(self->store, sizeof(self->store), "%s/replica", self->dir);
+	snprintf(self->log, sizeof(self->log), "%s/target.log", self->dir);
+	snprintf(self->stats, sizeof(self->stats), "%s/stats", self->dir);
+	ASSERT_EQ(0, qrep_uuid_parse(TEST_UUID, self->uuid));
+	if (!find_target(self->bin, sizeof(self->bin)))
+		SKIP(return, "qrep-target not built (make userspace)");
+	ASSERT_EQ(0, target_init_store(self, self->store, STORE_SIZE));
+}
+
+FIXTURE_TEARDOWN(target)
+{
+	char cmd[PATH_MAX + 64];
+
+	if (self->pid) {
+		kill(self->pid, SIGKILL);
+		wait_exit(self->pid);
+	}
+	if (self->shm_store[0])
+		unlink(self->shm_store);
+	if (getenv("QREP_E2E_KEEP")) {
+		TH_LOG("kept %s", self->dir);
+	} else {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
+		if (system(cmd))
+			TH_LOG("cannot remove %s", self->dir);
+	}
+	free(self->buf);
+	free(self->rbuf);
+}
+
+#define NEED_TARGET() do { \
+	if (_metadata->skip) \
+		return; \
+} while (0)
+
+/* ---- tests ------------------------------------------------------------ */
+
+TEST_F(target, handshake_good)
+{
+	struct qrep_hello_reply_msg rep;
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_hello(fd, self->uuid, STORE_SIZE, 0, &rep));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(0, memcmp(rep.uuid, self->uuid, QREP_UUID_SIZE));
+	EXPECT_EQ(STORE_SIZE, rep.size);
+	EXPECT_EQ(QREP_BLOCK_SIZE, rep.block_size);
+	EXPECT_EQ(0ULL, rep.max_version);
+	EXPECT_EQ(0ULL, rep.epoch);
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+}
+
+/* Refused handshakes: the status comes back, then the target closes. */
+TEST_F(target, handshake_refusals)
+{
+	struct qrep_hello_reply_msg rep;
+	uint8_t other[QREP_UUID_SIZE];
+	uint8_t rbuf[QREP_HELLO_REPLY_SIZE];
+	uint8_t buf[QREP_HELLO_SIZE];
+	struct qrep_hello_msg h;
+	int fd, i;
+	static const struct {
+		int what;	/* 0 uuid, 1 size, 2 version, 3 block size */
+		uint32_t want;
+	} rows[] = {
+		/* 0 */ { 0, QREP_ERR_UUID },
+		/* 1 */ { 1, QREP_ERR_SIZE },
+		/* 2 */ { 2, QREP_ERR_PROTO },
+		/* 3 */ { 3, QREP_ERR_SIZE },
+	};
+
+	NEED_TARGET();
+	ASSERT_EQ(0, qrep_uuid_parse(OTHER_UUID, other));
+	ASSERT_EQ(0, target_start(self));
+	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
+		fd = cli_connect(self->addr);
+		ASSERT_LE(0, fd);
+		h = (struct qrep_hello_msg){
+			.magic = QREP_HELLO_MAGIC,
+			.proto_version = QREP_PROTO_VERSION,
+			.size = STORE_SIZE, .block_size = QREP_BLOCK_SIZE,
+		};
+		memcpy(h.uuid, rows[i].what == 0 ? other : self->uuid,
+		       QREP_UUID_SIZE);
+		if (rows[i].what == 1)
+			h.size = STORE_SIZE * 2;
+		if (rows[i].what == 2)
+			h.proto_version = QREP_PROTO_VERSION + 1;
+		if (rows[i].what == 3)
+			h.block_size = 512;
+		qrep_hello_encode(&h, buf);
+		ASSERT_EQ(0, qrep_write_full(fd, buf, sizeof(buf)));
+		ASSERT_EQ(QREP_HELLO_REPLY_SIZE,
+			  qrep_read_full(fd, rbuf, sizeof(rbuf)));
+		qrep_hello_reply_decode(rbuf, &rep);
+		EXPECT_EQ(rows[i].want, rep.status) TH_LOG("row %d", i);
+		/* The reply still describes the store. */
+		EXPECT_EQ(0, memcmp(rep.uuid, self->uuid, QREP_UUID_SIZE));
+		EXPECT_EQ(STORE_SIZE, rep.size);
+		EXPECT_TRUE(cli_closed(fd)) TH_LOG("row %d", i);
+		close(fd);
+	}
+	/* Garbage instead of a hello, and silence then close. */
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	memset(buf, 0x41, sizeof(buf));
+	ASSERT_EQ(0, qrep_write_full(fd, buf, sizeof(buf)));
+	ASSERT_EQ(QREP_HELLO_REPLY_SIZE,
+		  qrep_read_full(fd, rbuf, sizeof(rbuf)));
+	qrep_hello_reply_decode(rbuf, &rep);
+	EXPECT_EQ(QREP_ERR_PROTO, rep.status);
+	EXPECT_TRUE(cli_closed(fd));
+	close(fd);
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	/* Still serving. */
+	fd = cli_open(self->addr, self->uuid, 0);
+	EXPECT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+	/* The silent connection (like the start-up probe) is no attempt. */
+	EXPECT_EQ(5, stats_get(self->stats, "handshakes_failed"));
+}
+
+TEST_F(target, write_read_flush)
+{
+	struct qrep_reply_msg rep;
+	uint32_t i;
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 1);
+	ASSERT_LE(0, fd);
+
+	/* 4 blocks at version 10, FUA */
+	for (i = 0; i < 4; i++)
+		fill(self->buf + (size_t)i * BS, 100 + i, 10);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_FUA, 1, 100, 4, 10,
+			      self->buf, &rep, NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(0U, rep.flags);
+	EXPECT_EQ(1ULL, rep.epoch);
+	EXPECT_EQ(0U, rep.nblocks);
+
+	/* read 98..105: two unwritten, four at 10, two unwritten */
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 1, 98, 8, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	ASSERT_EQ(QREP_OK, rep.status);
+	ASSERT_EQ(8U, rep.nblocks);
+	for (i = 0; i < 8; i++) {
+		bool written = i >= 2 && i < 6;
+
+		EXPECT_EQ(written ? 10ULL : 0ULL, self->versions[i]);
+		if (written)
+			EXPECT_TRUE(is_fill(self->rbuf + (size_t)i * BS,
+					    98 + i, 10));
+	}
+
+	/* an older write over part of it: ignored, flagged */
+	for (i = 0; i < 2; i++)
+		fill(self->buf + (size_t)i * BS, 102 + i, 5);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, 102, 2, 5, self->buf,
+			      &rep, NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(QREP_REPLY_OLDER_IGNORED, rep.flags);
+
+	/* a newer one applies, partly over unwritten blocks */
+	for (i = 0; i < 4; i++)
+		fill(self->buf + (size_t)i * BS, 102 + i, 11);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, 102, 4, 11, self->buf,
+			      &rep, NULL, NULL));
+	EXPECT_EQ(0U, rep.flags);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_FLUSH, 0, 1, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 1, 100, 6, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	for (i = 0; i < 6; i++)
+		EXPECT_EQ(i < 2 ? 10ULL : 11ULL, self->versions[i]);
+
+	/* out of range: an error reply, and the stream stays in step */
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 1, STORE_BLOCKS - 1, 2, 0,
+			      NULL, &rep, NULL, NULL));
+	EXPECT_EQ(QREP_ERR_RANGE, rep.status);
+	EXPECT_EQ(0U, rep.nblocks);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, STORE_BLOCKS, 3, 12,
+			      self->buf, &rep, NULL, NULL));
+	EXPECT_EQ(QREP_ERR_RANGE, rep.status);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, 0, 1, 0, self->buf,
+			      &rep, NULL, NULL));
+	EXPECT_EQ(QREP_ERR_INVAL, rep.status);	/* version 0 */
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 1, STORE_BLOCKS - 1, 1, 0,
+			      NULL, &rep, self->versions, self->rbuf));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(0ULL, self->versions[0]);
+	close(fd);
+
+	/* max_version and the data survive a restart */
+	ASSERT_EQ(0, target_stop(self));
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	{
+		struct qrep_hello_reply_msg hr;
+
+		ASSERT_EQ(0, cli_hello(fd, self->uuid, STORE_SIZE, 1, &hr));
+		EXPECT_EQ(11ULL, hr.max_version);
+	}
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 1, 104, 2, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_TRUE(is_fill(self->rbuf, 104, 11));
+	EXPECT_TRUE(is_fill(self->rbuf + BS, 105, 11));
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+}
+
+/* Many requests in flight on one connection; replies match by handle. */
+TEST_F(target, pipelined_requests)
+{
+	enum { N = 200 };
+	struct qrep_reply_msg rep;
+	bool seen[N] = { 0 };
+	uint64_t h;
+	int fd, i;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < N; i++) {
+		fill(self->buf, (uint64_t)i, 3);
+		ASSERT_EQ(0, cli_send(fd, QREP_OP_WRITE, 0, (uint64_t)i, 0,
+				      (uint64_t)i, 1, 3, self->buf));
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, cli_recv(fd, &rep, NULL, NULL));
+		EXPECT_EQ(QREP_OK, rep.status);
+		ASSERT_LT(rep.handle, (uint64_t)N);
+		EXPECT_FALSE(seen[rep.handle]);
+		seen[rep.handle] = true;
+	}
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, cli_send(fd, QREP_OP_READ, 0, 1000 + (uint64_t)i,
+				      0, (uint64_t)i, 1, 0, NULL));
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, cli_recv(fd, &rep, self->versions, self->rbuf));
+		h = rep.handle - 1000;
+		ASSERT_LT(h, (uint64_t)N);
+		EXPECT_EQ(3ULL, self->versions[0]);
+		EXPECT_TRUE(is_fill(self->rbuf, h, 3));
+	}
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+}
+
+/*
+ * Fencing. A primary at epoch 5 arrives; the old one at epoch 3 has its
+ * requests refused on its open connection, and a new handshake at epoch
+ * 3 is refused too. The new epoch survives a restart. A request with a
+ * newer epoch raises it.
+ */
+TEST_F(target, stale_epoch_is_fenced)
+{
+	struct qrep_hello_reply_msg hr;
+	struct qrep_reply_msg rep;
+	int old_fd, new_fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	old_fd = cli_open(self->addr, self->uuid, 3);
+	ASSERT_LE(0, old_fd);
+	fill(self->buf, 7, 1);
+	ASSERT_EQ(0, cli_call(old_fd, QREP_OP_WRITE, 0, 3, 7, 1, 1, self->buf,
+			      &rep, NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(3ULL, rep.epoch);
+
+	new_fd = cli_connect(self->addr);
+	ASSERT_LE(0, new_fd);
+	ASSERT_EQ(0, cli_hello(new_fd, self->uuid, STORE_SIZE, 5, &hr));
+	EXPECT_EQ(QREP_OK, hr.status);
+	EXPECT_EQ(5ULL, hr.epoch);
+	EXPECT_EQ(1ULL, hr.max_version);
+
+	/* the old primary, on its existing connection: fenced */
+	fill(self->buf, 7, 2);
+	ASSERT_EQ(0, cli_call(old_fd, QREP_OP_WRITE, 0, 3, 7, 1, 2, self->buf,
+			      &rep, NULL, NULL));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	EXPECT_EQ(5ULL, rep.epoch);
+	ASSERT_EQ(0, cli_call(old_fd, QREP_OP_READ, 0, 3, 7, 1, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	ASSERT_EQ(0, cli_call(old_fd, QREP_OP_FLUSH, 0, 4, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+
+	/* the new one works, and block 7 still holds version 1 */
+	ASSERT_EQ(0, cli_call(new_fd, QREP_OP_READ, 0, 5, 7, 1, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(1ULL, self->versions[0]);
+	EXPECT_TRUE(is_fill(self->rbuf, 7, 1));
+
+	/*
+	 * An old primary reconnecting is refused at the handshake, but
+	 * learns the epoch and max_version from the reply.
+	 */
+	close(old_fd);
+	old_fd = cli_connect(self->addr);
+	ASSERT_LE(0, old_fd);
+	ASSERT_EQ(0, cli_hello(old_fd, self->uuid, STORE_SIZE, 3, &hr));
+	EXPECT_EQ(QREP_ERR_EPOCH, hr.status);
+	EXPECT_EQ(5ULL, hr.epoch);
+	EXPECT_EQ(1ULL, hr.max_version);
+	EXPECT_TRUE(cli_closed(old_fd));
+	close(old_fd);
+
+	/* a request with a newer epoch raises it for everyone */
+	ASSERT_EQ(0, cli_call(new_fd, QREP_OP_FLUSH, 0, 6, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(6ULL, rep.epoch);
+	ASSERT_EQ(0, cli_call(new_fd, QREP_OP_FLUSH, 0, 5, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	close(new_fd);
+
+	/* durable across a restart */
+	ASSERT_EQ(0, target_stop(self));
+	ASSERT_EQ(0, target_start(self));
+	new_fd = cli_connect(self->addr);
+	ASSERT_LE(0, new_fd);
+	ASSERT_EQ(0, cli_hello(new_fd, self->uuid, STORE_SIZE, 1, &hr));
+	EXPECT_EQ(QREP_ERR_EPOCH, hr.status);
+	EXPECT_EQ(6ULL, hr.epoch);
+	close(new_fd);
+
+	/*
+	 * Epoch 0 claims nothing: the handshake succeeds and tells the
+	 * store's epoch, but every request is still fenced on its own.
+	 */
+	new_fd = cli_connect(self->addr);
+	ASSERT_LE(0, new_fd);
+	ASSERT_EQ(0, cli_hello(new_fd, self->uuid, STORE_SIZE, 0, &hr));
+	EXPECT_EQ(QREP_OK, hr.status);
+	EXPECT_EQ(6ULL, hr.epoch);
+	ASSERT_EQ(0, cli_call(new_fd, QREP_OP_FLUSH, 0, 5, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	ASSERT_EQ(0, cli_call(new_fd, QREP_OP_FLUSH, 0, 6, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	close(new_fd);
+	new_fd = cli_open(self->addr, self->uuid, 6);
+	EXPECT_LE(0, new_fd);
+	close(new_fd);
+	EXPECT_EQ(0, target_stop(self));
+}
+
+/*
+ * Malformed headers: each gets QREP_ERR_INVAL for its handle, then the
+ * connection closes; the target goes on serving others.
+ */
+TEST_F(target, malformed_request_closes_connection)
+{
+#define M(magic_, op_, fl_, n_, rsv_) \
+	{ magic_, op_, fl_, 77, 0, 0, n_, rsv_, 1 }
+	static const struct qrep_req_msg rows[] = {
+		/* 0: magic */ M(0xdeadbeef, QREP_OP_READ, 0, 1, 0),
+		/* 1: op 0 */ M(QREP_REQ_MAGIC, 0, 0, 1, 0),
+		/* 2: op 9 */ M(QREP_REQ_MAGIC, 9, 0, 1, 0),
+		/* 3: flags */ M(QREP_REQ_MAGIC, QREP_OP_WRITE, 0x10, 1, 0),
+		/* 4: reserved */ M(QREP_REQ_MAGIC, QREP_OP_READ, 0, 1, 1),
+		/* 5: nblocks 0 */ M(QREP_REQ_MAGIC, QREP_OP_READ, 0, 0, 0),
+		/* 6: too many */ M(QREP_REQ_MAGIC, QREP_OP_WRITE, 0, 257, 0),
+		/* 7: huge */ M(QREP_REQ_MAGIC, QREP_OP_WRITE, 0, UINT32_MAX,
+				0),
+		/* 8: flush n */ M(QREP_REQ_MAGIC, QREP_OP_FLUSH, 0, 1, 0),
+	};
+#undef M
+	struct qrep_reply_msg rep;
+	int fd, before, i;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	before = settled_fds(self->pid);
+	ASSERT_LT(0, before);
+	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
+		fd = cli_open(self->addr, self->uuid, 0);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, cli_send_raw(fd, &rows[i]));
+		ASSERT_EQ(0, cli_recv(fd, &rep, NULL, NULL)) TH_LOG("row %d",
+								     i);
+		EXPECT_EQ(QREP_ERR_INVAL, rep.status) TH_LOG("row %d", i);
+		EXPECT_EQ(77ULL, rep.handle);
+		EXPECT_TRUE(cli_closed(fd)) TH_LOG("row %d", i);
+		close(fd);
+	}
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_FLUSH, 0, 0, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	close(fd);
+	/* No descriptor left behind. */
+	EXPECT_EQ(before, settled_fds(self->pid));
+	EXPECT_EQ(0, target_stop(self));
+	EXPECT_EQ(9, stats_get(self->stats, "requests_malformed"));
+}
+
+/*
+ * Clients vanish at every stage of a WRITE: inside the header, inside
+ * the data, with a FIN or a reset. Nothing partial is applied, the
+ * target keeps serving and leaks no descriptor.
+ */
+TEST_F(target, client_vanishing_mid_write)
+{
+	static const struct {
+		size_t bytes;		/* of header + 8 blocks sent */
+		bool reset;
+	} rows[] = {
+		/* 0 */ { 1, false },
+		/* 1 */ { QREP_REQ_SIZE - 1, false },
+		/* 2 */ { QREP_REQ_SIZE, false },
+		/* 3 */ { QREP_REQ_SIZE + 1, true },
+		/* 4 */ { QREP_REQ_SIZE + 4 * BS, false },
+		/* 5 */ { QREP_REQ_SIZE + 8 * BS - 1, true },
+		/* 6 */ { QREP_REQ_SIZE + 8 * BS - 1, false },
+	};
+	struct qrep_req_msg m = {
+		.magic = QREP_REQ_MAGIC, .op = QREP_OP_WRITE, .handle = 1,
+		.block = 300, .nblocks = 8, .version = 4,
+	};
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct qrep_reply_msg rep;
+	uint8_t *msg = malloc(QREP_REQ_SIZE + 8 * BS);
+	int fd, i, before;
+
+	NEED_TARGET();
+	ASSERT_NE(NULL, msg);
+	qrep_req_encode(&m, msg);
+	for (i = 0; i < 8; i++)
+		fill(msg + QREP_REQ_SIZE + (size_t)i * BS, 300 + i, 4);
+	ASSERT_EQ(0, target_start(self));
+	before = settled_fds(self->pid);
+	ASSERT_LT(0, before);
+	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
+		fd = cli_open(self->addr, self->uuid, 0);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, qrep_write_full(fd, msg, rows[i].bytes));
+		if (rows[i].reset)
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+	}
+	/* Also: vanish with a hello half sent. */
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, qrep_write_full(fd, "QRHL", 4));
+	close(fd);
+
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 300, 8, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	ASSERT_EQ(QREP_OK, rep.status);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(0ULL, self->versions[i]) TH_LOG("block %d", 300 + i);
+	close(fd);
+	EXPECT_EQ(before, settled_fds(self->pid));
+	EXPECT_EQ(0, target_stop(self));
+	EXPECT_EQ(0, stats_get(self->stats, "write_blocks"));
+	free(msg);
+}
+
+/* A replica returning corrupt data says so instead. */
+TEST_F(target, checksum_error_reply)
+{
+	struct qrep_reply_msg rep;
+	uint64_t data_offset = 4096 + (uint64_t)STORE_BLOCKS * 16;
+	uint8_t byte;
+	int fd, sfd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	fill(self->buf, 40, 2);
+	fill(self->buf + BS, 41, 2);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_FUA, 0, 40, 2, 2,
+			      self->buf, &rep, NULL, NULL));
+	ASSERT_EQ(QREP_OK, rep.status);
+	close(fd);
+	ASSERT_EQ(0, target_stop(self));
+
+	sfd = open(self->store, O_RDWR);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(1, pread(sfd, &byte, 1, (off_t)(data_offset + 41 * BS + 9)));
+	byte ^= 0x80;
+	ASSERT_EQ(1, pwrite(sfd, &byte, 1, (off_t)(data_offset + 41 * BS + 9)));
+	close(sfd);
+
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 40, 2, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_EQ(QREP_ERR_CHECKSUM, rep.status);
+	EXPECT_EQ(0U, rep.nblocks);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 40, 1, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_EQ(QREP_OK, rep.status);
+	/* rewriting the block repairs it */
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 0, 41, 1, 3, self->buf,
+			      &rep, NULL, NULL));
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 41, 1, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(3ULL, self->versions[0]);
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+	EXPECT_TRUE(file_has(self->log, "block 41 (version 2) fails its "
+			     "checksum"));
+	EXPECT_EQ(1, stats_get(self->stats, "checksum_errors"));
+}
+
+/* The stats file counts exactly what crossed the wire. */
+TEST_F(target, stats_file_counts)
+{
+	struct qrep_reply_msg rep;
+	int fd, i;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	EXPECT_EQ(0, stats_get(self->stats, "bytes_received"));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 0, 10 * (uint64_t)i,
+				      5, 1, self->buf, &rep, NULL, NULL));
+	}
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 0, 2, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_FLUSH, 0, 0, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	close(fd);
+	/* the periodic rewrite sees it too */
+	for (i = 0; i < 100 && stats_get(self->stats, "write_blocks") != 15;
+	     i++)
+		sleep_ms(POLL_STEP_MS * 5);
+	EXPECT_EQ(15, stats_get(self->stats, "write_blocks"));
+	EXPECT_EQ(0, target_stop(self));
+
+	EXPECT_EQ(15, stats_get(self->stats, "write_blocks"));
+	EXPECT_EQ(3, stats_get(self->stats, "write_requests"));
+	EXPECT_EQ(2, stats_get(self->stats, "read_blocks"));
+	EXPECT_EQ(1, stats_get(self->stats, "flush_requests"));
+	EXPECT_EQ(QREP_HELLO_SIZE + 5 * QREP_REQ_SIZE + 15 * BS,
+		  stats_get(self->stats, "bytes_received"));
+	EXPECT_EQ(QREP_HELLO_REPLY_SIZE + 5 * QREP_REPLY_SIZE + 2 * (8 + BS),
+		  stats_get(self->stats, "bytes_sent"));
+	EXPECT_EQ(3 * (QREP_REQ_SIZE + 5 * BS),
+		  stats_get(self->stats, "write_bytes_received"));
+	EXPECT_EQ(QREP_REPLY_SIZE + 2 * (8 + BS),
+		  stats_get(self->stats, "read_bytes_sent"));
+	EXPECT_EQ(0, stats_get(self->stats, "connections_active"));
+}
+
+/* SIGTERM with requests in flight: all answered, store left clean. */
+TEST_F(target, clean_shutdown_with_requests_in_flight)
+{
+	char *info[] = { self->bin, "info", "--store", self->store, NULL };
+	char out[PATH_MAX];
+	struct qrep_reply_msg rep;
+	int fd, i, answered = 0;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ(0, cli_send(fd, QREP_OP_WRITE, 0, (uint64_t)i, 0,
+				      (uint64_t)i * 64, 64, 2, self->buf));
+	kill(self->pid, SIGTERM);
+	/* Each request sent before the signal is answered or never read. */
+	while (cli_recv(fd, &rep, NULL, NULL) == 0) {
+		EXPECT_EQ(QREP_OK, rep.status);
+		answered++;
+	}
+	close(fd);
+	EXPECT_EQ(0, wait_exit(self->pid));
+	self->pid = 0;
+	TH_LOG("%d of 16 writes answered before the stop", answered);
+
+	snprintf(out, sizeof(out), "%s/info.out", self->dir);
+	ASSERT_EQ(0, run(info, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "clean:          yes"));
+	EXPECT_TRUE(file_has(self->log, "marked clean"));
+}
+
+/* The CLI's errors: each a clear message and a non-zero exit. */
+TEST_F(target, cli_errors)
+{
+	char missing[PATH_MAX], junk[PATH_MAX], out[PATH_MAX], busy[64];
+	char *serve_missing[] = { self->bin, "serve", "--store", missing,
+				  "--listen", "127.0.0.1:1", NULL };
+	char *serve_junk[] = { self->bin, "serve", "--store", junk,
+			       "--listen", "127.0.0.1:1", NULL };
+	char *serve_busy[] = { self->bin, "serve", "--store", self->store,
+			       "--listen", busy, NULL };
+	char *serve_noaddr[] = { self->bin, "serve", "--store", self->store,
+				 "--listen", "localhost", NULL };
+	char *serve_perm[] = { self->bin, "serve", "--store", self->store,
+			       "--listen", "127.0.0.1:1", NULL };
+	char *init_again[] = { self->bin, "init", "--store", self->store,
+			       "--size", "16M", NULL };
+	char *init_bad[] = { self->bin, "init", "--store", junk, "--size",
+			     "12x", NULL };
+	char *no_cmd[] = { self->bin, "frobnicate", NULL };
+	struct passwd *nobody;
+	int lfd, fd;
+
+	NEED_TARGET();
+	snprintf(missing, sizeof(missing), "%s/missing", self->dir);
+	snprintf(junk, sizeof(junk), "%s/junk", self->dir);
+	snprintf(out, sizeof(out), "%s/cli.out", self->dir);
+	fd = open(junk, O_CREAT | O_WRONLY, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 1 << 20));
+	close(fd);
+
+	EXPECT_EQ(1, run(serve_missing, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "no such file"));
+	EXPECT_EQ(1, run(serve_junk, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "not a qrep store"));
+	EXPECT_EQ(1, run(init_again, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "already holds a qrep store"));
+	EXPECT_EQ(2, run(init_bad, out, (uid_t)-1));
+	EXPECT_EQ(2, run(serve_noaddr, out, (uid_t)-1));
+	EXPECT_EQ(2, run(no_cmd, out, (uid_t)-1));
+
+	/* wrong size: the file no longer matches its header */
+	ASSERT_EQ(0, truncate(junk, 0));
+	ASSERT_EQ(0, target_init_store(self, junk, 1 << 20));
+	ASSERT_EQ(0, truncate(junk, (1 << 20) + 8192 + 4096));
+	EXPECT_EQ(1, run(serve_junk, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "size mismatch"));
+
+	/* port in use */
+	lfd = qrep_listen("127.0.0.1:0", 1);
+	ASSERT_LE(0, lfd);
+	qrep_sock_name(lfd, false, busy, sizeof(busy));
+	EXPECT_EQ(1, run(serve_busy, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "address already in use"));
+	close(lfd);
+
+	/* permission denied: an unprivileged user cannot open it */
+	nobody = getpwnam("nobody");
+	if (geteuid() == 0 && nobody) {
+		EXPECT_EQ(1, run(serve_perm, out, nobody->pw_uid));
+		EXPECT_TRUE(file_has(out, "permission denied"));
+	} else {
+		TH_LOG("not root: permission case not run");
+	}
+}
+
+/* Counts lines of a file that contain needle. */
+static int count_lines(const char *path, const char *needle)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int store_put(const char *path, uint64_t block, uint64_t version,
+		     uint8_t *buf)
+{
+	struct qrep_store *s;
+	int err;
+
+	err = qrep_store_open(path, 0, &s, NULL, 0);
+	if (err)
+		return err;
+	fill(buf, block, version);
+	err = qrep_store_write(s, block, 1, buf, version, 0, NULL);
+	if (!err)
+		err = qrep_store_close(s);
+	else
+		qrep_store_close(s);
+	return err;
+}
+
+/* qrep-store versions / compare / check on stores written directly. */
+TEST_F(target, store_tool)
+{
+	char tool[PATH_MAX + 16], b[PATH_MAX], out[PATH_MAX], *slash;
+	char *versions[] = { tool, "versions", "--store", self->store,
+			     "--from", "5", "--count", "4", NULL };
+	char *written[] = { tool, "versions", "--store", self->store,
+			    "--written", NULL };
+	char *compare[] = { tool, "compare", self->store, b, NULL };
+	char *check[] = { tool, "check", "--store", self->store, NULL };
+	uint64_t data_offset = 4096 + (uint64_t)STORE_BLOCKS * 16;
+	uint8_t byte = 0xff;
+	int fd, i;
+
+	NEED_TARGET();
+	snprintf(tool, sizeof(tool), "%s", self->bin);
+	slash = strrchr(tool, '/');
+	ASSERT_NE(NULL, slash);
+	strcpy(slash + 1, "qrep-store");
+	if (access(tool, X_OK))
+		SKIP(return, "qrep-store not built");
+	snprintf(b, sizeof(b), "%s/replica-b", self->dir);
+	snprintf(out, sizeof(out), "%s/tool.out", self->dir);
+	ASSERT_EQ(0, target_init_store(self, b, STORE_SIZE));
+
+	/* identical: both empty, then both with the same writes */
+	EXPECT_EQ(0, run(compare, out, (uid_t)-1));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, store_put(self->store, 6 + (uint64_t)i, 4,
+				       self->buf));
+		ASSERT_EQ(0, store_put(b, 6 + (uint64_t)i, 4, self->buf));
+	}
+	ASSERT_EQ(0, store_put(self->store, STORE_BLOCKS - 1, 9, self->buf));
+	ASSERT_EQ(0, store_put(b, STORE_BLOCKS - 1, 9, self->buf));
+	EXPECT_EQ(0, run(compare, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "0 differing blocks"));
+
+	/* versions: one line per block */
+	unlink(out);
+	EXPECT_EQ(0, run(versions, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "5 0 crc-ok\n6 4 crc-ok\n7 4 crc-ok\n"
+			     "8 4 crc-ok\n"));
+	EXPECT_EQ(4, count_lines(out, "crc-ok"));
+	unlink(out);
+	EXPECT_EQ(0, run(written, out, (uid_t)-1));
+	EXPECT_EQ(4, count_lines(out, " crc-ok"));
+	EXPECT_TRUE(file_has(out, "4095 9 crc-ok"));
+
+	/* a newer version on one side; then 25 blocks only on one side */
+	ASSERT_EQ(0, store_put(b, 7, 5, self->buf));
+	unlink(out);
+	EXPECT_EQ(1, run(compare, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "block 7:"));
+	EXPECT_TRUE(file_has(out, "1 differing blocks"));
+	for (i = 0; i < 25; i++)
+		ASSERT_EQ(0, store_put(self->store, 1000 + (uint64_t)i, 2,
+				       self->buf));
+	unlink(out);
+	EXPECT_EQ(1, run(compare, out, (uid_t)-1));
+	EXPECT_EQ(20, count_lines(out, "block "));
+	EXPECT_TRUE(file_has(out, "26 differing blocks"));
+
+	/* check: clean, then one flipped byte */
+	unlink(out);
+	EXPECT_EQ(0, run(check, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "29 written blocks checked, 0 with a bad"));
+	fd = open(self->store, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, pwrite(fd, &byte, 1, (off_t)(data_offset + 1010 * BS)));
+	close(fd);
+	unlink(out);
+	EXPECT_EQ(1, run(check, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "1010 2 crc-bad"));
+	EXPECT_TRUE(file_has(out, "1 with a bad checksum"));
+}
+
+/*
+ * Not a pass/fail check: a throughput figure through loopback with this
+ * test's simple pipelined client, on tmpfs when /dev/shm exists.
+ */
+static double pipelined(int fd, uint16_t op, uint32_t nblocks, int depth,
+			uint64_t total_reqs, uint8_t *buf, uint64_t *versions,
+			uint8_t *rbuf, uint64_t span)
+{
+	struct qrep_reply_msg rep;
+	uint64_t sent = 0, done = 0;
+	double t0 = now_s();
+
+	while (done < total_reqs) {
+		while (sent < total_reqs && sent - done < (uint64_t)depth) {
+			uint64_t blk = (sent * nblocks) % span;
+
+			if (cli_send(fd, op, 0, sent, 0, blk, nblocks, 7, buf))
+				return -1;
+			sent++;
+		}
+		if (cli_recv(fd, &rep, versions, rbuf) ||
+		    rep.status != QREP_OK)
+			return -1;
+		done++;
+	}
+	return now_s() - t0;
+}
+
+TEST_F_TIMEOUT(target, throughput_report, 120)
+{
+	const uint64_t mib = 256, span = (64ULL << 20) / BS;
+	char *store = self->shm_store;
+	double secs;
+	int fd;
+
+	NEED_TARGET();
+	if (!access("/dev/shm", W_OK))
+		snprintf(store, sizeof(self->shm_store),
+			 "/dev/shm/qrep-e2e-%d", (int)getpid());
+	else
+		snprintf(store, sizeof(self->shm_store), "%s/big", self->dir);
+	ASSERT_EQ(0, target_init_store(self, store, STORE_SIZE * 4));
+	ASSERT_EQ(0, target_start_store(self, store, "4"));
+	fd = cli_open_sized(self->addr, self->uuid, STORE_SIZE * 4, 0);
+	ASSERT_LE(0, fd);
+	memset(self->buf, 0x5a, (size_t)QREP_MAX_REQ_BLOCKS * BS);
+
+	secs = pipelined(fd, QREP_OP_WRITE, 256, 8, mib, self->buf,
+			 self->versions, self->rbuf, span);
+	EXPECT_LT(0, secs);
+	TH_LOG("1 MiB writes, depth 8: %.0f MiB/s", mib / secs);
+	secs = pipelined(fd, QREP_OP_READ, 256, 8, mib, self->buf,
+			 self->versions, self->rbuf, span);
+	EXPECT_LT(0, secs);
+	TH_LOG("1 MiB reads, depth 8: %.0f MiB/s", mib / secs);
+	secs = pipelined(fd, QREP_OP_WRITE, 1, 32, 20000, self->buf,
+			 self->versions, self->rbuf, span);
+	EXPECT_LT(0, secs);
+	TH_LOG("4 KiB writes, depth 32: %.0f IOPS", 20000 / secs);
+	secs = pipelined(fd, QREP_OP_READ, 1, 32, 20000, self->buf,
+			 self->versions, self->rbuf, span);
+	EXPECT_LT(0, secs);
+	TH_LOG("4 KiB reads, depth 32: %.0f IOPS", 20000 / secs);
+	secs = pipelined(fd, QREP_OP_WRITE, 1, 1, 5000, self->buf,
+			 self->versions, self->rbuf, span);
+	EXPECT_LT(0, secs);
+	TH_LOG("4 KiB writes, depth 1: %.0f IOPS (%.0f us each)",
+	       5000 / secs, secs / 5000 * 1e6);
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+}
+
+TEST_HARNESS_MAIN

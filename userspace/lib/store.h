@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The replica store: one file or block device holding a device's blocks,
+ * each with the version it was written at and a CRC32C of its data.
+ * Documentation/store-format.rst describes the layout and the
+ * crash-consistency argument; the rules in short:
+ *
+ *  - version 0 means "never written": such a block reads as zeros, and
+ *    neither its data area nor its checksum is consulted;
+ *  - a write applies per block, only where its version is newer than the
+ *    stored one;
+ *  - data is written before its metadata record, and a block whose data
+ *    does not match its record's checksum is reported, never returned as
+ *    good;
+ *  - the epoch only grows, and is durable before qrep_store_set_epoch()
+ *    returns.
+ *
+ * All I/O functions may be called from many threads at once. They return
+ * 0 (or a count) on success and -errno on failure.
+ */
+#ifndef QREP_LIB_STORE_H
+#define QREP_LIB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/qrep_proto.h>
+
+#define QREP_STORE_FORMAT_VERSION	1
+/* Largest device a store may describe (keeps every offset in an off_t). */
+#define QREP_STORE_MAX_SIZE		(1ULL << 50)
+/* Largest read or write in one call, the protocol's request limit. */
+#define QREP_STORE_MAX_IO_BLOCKS	QREP_MAX_REQ_BLOCKS
+
+/* Flags for qrep_store_init(). */
+#define QREP_STORE_INIT_FORCE	0x1U	/* overwrite an existing store */
+
+/* Flags for qrep_store_open(). */
+#define QREP_STORE_RDONLY	0x1U	/* no writes; header left as found */
+#define QREP_STORE_EXCL		0x2U	/* flock: one writer per store */
+
+/* Flags for qrep_store_write(). */
+#define QREP_STORE_FUA		0x1U	/* durable before returning */
+
+struct qrep_store;
+
+/* What the header says, plus the layout derived from it. */
+struct qrep_store_info {
+	uint32_t format_version;
+	uint32_t block_size;
+	uint8_t uuid[QREP_UUID_SIZE];
+	uint64_t size;		/* device size in bytes */
+	uint64_t nblocks;	/* size / block_size */
+	uint64_t meta_offset;	/* byte offset of the metadata area */
+	uint64_t data_offset;	/* byte offset of the data area */
+	uint64_t store_bytes;	/* data_offset + size: the whole store */
+	uint64_t epoch;
+	uint64_t generation;	/* header writes so far */
+	bool clean;		/* as found at open: last close was clean */
+	bool is_blockdev;
+};
+
+/*
+ * Creates a store of size bytes (a multiple of QREP_BLOCK_SIZE, not 0) at
+ * path: a regular file is created or truncated (sparse), a block device
+ * must be large enough and gets its metadata area zeroed. Unless
+ * QREP_STORE_INIT_FORCE, an existing store, or anything else that is not
+ * zeros in the first 4 KiB, is left alone (-EEXIST). A null uuid
+ * means "generate one"; the uuid used is written back.
+ * On failure, err (if not NULL) holds a one-line explanation.
+ */
+int qrep_store_init(const char *path, uint64_t size,
+		    uint8_t uuid[QREP_UUID_SIZE], unsigned int flags,
+		    char *err, size_t errlen);
+
+/*
+ * Opens and validates a store. Unless QREP_STORE_RDONLY, the header is
+ * marked "not clean" (durably) before this returns, since writes may
+ * follow. On failure, err (if not NULL) holds a one-line explanation.
+ */
+int qrep_store_open(const char *path, unsigned int flags,
+		    struct qrep_store **out, char *err, size_t errlen);
+
+/*
+ * Flushes and, for a writable store that saw no I/O error, records the
+ * highest version and marks the header clean. Frees the store either way;
+ * returns the first error met.
+ */
+int qrep_store_close(struct qrep_store *s);
+
+const struct qrep_store_info *qrep_store_info(const struct qrep_store *s);
+
+/*
+ * Reads n blocks (1..QREP_STORE_MAX_IO_BLOCKS) into data (n blocks) and
+ * their versions into versions[n]. crc_bad[n], if not NULL, tells which
+ * blocks failed their checksum. Returns the number of such blocks (their
+ * data is whatever the store holds, never to be trusted), or -errno.
+ */
+int qrep_store_read(struct qrep_store *s, uint64_t block, uint32_t n,
+		    void *data, uint64_t *versions, bool *crc_bad);
+
+/*
+ * Writes n blocks at version (> 0), block by block only where version is
+ * newer than the stored one. *ignored, if not NULL, gets the number of
+ * blocks left as they were. QREP_STORE_FUA: durable before returning.
+ */
+int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
+		     const void *data, uint64_t version, unsigned int flags,
+		     uint32_t *ignored);
+
+/*
+ * Makes every write that returned before this call durable. Concurrent
+ * callers share one fdatasync. After a failed fdatasync the store stays
+ * failed (writes and flushes return -EIO): the kernel may already have
+ * dropped the dirty pages, so retrying could report success falsely.
+ */
+int qrep_store_flush(struct qrep_store *s);
+
+uint64_t qrep_store_epoch(struct qrep_store *s);
+
+/* Raises the epoch to epoch if it is higher; durable when it returns. */
+int qrep_store_set_epoch(struct qrep_store *s, uint64_t epoch);
+
+/*
+ * The highest version of any block. Kept in memory and recorded in the
+ * header at a clean close; after an unclean one the first call scans the
+ * metadata area (holes skipped), see Documentation/store-format.rst.
+ */
+int qrep_store_max_version(struct qrep_store *s, uint64_t *out);
+
+/*
+ * Reads the metadata records of n blocks (1..QREP_STORE_MAX_IO_BLOCKS)
+ * without touching the data area; crcs may be NULL.
+ */
+int qrep_store_read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
+			 uint64_t *versions, uint32_t *crcs);
+
+/*
+ * The first block >= block whose metadata record may be non-zero, that is
+ * which does not lie in a hole of a sparse store; nblocks if none.
+ * Lets whole-store scans skip unwritten regions without reading them.
+ */
+int qrep_store_next_meta_data(struct qrep_store *s, uint64_t block,
+			      uint64_t *next);
+
+#endif /* QREP_LIB_STORE_H */

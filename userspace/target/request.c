@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running one request against the store, and sending its reply.
+ *
+ * The epoch rule (fencing): a request whose epoch is older than the
+ * store's is refused with QREP_ERR_EPOCH and touches nothing. A request
+ * with a newer epoch first raises the store's epoch, durably, just as a
+ * hello would: whoever speaks with a newer epoch fences the older ones at
+ * once. Both happen under fence_lock (see target.h).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bytes.h"
+#include "log.h"
+#include "target.h"
+
+int qrep_target_raise_epoch(struct qrep_target *t, uint64_t epoch)
+{
+	int err;
+
+	pthread_rwlock_wrlock(&t->fence_lock);
+	err = qrep_store_set_epoch(t->store, epoch);
+	pthread_rwlock_unlock(&t->fence_lock);
+	if (err)
+		qrep_err("cannot persist epoch %llu: %s",
+			 (unsigned long long)epoch, strerror(-err));
+	else
+		qrep_info("epoch is now %llu",
+			  (unsigned long long)qrep_store_epoch(t->store));
+	return err;
+}
+
+/*
+ * Takes fence_lock for reading with the request's epoch admitted, raising
+ * the store's epoch first if the request's is newer. Returns QREP_OK with
+ * the lock held, or an error status without it.
+ */
+static enum qrep_status fence_enter(struct qrep_target *t, uint64_t epoch)
+{
+	for (;;) {
+		pthread_rwlock_rdlock(&t->fence_lock);
+		if (epoch == qrep_store_epoch(t->store))
+			return QREP_OK;
+		if (epoch < qrep_store_epoch(t->store)) {
+			pthread_rwlock_unlock(&t->fence_lock);
+			return QREP_ERR_EPOCH;
+		}
+		pthread_rwlock_unlock(&t->fence_lock);
+		if (qrep_target_raise_epoch(t, epoch))
+			return QREP_ERR_IO;
+	}
+}
+
+static enum qrep_status status_of(int err)
+{
+	return err == -ERANGE ? QREP_ERR_RANGE :
+	       err == -EINVAL ? QREP_ERR_INVAL : QREP_ERR_IO;
+}
+
+static enum qrep_status run_read(struct qrep_target *t,
+				 struct qrep_target_req *r)
+{
+	const struct qrep_req_msg *m = &r->msg;
+	uint32_t i;
+	int ret;
+
+	ret = qrep_store_read(t->store, m->block, m->nblocks, r->data,
+			      r->versions, r->crc_bad);
+	if (ret < 0) {
+		qrep_err("%s: READ %llu+%u: %s", r->conn->peer,
+			 (unsigned long long)m->block, m->nblocks,
+			 strerror(-ret));
+		return status_of(ret);
+	}
+	if (ret > 0) {
+		for (i = 0; i < m->nblocks; i++)
+			if (r->crc_bad[i])
+				qrep_err("%s: READ: block %llu (version %llu) "
+					 "fails its checksum", r->conn->peer,
+					 (unsigned long long)(m->block + i),
+					 (unsigned long long)r->versions[i]);
+		qrep_stat_add(&t->stats.checksum_errors, (uint64_t)ret);
+		return QREP_ERR_CHECKSUM;
+	}
+	for (i = 0; i < m->nblocks; i++)
+		qrep_put_be64(r->versions_wire + i * sizeof(uint64_t),
+			      r->versions[i]);
+	return QREP_OK;
+}
+
+static enum qrep_status run_write(struct qrep_target *t,
+				  struct qrep_target_req *r,
+				  uint32_t *reply_flags)
+{
+	const struct qrep_req_msg *m = &r->msg;
+	uint32_t ignored = 0;
+	int err;
+
+	err = qrep_store_write(t->store, m->block, m->nblocks, r->data,
+			       m->version,
+			       m->flags & QREP_REQ_FUA ? QREP_STORE_FUA : 0,
+			       &ignored);
+	if (err) {
+		qrep_err("%s: WRITE %llu+%u v%llu: %s", r->conn->peer,
+			 (unsigned long long)m->block, m->nblocks,
+			 (unsigned long long)m->version, strerror(-err));
+		return status_of(err);
+	}
+	if (ignored) {
+		*reply_flags |= QREP_REPLY_OLDER_IGNORED;
+		qrep_stat_add(&t->stats.write_blocks_ignored, ignored);
+	}
+	return QREP_OK;
+}
+
+static enum qrep_status run_flush(struct qrep_target *t,
+				  struct qrep_target_req *r)
+{
+	int err = qrep_store_flush(t->store);
+
+	if (err) {
+		qrep_err("%s: FLUSH: %s", r->conn->peer, strerror(-err));
+		return QREP_ERR_IO;
+	}
+	return QREP_OK;
+}
+
+void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
+{
+	const struct qrep_req_msg *m = &r->msg;
+	struct qrep_reply_msg reply = {
+		.magic = QREP_REPLY_MAGIC,
+		.handle = m->handle,
+	};
+	enum qrep_status st = r->status;
+
+	if (st == QREP_OK) {
+		st = fence_enter(t, m->epoch);
+		if (st == QREP_OK) {
+			switch (m->op) {
+			case QREP_OP_READ:
+				st = run_read(t, r);
+				break;
+			case QREP_OP_WRITE:
+				/* A zero version would mean "never written". */
+				st = m->version ? run_write(t, r, &reply.flags)
+						: QREP_ERR_INVAL;
+				break;
+			default:
+				st = run_flush(t, r);
+				break;
+			}
+			pthread_rwlock_unlock(&t->fence_lock);
+		}
+	}
+	reply.status = st;
+	reply.epoch = qrep_store_epoch(t->store);
+	if (st == QREP_OK && m->op == QREP_OP_READ)
+		reply.nblocks = m->nblocks;
+	if (st != QREP_OK)
+		qrep_stat_add(&t->stats.errors[qrep_stats_kind(m->op)], 1);
+	qrep_target_send_reply(r->conn, &reply, r->versions_wire, r->data,
+			       reply.nblocks, qrep_stats_kind(m->op));
+}
+
+/*
+ * Sends one reply (header, then for a READ the versions and the data)
+ * with a single writev under the connection's send lock, and counts its
+ * bytes under stats kind. A failed send
+ * marks the connection dead and shuts the socket down, which also ends
+ * its reader; later replies on it are dropped.
+ */
+int qrep_target_send_reply(struct qrep_target_conn *c,
+			   const struct qrep_reply_msg *m,
+			   const void *versions, const void *data,
+			   uint32_t nblocks, unsigned int kind)
+{
+	struct qrep_target_stats *stats = &c->t->stats;
+	uint8_t hdr[QREP_REPLY_SIZE];
+	struct iovec iov[3];
+	size_t total;
+	int iovcnt = 1, err;
+
+	qrep_reply_encode(m, hdr);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	if (nblocks) {
+		iov[1].iov_base = (void *)versions;
+		iov[1].iov_len = (size_t)nblocks * sizeof(uint64_t);
+		iov[2].iov_base = (void *)data;
+		iov[2].iov_len = (size_t)nblocks * QREP_BLOCK_SIZE;
+		iovcnt = 3;
+	}
+	total = sizeof(hdr) + (size_t)nblocks *
+		(sizeof(uint64_t) + QREP_BLOCK_SIZE);
+
+	pthread_mutex_lock(&c->send_mutex);
+	if (atomic_load(&c->dead)) {
+		pthread_mutex_unlock(&c->send_mutex);
+		return -EPIPE;
+	}
+	err = qrep_writev_full(c->fd, iov, iovcnt);
+	if (err) {
+		atomic_store(&c->dead, true);
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&c->send_mutex);
+
+	if (err) {
+		qrep_info("%s: connection lost sending a reply: %s", c->peer,
+			  strerror(-err));
+		return err;
+	}
+	qrep_stat_add(&stats->bytes_sent[kind], total);
+	qrep_stat_add(&stats->bytes_sent_total, total);
+	return 0;
+}
