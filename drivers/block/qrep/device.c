@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Creating and destroying qrep devices.
+ *
+ * A device is created in full (tag set, disk, registration) or not at all;
+ * it becomes visible to the rest of the module and to user space last, by
+ * add_disk and by joining qrep_devices. Destruction runs in the opposite
+ * order, replicas first (see qrep_device_teardown). Both happen under
+ * qrep_devices_mutex.
+ */
+#include <linux/blkdev.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/netlink.h>
+#include <linux/slab.h>
+
+#include "device.h"
+#include "netlink.h"
+#include "replica.h"
+#include "request.h"
+#include "sysfs.h"
+
+/* See device.h: the device list and create/destroy. */
+DEFINE_MUTEX(qrep_devices_mutex);
+LIST_HEAD(qrep_devices);
+unsigned int qrep_devices_generation;
+
+static DEFINE_IDA(qrep_index_ida);
+static int qrep_major;
+
+/*
+ * The block layer holds a module reference for every open of the disk, so
+ * the module cannot be unloaded while a device is open.
+ */
+static const struct block_device_operations qrep_fops = {
+	.owner = THIS_MODULE,
+};
+
+static int qrep_index_alloc(int index, struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	if (index >= 0) {
+		ret = ida_alloc_range(&qrep_index_ida, index, index, GFP_KERNEL);
+		if (ret == -ENOSPC) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a device with this index exists");
+			return -EEXIST;
+		}
+		return ret;
+	}
+	ret = ida_alloc_max(&qrep_index_ida, QREP_MAX_DEVICES - 1, GFP_KERNEL);
+	if (ret == -ENOSPC)
+		NL_SET_ERR_MSG_MOD(extack, "all qrep device indexes are in use");
+	return ret;
+}
+
+static int qrep_tag_set_init(struct qrep_device *dev)
+{
+	struct blk_mq_tag_set *set = &dev->tag_set;
+
+	set->ops = &qrep_mq_ops;
+	set->nr_hw_queues = 1;
+	set->queue_depth = QREP_QUEUE_DEPTH;
+	set->numa_node = NUMA_NO_NODE;
+	set->cmd_size = sizeof(struct qrep_io);
+	/*
+	 * Not BLK_MQ_F_BLOCKING: queue_rq only queues requests to the
+	 * replicas' sender threads (see send.c) and never sleeps.
+	 */
+	set->flags = 0;
+	set->timeout = msecs_to_jiffies(dev->config.io_timeout_ms);
+	set->driver_data = dev;
+	return blk_mq_alloc_tag_set(set);
+}
+
+void qrep_device_seed_version(struct qrep_device *dev, u64 version)
+{
+	s64 cur = atomic64_read(&dev->version);
+
+	while ((u64)cur < version &&
+	       !atomic64_try_cmpxchg(&dev->version, &cur, version))
+		;
+}
+
+struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
+				       int index,
+				       struct netlink_ext_ack *extack)
+{
+	const struct qrep_disk_limits limits = {
+		.block_size = QREP_BLOCK_SIZE,
+		.max_hw_sectors = (QREP_MAX_REQ_BLOCKS * QREP_BLOCK_SIZE) >>
+				  SECTOR_SHIFT,
+		.max_segments = QREP_MAX_REQ_BLOCKS,
+		.write_cache = true,
+		/*
+		 * Every replica must get the same bytes: pages under
+		 * writeback stay unchanged until all have them.
+		 */
+		.stable_writes = true,
+	};
+	struct qrep_device *dev;
+	struct gendisk *disk;
+	int ret;
+
+	lockdep_assert_held(&qrep_devices_mutex);
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	dev->config = *config;
+	mutex_init(&dev->slots_mutex);
+	atomic64_set(&dev->version, 0);
+
+	ret = qrep_index_alloc(index, extack);
+	if (ret < 0)
+		goto err_free_dev;
+	dev->index = ret;
+
+	ret = qrep_tag_set_init(dev);
+	if (ret)
+		goto err_free_index;
+
+	disk = qrep_compat_alloc_disk(&dev->tag_set, &limits, dev);
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto err_free_tag_set;
+	}
+	disk->major = qrep_major;
+	disk->first_minor = dev->index;
+	disk->minors = 1;
+	disk->fops = &qrep_fops;
+	disk->private_data = dev;
+	disk->flags |= GENHD_FL_NO_PART;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "qrep%d", dev->index);
+	set_capacity(disk, config->size >> SECTOR_SHIFT);
+	dev->disk = disk;
+
+	ret = device_add_disk(NULL, disk, qrep_disk_groups);
+	if (ret)
+		goto err_put_disk;
+
+	list_add_tail(&dev->node, &qrep_devices);
+	qrep_devices_generation++;
+	qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_CREATED);
+	return dev;
+
+err_put_disk:
+	put_disk(disk);
+err_free_tag_set:
+	blk_mq_free_tag_set(&dev->tag_set);
+err_free_index:
+	ida_free(&qrep_index_ida, dev->index);
+err_free_dev:
+	mutex_destroy(&dev->slots_mutex);
+	kfree(dev);
+	return ERR_PTR(ret);
+}
+
+/*
+ * In phases: out of the list; every replica failed, its threads gone and
+ * every request it held completed or failed (a read re-driven now finds
+ * no replica and fails at once); then the disk, whose queue has nothing
+ * left to wait for, and the rest.
+ */
+static void qrep_device_teardown(struct qrep_device *dev)
+{
+	list_del(&dev->node);
+	qrep_devices_generation++;
+	set_bit(QREP_DEV_DYING, &dev->flags);
+	qrep_replicas_remove_all(dev);
+	qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_DESTROYED);
+
+	del_gendisk(dev->disk);
+	put_disk(dev->disk);
+	blk_mq_free_tag_set(&dev->tag_set);
+	ida_free(&qrep_index_ida, dev->index);
+	mutex_destroy(&dev->slots_mutex);
+	kfree(dev);
+}
+
+/*
+ * Refused while the disk is open (mounted, or held by a process). A new
+ * open racing with this check is harmless: del_gendisk marks the disk dead
+ * and that opener's I/O fails, as with any hot-unplugged disk.
+ */
+int qrep_device_destroy(struct qrep_device *dev, struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&qrep_devices_mutex);
+
+	if (disk_openers(dev->disk)) {
+		NL_SET_ERR_MSG_MOD(extack, "device is open (mounted or in use)");
+		return -EBUSY;
+	}
+	qrep_device_teardown(dev);
+	return 0;
+}
+
+struct qrep_device *qrep_device_lookup(int index)
+{
+	struct qrep_device *dev;
+
+	lockdep_assert_held(&qrep_devices_mutex);
+
+	list_for_each_entry(dev, &qrep_devices, node)
+		if (dev->index == index)
+			return dev;
+	return NULL;
+}
+
+/* Module unload: nothing can have a device open (see qrep_fops). */
+void qrep_devices_destroy_all(void)
+{
+	struct qrep_device *dev, *next;
+
+	mutex_lock(&qrep_devices_mutex);
+	list_for_each_entry_safe(dev, next, &qrep_devices, node)
+		qrep_device_teardown(dev);
+	mutex_unlock(&qrep_devices_mutex);
+}
+
+int qrep_device_init(void)
+{
+	qrep_major = register_blkdev(0, "qrep");
+	return qrep_major < 0 ? qrep_major : 0;
+}
+
+void qrep_device_uninit(void)
+{
+	unregister_blkdev(qrep_major, "qrep");
+	ida_destroy(&qrep_index_ida);
+}

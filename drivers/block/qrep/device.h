@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A qrep device: the configuration it was created with, and the running
+ * block device (/dev/qrepN) built from it.
+ */
+#ifndef _QREP_DEVICE_H
+#define _QREP_DEVICE_H
+
+#include <linux/atomic.h>
+#include <linux/blk-mq.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/types.h>
+#include <linux/qrep.h>
+#include <linux/qrep_proto.h>
+
+/* Requests in flight per hardware queue. */
+#define QREP_QUEUE_DEPTH	128
+
+struct qrep_replica;
+
+/* What user space asked for; never changes while the device lives. */
+struct qrep_dev_config {
+	u64 size;			/* bytes, a multiple of QREP_BLOCK_SIZE */
+	u32 mode;			/* enum qrep_mode */
+	u8 uuid[QREP_UUID_SIZE];
+	u64 epoch;			/* stamped on every request */
+	u32 io_timeout_ms;		/* the blk-mq request timeout */
+};
+
+/* Bits in qrep_device.flags. */
+enum {
+	QREP_DEV_WRITTEN,		/* a write has been stamped with a version */
+	QREP_DEV_NO_REPLICAS_SENT,	/* QREP_EVENT_DEV_NO_REPLICAS is out */
+	QREP_DEV_DYING,			/* being destroyed: no more events */
+};
+
+struct qrep_device {
+	struct list_head node;		/* in qrep_devices, under qrep_devices_mutex */
+	int index;			/* N of /dev/qrepN */
+	struct qrep_dev_config config;
+
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+
+	/*
+	 * The replicas, by slot (QREP_A_REPLICA_ID). Readers, the I/O path
+	 * among them, use RCU; slots change only under slots_mutex, and a
+	 * replica leaves its slot as described in replica.c.
+	 */
+	struct mutex slots_mutex;
+	struct qrep_replica __rcu *replicas[QREP_MAX_REPLICAS];
+
+	/*
+	 * The last version stamped on a write. Every write takes the next
+	 * one (atomic64_inc_return), and every replica that joins raises it
+	 * to at least the highest version that replica holds. So a write's
+	 * version is larger than any version of its blocks written before
+	 * it, whether by this device or on a replica before it joined: a
+	 * target that keeps the newest version of each block keeps this
+	 * write over anything older.
+	 */
+	atomic64_t version;
+	unsigned long flags;		/* QREP_DEV_* bits */
+	atomic_t read_rotor;		/* where the search for a reader starts */
+};
+
+/*
+ * Serialises device creation and destruction and protects the device
+ * list. Netlink handlers hold it for the whole command, so a device found
+ * by lookup stays alive until they release it.
+ */
+extern struct mutex qrep_devices_mutex;
+extern struct list_head qrep_devices;
+/* Bumped on every change to qrep_devices, for consistent dumps. */
+extern unsigned int qrep_devices_generation;
+
+struct netlink_ext_ack;
+
+struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
+				       int index,
+				       struct netlink_ext_ack *extack);
+int qrep_device_destroy(struct qrep_device *dev, struct netlink_ext_ack *extack);
+struct qrep_device *qrep_device_lookup(int index);
+void qrep_devices_destroy_all(void);
+
+/* Raises dev->version to at least @version. */
+void qrep_device_seed_version(struct qrep_device *dev, u64 version);
+
+int qrep_device_init(void);
+void qrep_device_uninit(void);
+
+#endif /* _QREP_DEVICE_H */

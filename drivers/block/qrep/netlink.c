@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "qrep" generic netlink family: see Documentation/netlink/qrep.yaml.
+ *
+ * Every command that changes state is GENL_ADMIN_PERM (CAP_NET_ADMIN);
+ * QREP_CMD_DEV_GET is open to all. All commands are validated strictly
+ * against one policy: unknown attributes, wrong types and wrong lengths
+ * are refused by the core before a handler runs. Rules that span several
+ * attributes live in the handlers' precheck helpers.
+ */
+#include <linux/atomic.h>
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "device.h"
+#include "netlink.h"
+#include "replica.h"
+
+/* Largest device we accept: 2^50 bytes (1 PiB). */
+#define QREP_MAX_DEV_SIZE	BIT_ULL(50)
+
+/* Not const: 6.1's policy macros take a plain pointer. */
+static struct netlink_range_validation qrep_size_range = {
+	.min = QREP_BLOCK_SIZE,
+	.max = QREP_MAX_DEV_SIZE,
+};
+
+static struct netlink_range_validation qrep_io_timeout_range = {
+	.min = QREP_MIN_IO_TIMEOUT_MS,
+	.max = QREP_MAX_IO_TIMEOUT_MS,
+};
+
+static struct netlink_range_validation qrep_fd_range = {
+	.max = INT_MAX,
+};
+
+/* Leaves 2^63 versions of headroom whatever a target reports. */
+static struct netlink_range_validation qrep_max_version_range = {
+	.max = S64_MAX,
+};
+
+#define QREP_READ_ONLY \
+	{ .type = NLA_REJECT, .reject_message = "read-only attribute" }
+
+static const struct nla_policy qrep_policy[QREP_A_MAX + 1] = {
+	[QREP_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, QREP_MAX_DEVICES - 1),
+	[QREP_A_DEV_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U64, &qrep_size_range),
+	[QREP_A_DEV_MODE] = NLA_POLICY_RANGE(NLA_U32, QREP_MODE_MIRROR,
+					     QREP_MODE_QUORUM),
+	[QREP_A_DEV_UUID] = NLA_POLICY_EXACT_LEN(QREP_UUID_SIZE),
+	[QREP_A_DEV_EPOCH] = NLA_POLICY_MIN(NLA_U64, 1),
+	[QREP_A_DEV_IO_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &qrep_io_timeout_range),
+	[QREP_A_DEV_VERSION] = QREP_READ_ONLY,
+	[QREP_A_DEV_LIVE_REPLICAS] = QREP_READ_ONLY,
+	[QREP_A_REPLICA] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_ID] = NLA_POLICY_MAX(NLA_U32, QREP_MAX_REPLICAS - 1),
+	[QREP_A_REPLICA_FD] = NLA_POLICY_FULL_RANGE(NLA_U32, &qrep_fd_range),
+	[QREP_A_REPLICA_NAME] = { .type = NLA_NUL_STRING,
+				  .len = QREP_REPLICA_NAME_MAX - 1 },
+	[QREP_A_REPLICA_FLAGS] = NLA_POLICY_MASK(NLA_U32, QREP_REPLICA_F_ALL),
+	[QREP_A_REPLICA_MAX_VERSION] =
+		NLA_POLICY_FULL_RANGE(NLA_U64, &qrep_max_version_range),
+	[QREP_A_REPLICA_STATE] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_INFLIGHT] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_ERRORS] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_READS] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_WRITES] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_LAST_ERROR] = QREP_READ_ONLY,
+};
+
+enum qrep_mcgrp {
+	QREP_MCGRP_EVENTS,
+};
+
+static const struct genl_multicast_group qrep_mcgrps[] = {
+	[QREP_MCGRP_EVENTS] = { .name = QREP_GENL_MCGRP_EVENTS },
+};
+
+static struct genl_family qrep_genl_family;
+
+/*
+ * Events are numbered and sent under qrep_events_mutex, so they arrive in
+ * the order of their numbers. Senders may hold qrep_devices_mutex; the
+ * replica failure work, which device teardown flushes, must not take it.
+ */
+static DEFINE_MUTEX(qrep_events_mutex);
+static u64 qrep_event_seq;
+
+/* One nested QREP_A_REPLICA: its slot, name, state and counters. */
+static int qrep_fill_replica(struct sk_buff *skb, struct qrep_replica *r)
+{
+	char last_error[QREP_REPLICA_LAST_ERROR_MAX];
+	enum qrep_replica_state state;
+	struct nlattr *nest;
+
+	state = qrep_replica_snapshot(r, last_error, sizeof(last_error));
+	nest = nla_nest_start(skb, QREP_A_REPLICA);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, QREP_A_REPLICA_ID, r->id) ||
+	    nla_put_string(skb, QREP_A_REPLICA_NAME, r->name) ||
+	    nla_put_u32(skb, QREP_A_REPLICA_STATE, state) ||
+	    nla_put_u32(skb, QREP_A_REPLICA_INFLIGHT,
+			max(atomic_read(&r->inflight), 0)) ||
+	    nla_put_u64_64bit(skb, QREP_A_REPLICA_ERRORS,
+			      atomic64_read(&r->errors), QREP_A_PAD) ||
+	    nla_put_u64_64bit(skb, QREP_A_REPLICA_READS,
+			      atomic64_read(&r->reads), QREP_A_PAD) ||
+	    nla_put_u64_64bit(skb, QREP_A_REPLICA_WRITES,
+			      atomic64_read(&r->writes), QREP_A_PAD) ||
+	    nla_put_u64_64bit(skb, QREP_A_REPLICA_MAX_VERSION,
+			      atomic64_read(&r->max_version), QREP_A_PAD) ||
+	    (last_error[0] &&
+	     nla_put_string(skb, QREP_A_REPLICA_LAST_ERROR, last_error))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int qrep_fill_replicas(struct sk_buff *skb, struct qrep_device *dev)
+{
+	struct qrep_replica *r;
+	unsigned int slot;
+	int ret = 0;
+
+	rcu_read_lock();
+	for (slot = 0; slot < QREP_MAX_REPLICAS && !ret; slot++) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r)
+			ret = qrep_fill_replica(skb, r);
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* The device's identity: enough to name it in an event. */
+static int qrep_fill_dev_id(struct sk_buff *skb, struct qrep_device *dev)
+{
+	if (nla_put_u32(skb, QREP_A_DEV_INDEX, dev->index) ||
+	    nla_put_string(skb, QREP_A_DEV_NAME, dev->disk->disk_name))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int qrep_fill_dev(struct sk_buff *skb, struct qrep_device *dev)
+{
+	unsigned int live;
+
+	rcu_read_lock();
+	live = qrep_replicas_live(dev);
+	rcu_read_unlock();
+	if (qrep_fill_dev_id(skb, dev) ||
+	    nla_put_u64_64bit(skb, QREP_A_DEV_SIZE, dev->config.size,
+			      QREP_A_PAD) ||
+	    nla_put_u32(skb, QREP_A_DEV_MODE, dev->config.mode) ||
+	    nla_put(skb, QREP_A_DEV_UUID, QREP_UUID_SIZE, dev->config.uuid) ||
+	    nla_put_u64_64bit(skb, QREP_A_DEV_EPOCH, dev->config.epoch,
+			      QREP_A_PAD) ||
+	    nla_put_u32(skb, QREP_A_DEV_IO_TIMEOUT_MS,
+			dev->config.io_timeout_ms) ||
+	    nla_put_u64_64bit(skb, QREP_A_DEV_VERSION,
+			      atomic64_read(&dev->version), QREP_A_PAD) ||
+	    nla_put_u32(skb, QREP_A_DEV_LIVE_REPLICAS, live))
+		return -EMSGSIZE;
+	return qrep_fill_replicas(skb, dev);
+}
+
+static int qrep_create_precheck(struct genl_info *info,
+				struct qrep_dev_config *config)
+{
+	struct nlattr **attrs = info->attrs;
+
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_DEV_SIZE)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the device size is required");
+		return -EINVAL;
+	}
+	config->size = nla_get_u64(attrs[QREP_A_DEV_SIZE]);
+	if (!IS_ALIGNED(config->size, QREP_BLOCK_SIZE)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_SIZE],
+				    "size must be a multiple of 4096 bytes");
+		return -EINVAL;
+	}
+
+	config->mode = QREP_MODE_MIRROR;
+	if (attrs[QREP_A_DEV_MODE])
+		config->mode = nla_get_u32(attrs[QREP_A_DEV_MODE]);
+	if (config->mode != QREP_MODE_MIRROR) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_MODE],
+				    "only mirror mode is implemented");
+		return -EOPNOTSUPP;
+	}
+
+	if (attrs[QREP_A_DEV_UUID])
+		nla_memcpy(config->uuid, attrs[QREP_A_DEV_UUID],
+			   QREP_UUID_SIZE);
+
+	config->epoch = QREP_DEFAULT_EPOCH;
+	if (attrs[QREP_A_DEV_EPOCH])
+		config->epoch = nla_get_u64(attrs[QREP_A_DEV_EPOCH]);
+	config->io_timeout_ms = QREP_DEFAULT_IO_TIMEOUT_MS;
+	if (attrs[QREP_A_DEV_IO_TIMEOUT_MS])
+		config->io_timeout_ms =
+			nla_get_u32(attrs[QREP_A_DEV_IO_TIMEOUT_MS]);
+	return 0;
+}
+
+static int qrep_reply_dev(struct genl_info *info, struct qrep_device *dev)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &qrep_genl_family, 0, info->genlhdr->cmd);
+	if (!hdr || qrep_fill_dev(msg, dev)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int qrep_nl_dev_create(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_dev_config config = {};
+	struct qrep_device *dev;
+	int index = -1;
+	int ret;
+
+	ret = qrep_create_precheck(info, &config);
+	if (ret)
+		return ret;
+	if (info->attrs[QREP_A_DEV_INDEX])
+		index = nla_get_u32(info->attrs[QREP_A_DEV_INDEX]);
+
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_device_create(&config, index, info->extack);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto out_unlock;
+	}
+	/*
+	 * The device exists whether or not the requester reads this reply;
+	 * a failure to send it is the requester's problem, not a reason to
+	 * undo the creation.
+	 */
+	qrep_reply_dev(info, dev);
+	ret = 0;
+out_unlock:
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
+/* The device named by QREP_A_DEV_INDEX, or an ERR_PTR explained in extack. */
+static struct qrep_device *qrep_nl_find_dev(struct genl_info *info)
+{
+	struct qrep_device *dev;
+
+	lockdep_assert_held(&qrep_devices_mutex);
+
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_DEV_INDEX)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the device index is required");
+		return ERR_PTR(-EINVAL);
+	}
+	dev = qrep_device_lookup(nla_get_u32(info->attrs[QREP_A_DEV_INDEX]));
+	if (!dev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[QREP_A_DEV_INDEX],
+				    "no such device");
+		return ERR_PTR(-ENODEV);
+	}
+	return dev;
+}
+
+static int qrep_nl_dev_destroy(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_device *dev;
+	int ret;
+
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	ret = IS_ERR(dev) ? PTR_ERR(dev) : qrep_device_destroy(dev, info->extack);
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
+static int qrep_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_device *dev;
+	int ret;
+
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	ret = IS_ERR(dev) ? PTR_ERR(dev) : qrep_reply_dev(info, dev);
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
+/* cb->args[0]: how many devices earlier parts of this dump sent. */
+static int qrep_nl_dev_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct qrep_device *dev;
+	long skip = cb->args[0];
+	long pos = 0;
+	void *hdr;
+
+	mutex_lock(&qrep_devices_mutex);
+	cb->seq = qrep_devices_generation;
+	list_for_each_entry(dev, &qrep_devices, node) {
+		if (pos++ < skip)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &qrep_genl_family,
+				  NLM_F_MULTI, QREP_CMD_DEV_GET);
+		if (!hdr)
+			break;
+		genl_dump_check_consistent(cb, hdr);
+		if (qrep_fill_dev(skb, dev)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = pos;
+	}
+	mutex_unlock(&qrep_devices_mutex);
+	return skb->len;
+}
+
+/* A name is for people and logs: printable ASCII, not empty. */
+static bool qrep_replica_name_ok(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (*name < 0x20 || *name > 0x7e)
+			return false;
+	return true;
+}
+
+static int qrep_replica_add_precheck(struct genl_info *info,
+				     struct qrep_replica_config *config)
+{
+	struct nlattr **attrs = info->attrs;
+
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_REPLICA_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_REPLICA_FD) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_REPLICA_NAME)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the replica slot, fd and name are required");
+		return -EINVAL;
+	}
+	config->id = nla_get_u32(attrs[QREP_A_REPLICA_ID]);
+	config->fd = nla_get_u32(attrs[QREP_A_REPLICA_FD]);
+	nla_strscpy(config->name, attrs[QREP_A_REPLICA_NAME],
+		    sizeof(config->name));
+	if (!qrep_replica_name_ok(config->name)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_REPLICA_NAME],
+				    "the replica name must be printable and not empty");
+		return -EINVAL;
+	}
+	if (attrs[QREP_A_REPLICA_MAX_VERSION])
+		config->max_version =
+			nla_get_u64(attrs[QREP_A_REPLICA_MAX_VERSION]);
+	if (attrs[QREP_A_REPLICA_FLAGS])
+		config->stale = nla_get_u32(attrs[QREP_A_REPLICA_FLAGS]) &
+				QREP_REPLICA_F_STALE;
+	return 0;
+}
+
+static int qrep_nl_replica_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_replica_config config = {};
+	struct qrep_device *dev;
+	int ret;
+
+	ret = qrep_replica_add_precheck(info, &config);
+	if (ret)
+		return ret;
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	ret = IS_ERR(dev) ? PTR_ERR(dev) :
+	      qrep_replica_add(dev, &config, info->extack);
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
+static int qrep_nl_replica_remove(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_device *dev;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_REPLICA_ID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the replica slot is required");
+		return -EINVAL;
+	}
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	ret = IS_ERR(dev) ? PTR_ERR(dev) :
+	      qrep_replica_remove(dev,
+				  nla_get_u32(info->attrs[QREP_A_REPLICA_ID]),
+				  info->extack);
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
+static const struct genl_ops qrep_genl_ops[] = {
+	{
+		.cmd = QREP_CMD_DEV_CREATE,
+		.doit = qrep_nl_dev_create,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = QREP_CMD_DEV_DESTROY,
+		.doit = qrep_nl_dev_destroy,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = QREP_CMD_DEV_GET,
+		.doit = qrep_nl_dev_get,
+		.dumpit = qrep_nl_dev_dump,
+	},
+	{
+		.cmd = QREP_CMD_REPLICA_ADD,
+		.doit = qrep_nl_replica_add,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = QREP_CMD_REPLICA_REMOVE,
+		.doit = qrep_nl_replica_remove,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family qrep_genl_family __ro_after_init = {
+	.name = QREP_GENL_NAME,
+	.version = QREP_GENL_VERSION,
+	.maxattr = QREP_A_MAX,
+	.policy = qrep_policy,
+	.netnsok = false,
+	.module = THIS_MODULE,
+	.ops = qrep_genl_ops,
+	.n_ops = ARRAY_SIZE(qrep_genl_ops),
+	/* Strict validation for every command, reserved header fields too. */
+	.resv_start_op = QREP_CMD_MAX + 1,
+	.mcgrps = qrep_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(qrep_mcgrps),
+};
+
+/*
+ * Numbers and multicasts one event; the caller has put its attributes.
+ * Process context only.
+ */
+static void qrep_netlink_send_event(struct sk_buff *msg, void *hdr)
+{
+	lockdep_assert_held(&qrep_events_mutex);
+
+	if (nla_put_u64_64bit(msg, QREP_A_EVENT_SEQ, ++qrep_event_seq,
+			      QREP_A_PAD)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&qrep_genl_family, msg, 0, QREP_MCGRP_EVENTS,
+			  GFP_KERNEL);
+}
+
+/* A new event message for @event, or NULL when nobody listens. */
+static struct sk_buff *qrep_netlink_event_new(enum qrep_event event,
+					      void **hdr)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&qrep_genl_family, &init_net, QREP_MCGRP_EVENTS))
+		return NULL;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &qrep_genl_family, 0, QREP_CMD_EVENT);
+	if (!*hdr || nla_put_u32(msg, QREP_A_EVENT, event)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* A device event: the device's full status. */
+void qrep_netlink_notify_dev(struct qrep_device *dev, enum qrep_event event)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	mutex_lock(&qrep_events_mutex);
+	msg = qrep_netlink_event_new(event, &hdr);
+	if (msg) {
+		if (qrep_fill_dev(msg, dev))
+			nlmsg_free(msg);
+		else
+			qrep_netlink_send_event(msg, hdr);
+	}
+	mutex_unlock(&qrep_events_mutex);
+}
+
+/* A replica event: the device's index and name, and one QREP_A_REPLICA. */
+void qrep_netlink_notify_replica(struct qrep_device *dev,
+				 struct qrep_replica *r, enum qrep_event event)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	mutex_lock(&qrep_events_mutex);
+	msg = qrep_netlink_event_new(event, &hdr);
+	if (msg) {
+		if (qrep_fill_dev_id(msg, dev) || qrep_fill_replica(msg, r))
+			nlmsg_free(msg);
+		else
+			qrep_netlink_send_event(msg, hdr);
+	}
+	mutex_unlock(&qrep_events_mutex);
+}
+
+int __init qrep_netlink_init(void)
+{
+	return genl_register_family(&qrep_genl_family);
+}
+
+void qrep_netlink_uninit(void)
+{
+	genl_unregister_family(&qrep_genl_family);
+}

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receive side of a replica: one thread reads the replies, matches
+ * each to its request by handle, takes in a READ's versions and data,
+ * and lets go of the request.
+ *
+ * Every byte from a target is untrusted. A reply must carry the reply
+ * magic, a known status, known flags, a handle naming a request that is
+ * in flight and waits for this replica in its current dispatch, and
+ * exactly the number of blocks its request implies (a successful READ:
+ * the request's; anything else: none). Anything else is a protocol
+ * violation: the replica fails and its stream is read no further. An
+ * error status is no violation, but it fails the replica all the same:
+ * a WRITE it refused has left it behind, and a READ it cannot serve
+ * (QREP_ERR_CHECKSUM included) is re-driven to another replica.
+ *
+ * However the loop ends (violation, error, end of stream, or the socket
+ * shut down by qrep_replica_fail), the thread fails the replica if no one
+ * has yet, waits for the sender to let go of its requests, and sweeps:
+ * every request still waiting for this replica's reply stops waiting for
+ * it. WRITEs and FLUSHes then complete without it, READs are re-driven.
+ */
+#include <linux/blk-mq.h>
+#include <linux/kthread.h>
+#include <linux/net.h>
+#include <linux/sched/mm.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+
+#include "device.h"
+#include "replica.h"
+#include "request.h"
+
+#define QREP_REPLY_KNOWN_FLAGS	QREP_REPLY_OLDER_IGNORED
+
+static const char *qrep_status_name(u32 status)
+{
+	static const char * const names[] = {
+		[QREP_OK] = "ok",
+		[QREP_ERR_IO] = "I/O error on the store",
+		[QREP_ERR_RANGE] = "blocks outside the device",
+		[QREP_ERR_INVAL] = "malformed request",
+		[QREP_ERR_EPOCH] = "older epoch (fenced)",
+		[QREP_ERR_CHECKSUM] = "stored checksum mismatch",
+		[QREP_ERR_UUID] = "device UUID differs",
+		[QREP_ERR_SIZE] = "device size differs",
+		[QREP_ERR_PROTO] = "protocol version",
+	};
+
+	BUILD_BUG_ON(ARRAY_SIZE(names) != __QREP_ERR_MAX);
+	return status < ARRAY_SIZE(names) ? names[status] : "unknown";
+}
+
+static const char *qrep_rq_op_name(struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		return "READ";
+	case REQ_OP_WRITE:
+		return "WRITE";
+	default:
+		return "FLUSH";
+	}
+}
+
+/*
+ * Fills all of @msg. Returns 0, -ESHUTDOWN if the stream ended before the
+ * first byte, -EPIPE if it ended part way, or the socket's error.
+ */
+static int qrep_sock_recv(struct qrep_replica *r, struct msghdr *msg)
+{
+	unsigned int noreclaim = memalloc_noreclaim_save();
+	size_t want = msg_data_left(msg);
+	int ret = 0;
+
+	while (msg_data_left(msg)) {
+		ret = sock_recvmsg(r->sock, msg, MSG_WAITALL | MSG_NOSIGNAL);
+		if (ret <= 0)
+			break;
+		ret = 0;
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	if (!msg_data_left(msg))
+		return 0;
+	if (ret < 0)
+		return ret;
+	return msg_data_left(msg) == want ? -ESHUTDOWN : -EPIPE;
+}
+
+static int qrep_recv_buf(struct qrep_replica *r, void *buf, size_t len)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {};
+
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &vec, 1, len);
+	return qrep_sock_recv(r, &msg);
+}
+
+static int qrep_recv_bvecs(struct qrep_replica *r, unsigned int nr,
+			   size_t bytes)
+{
+	struct msghdr msg = {};
+
+	iov_iter_bvec(&msg.msg_iter, ITER_DEST, r->rx_bvec, nr, bytes);
+	return qrep_sock_recv(r, &msg);
+}
+
+/* A READ's data, straight into the request's pages. */
+static int qrep_recv_data(struct qrep_replica *r, struct request *rq)
+{
+	size_t left = blk_rq_bytes(rq), bytes = 0;
+	struct req_iterator iter;
+	unsigned int nr = 0;
+	struct bio_vec bv;
+	int ret;
+
+	rq_for_each_bvec(bv, rq, iter) {
+		r->rx_bvec[nr++] = bv;
+		bytes += bv.bv_len;
+		if (nr < QREP_BVEC_BATCH && bytes < left)
+			continue;
+		left -= bytes;
+		ret = qrep_recv_bvecs(r, nr, bytes);
+		if (ret)
+			return ret;
+		nr = 0;
+		bytes = 0;
+	}
+	return WARN_ON_ONCE(left) ? -EIO : 0;
+}
+
+static int qrep_reply_check(struct qrep_replica *r,
+			    const struct qrep_reply *reply)
+{
+	u32 magic = be32_to_cpu(reply->magic);
+	u32 status = be32_to_cpu(reply->status);
+	u32 flags = be32_to_cpu(reply->flags);
+
+	if (magic != QREP_REPLY_MAGIC)
+		qrep_replica_fail(r, "protocol violation: reply magic %#x",
+				  magic);
+	else if (status >= __QREP_ERR_MAX)
+		qrep_replica_fail(r, "protocol violation: unknown status %u",
+				  status);
+	else if (flags & ~QREP_REPLY_KNOWN_FLAGS)
+		qrep_replica_fail(r, "protocol violation: reply flags %#x",
+				  flags);
+	else
+		return 0;
+	return -EPROTO;
+}
+
+/*
+ * The request that @handle names, if it is waiting for this replica's
+ * reply in the dispatch the handle was made for. Only this thread clears
+ * this replica's pending bits, so the request keeps waiting for us until
+ * qrep_receive_done(): nothing else can complete it while a READ's data
+ * lands in its pages, and a target that stalls part way through a reply
+ * still holds a request whose timer will fail it.
+ */
+static struct qrep_io *qrep_receive_lookup(struct qrep_replica *r,
+					   u64 handle)
+{
+	struct blk_mq_tag_set *set = &r->dev->tag_set;
+	u32 unique = lower_32_bits(handle);
+	u16 hwq = blk_mq_unique_tag_to_hwq(unique);
+	struct request *rq;
+	struct qrep_io *io;
+
+	if (hwq >= set->nr_hw_queues)
+		return NULL;
+	rq = blk_mq_tag_to_rq(set->tags[hwq], blk_mq_unique_tag_to_tag(unique));
+	if (!rq || !blk_mq_request_started(rq))
+		return NULL;
+	io = blk_mq_rq_to_pdu(rq);
+	if (!test_bit(r->id, &io->pending))
+		return NULL;
+	/* The bit, then the gen of the dispatch that set it. */
+	smp_rmb();
+	if (READ_ONCE(io->gen) != upper_32_bits(handle))
+		return NULL;
+	return io;
+}
+
+/* This replica is done with @io: it no longer waits for us. */
+static void qrep_receive_done(struct qrep_replica *r, struct qrep_io *io)
+{
+	if (test_and_clear_bit(r->id, &io->pending)) {
+		atomic_dec(&r->inflight);
+		qrep_io_put(io);
+	}
+}
+
+static int qrep_receive_read(struct qrep_replica *r, struct request *rq,
+			     u32 nblocks)
+{
+	u64 max = 0;
+	u32 i;
+	int ret;
+
+	ret = qrep_recv_buf(r, r->rx_versions, nblocks * sizeof(__be64));
+	if (!ret) {
+		for (i = 0; i < nblocks; i++)
+			max = max(max, be64_to_cpu(r->rx_versions[i]));
+		qrep_replica_note_version(r, max);
+		ret = qrep_recv_data(r, rq);
+	}
+	/* The header came: an end of stream now cuts a reply short. */
+	return ret == -ESHUTDOWN ? -EPIPE : ret;
+}
+
+static void qrep_receive_read_latency(struct qrep_replica *r,
+				      struct qrep_io *io)
+{
+	s64 us = ktime_us_delta(ktime_get(), io->start);
+
+	ewma_qrep_latency_add(&r->read_latency, max_t(s64, us, 0));
+	WRITE_ONCE(r->read_sampled, jiffies);
+}
+
+/* A WRITE or FLUSH done: it counts towards success if we are up to date. */
+static void qrep_receive_ack(struct qrep_replica *r, struct qrep_io *io)
+{
+	if (qrep_replica_state(r) == QREP_REPLICA_UPTODATE)
+		set_bit(r->id, &io->acked);
+}
+
+/* What the reply says about its request. */
+static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
+			       const struct qrep_reply *reply)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	u32 status = be32_to_cpu(reply->status);
+	u32 nblocks = be32_to_cpu(reply->nblocks);
+	u32 expect = 0;
+	int ret;
+
+	if (req_op(rq) == REQ_OP_READ && status == QREP_OK)
+		expect = blk_rq_bytes(rq) >> QREP_BLOCK_SHIFT;
+	if (nblocks != expect) {
+		qrep_replica_fail(r, "protocol violation: %s reply with %u blocks, expected %u",
+				  qrep_rq_op_name(rq), nblocks, expect);
+		return -EPROTO;
+	}
+	if (status != QREP_OK) {
+		qrep_replica_fail(r, "%s refused: %s", qrep_rq_op_name(rq),
+				  qrep_status_name(status));
+		return -EIO;
+	}
+	if (req_op(rq) == REQ_OP_READ) {
+		ret = qrep_receive_read(r, rq, nblocks);
+		if (ret)
+			return ret;
+		io->read_ok = true;
+		atomic64_inc(&r->reads);
+		qrep_receive_read_latency(r, io);
+	} else {
+		if (req_op(rq) == REQ_OP_WRITE) {
+			qrep_replica_note_version(r, io->version);
+			atomic64_inc(&r->writes);
+		}
+		qrep_receive_ack(r, io);
+	}
+	return 0;
+}
+
+static int qrep_receive_reply(struct qrep_replica *r)
+{
+	struct qrep_reply reply;
+	struct qrep_io *io;
+	u64 handle;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(reply) != QREP_REPLY_SIZE);
+	ret = qrep_recv_buf(r, &reply, sizeof(reply));
+	if (ret)
+		return ret;
+	ret = qrep_reply_check(r, &reply);
+	if (ret)
+		return ret;
+	handle = be64_to_cpu(reply.handle);
+	io = qrep_receive_lookup(r, handle);
+	if (!io) {
+		qrep_replica_fail(r, "protocol violation: reply to unknown handle %#llx",
+				  handle);
+		return -EPROTO;
+	}
+	ret = qrep_receive_answer(r, io, &reply);
+	qrep_receive_done(r, io);
+	return ret;
+}
+
+static bool qrep_receive_sweep_one(struct request *rq, void *data)
+{
+	qrep_receive_done(data, blk_mq_rq_to_pdu(rq));
+	return true;
+}
+
+/* The receiver thread: see the top of this file. */
+int qrep_receive_worker(void *data)
+{
+	struct qrep_replica *r = data;
+	int ret;
+
+	do {
+		ret = qrep_receive_reply(r);
+	} while (!ret);
+
+	if (ret == -ESHUTDOWN)
+		qrep_replica_fail(r, "connection closed by the target");
+	else if (ret == -EPIPE)
+		qrep_replica_fail(r, "connection closed in the middle of a reply");
+	else
+		qrep_replica_fail(r, "receive failed: %pe", ERR_PTR(ret));
+	/* No request can be queued to us now: the sender closed the queue. */
+	wait_for_completion(&r->tx_exited);
+	blk_mq_tagset_busy_iter(&r->dev->tag_set, qrep_receive_sweep_one, r);
+	kthread_complete_and_exit(&r->rx_exited, 0);
+}

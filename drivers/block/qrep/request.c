@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Requests: fan-out to the replicas, and completion once the write
+ * policy is met.
+ *
+ * Mirror mode:
+ *  - WRITE (and FUA) goes to every live replica, up to date or stale,
+ *    stamped with the device's next version. It completes when each of
+ *    them has answered or has failed; it succeeds if an up-to-date
+ *    replica acknowledged it.
+ *  - FLUSH goes to every live replica and completes the same way.
+ *  - READ goes to one up-to-date replica (qrep_pick_reader). If that
+ *    replica fails or answers with an error, the read is requeued and
+ *    goes to another one; with none left it fails.
+ *  - With no up-to-date replica, every request fails at once with an I/O
+ *    error (see qrep_no_replicas).
+ *
+ * queue_rq never sleeps: it only queues the request to the replicas'
+ * sender threads (send.c), which do the socket work, so the tag set is
+ * not BLK_MQ_F_BLOCKING.
+ */
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/rcupdate.h>
+
+#include "device.h"
+#include "replica.h"
+#include "request.h"
+
+u64 qrep_io_handle(struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+
+	return (u64)READ_ONCE(io->gen) << 32 | blk_mq_unique_tag(rq);
+}
+
+/*
+ * A READ whose replica failed goes round again while it has somewhere to
+ * go: every failure takes a replica out of the up-to-date set, so this is
+ * bounded, and the redrive count bounds it regardless.
+ */
+static bool qrep_io_redrive(struct qrep_io *io, struct request *rq)
+{
+	if (req_op(rq) != REQ_OP_READ || io->read_ok || !io->sent ||
+	    io->redrives >= QREP_MAX_REPLICAS)
+		return false;
+	io->redrives++;
+	blk_mq_requeue_request(rq, true);
+	return true;
+}
+
+static void qrep_io_complete(struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	bool ok;
+
+	if (qrep_io_redrive(io, rq))
+		return;
+	ok = req_op(rq) == REQ_OP_READ ? io->read_ok : io->acked != 0;
+	blk_mq_end_request(rq, ok ? BLK_STS_OK : BLK_STS_IOERR);
+}
+
+/* Drops one reference; the last one completes the request. */
+void qrep_io_put(struct qrep_io *io)
+{
+	if (atomic_dec_and_test(&io->refs))
+		qrep_io_complete(io);
+}
+
+/* Fresh state for a new dispatch; nothing else holds the request now. */
+static void qrep_io_start(struct qrep_io *io)
+{
+	WRITE_ONCE(io->gen, io->gen + 1);
+	io->read_ok = false;
+	io->pending = 0;
+	io->queued = 0;
+	io->sent = 0;
+	io->acked = 0;
+	io->version = 0;
+	io->start = ktime_get();
+	atomic_set(&io->refs, 1);	/* the dispatch reference */
+}
+
+/* How much older than its last sample a latency estimate halves. */
+#define QREP_READ_LATENCY_HALF_LIFE	HZ
+
+/*
+ * The cost of reading from @r: the requests it has in flight, plus this
+ * one, times its recent READ latency. An idle replica close by wins;
+ * once it is busy, the others take their share.
+ *
+ * Only reads feed the latency: a replica's 1 MiB writes say little about
+ * its reads. An estimate halves for every QREP_READ_LATENCY_HALF_LIFE
+ * without a new sample, so a replica that was slow once (or never read
+ * from: no sample counts as fast) is tried again soon, and its next
+ * sample says whether it still is.
+ */
+static u64 qrep_read_cost(struct qrep_replica *r)
+{
+	unsigned long age = jiffies - READ_ONCE(r->read_sampled);
+	u64 latency = ewma_qrep_latency_read(&r->read_latency);
+
+	latency >>= min_t(unsigned long, age / QREP_READ_LATENCY_HALF_LIFE, 32);
+	latency = max_t(u64, latency, 1);
+
+	return (u64)(atomic_read(&r->inflight) + 1) * latency;
+}
+
+/* The cheapest up-to-date replica not in @skip; ties go round robin. */
+static struct qrep_replica *qrep_pick_reader(struct qrep_device *dev,
+					     unsigned long skip)
+{
+	unsigned int start = atomic_inc_return(&dev->read_rotor);
+	struct qrep_replica *best = NULL, *r;
+	u64 best_cost = U64_MAX, cost;
+	unsigned int i, slot;
+
+	for (i = 0; i < QREP_MAX_REPLICAS; i++) {
+		slot = (start + i) % QREP_MAX_REPLICAS;
+		r = rcu_dereference(dev->replicas[slot]);
+		if (!r || test_bit(slot, &skip) ||
+		    qrep_replica_state(r) != QREP_REPLICA_UPTODATE)
+			continue;
+		cost = qrep_read_cost(r);
+		if (cost < best_cost) {
+			best = r;
+			best_cost = cost;
+		}
+	}
+	return best;
+}
+
+static void qrep_dispatch_read(struct qrep_device *dev, struct qrep_io *io)
+{
+	unsigned long skip = 0;
+	struct qrep_replica *r;
+
+	while ((r = qrep_pick_reader(dev, skip))) {
+		if (qrep_replica_queue(r, io))
+			return;
+		__set_bit(r->id, &skip);	/* failed since we looked */
+	}
+}
+
+/* WRITE and FLUSH: every replica that takes writes. */
+static void qrep_dispatch_all(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct qrep_replica *r;
+	unsigned int slot;
+
+	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r && qrep_replica_live(r))
+			qrep_replica_queue(r, io);
+	}
+}
+
+static void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
+{
+	if (!test_bit(QREP_DEV_WRITTEN, &dev->flags))
+		set_bit(QREP_DEV_WRITTEN, &dev->flags);
+	io->version = atomic64_inc_return(&dev->version);
+	qrep_dispatch_all(dev, io);
+}
+
+/*
+ * No up-to-date replica: the request fails now. This is where a policy
+ * that holds I/O until a replica returns (quorum mode's "suspend") will
+ * go; mirror mode has none.
+ */
+static bool qrep_no_replicas(struct qrep_device *dev)
+{
+	return !qrep_replicas_serving(dev);
+}
+
+/* The block layer promises these; a violation is our bug, not the net's. */
+static bool qrep_rq_well_formed(struct request *rq)
+{
+	unsigned int bytes = blk_rq_bytes(rq);
+
+	if (req_op(rq) == REQ_OP_FLUSH)
+		return true;
+	return !WARN_ON_ONCE(!bytes || !IS_ALIGNED(bytes, QREP_BLOCK_SIZE) ||
+			     bytes > QREP_MAX_REQ_BLOCKS * QREP_BLOCK_SIZE ||
+			     !IS_ALIGNED(blk_rq_pos(rq) << SECTOR_SHIFT,
+					 QREP_BLOCK_SIZE));
+}
+
+static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
+				  const struct blk_mq_queue_data *bd)
+{
+	struct qrep_device *dev = hctx->queue->queuedata;
+	struct request *rq = bd->rq;
+	struct qrep_io *io = blk_mq_rq_to_pdu(rq);
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_FLUSH:
+		break;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+	if (!qrep_rq_well_formed(rq))
+		return BLK_STS_IOERR;
+	/* RQF_DONTPREP survives a requeue: set on the first dispatch only. */
+	if (!(rq->rq_flags & RQF_DONTPREP)) {
+		io->redrives = 0;
+		rq->rq_flags |= RQF_DONTPREP;
+	}
+
+	qrep_io_start(io);
+	blk_mq_start_request(rq);
+	rcu_read_lock();
+	if (!qrep_no_replicas(dev)) {
+		if (req_op(rq) == REQ_OP_READ)
+			qrep_dispatch_read(dev, io);
+		else if (req_op(rq) == REQ_OP_WRITE)
+			qrep_dispatch_write(dev, io);
+		else
+			qrep_dispatch_all(dev, io);
+	}
+	rcu_read_unlock();
+	qrep_io_put(io);
+	return BLK_STS_OK;
+}
+
+static int qrep_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			     unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct qrep_io *io = blk_mq_rq_to_pdu(rq);
+	unsigned int i;
+
+	for (i = 0; i < QREP_MAX_REPLICAS; i++) {
+		INIT_LIST_HEAD(&io->tx[i].node);
+		io->tx[i].io = io;
+	}
+	return 0;
+}
+
+const struct blk_mq_ops qrep_mq_ops = {
+	.queue_rq = qrep_queue_rq,
+	.timeout = qrep_io_timed_out,
+	.init_request = qrep_init_request,
+};

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * qrep generic netlink interface, shared by qrep.ko and its tools.
+ *
+ * Documentation/netlink/qrep.yaml describes the same family; keep the two
+ * in step. Every command that changes state needs CAP_NET_ADMIN in the
+ * caller's network namespace (GENL_ADMIN_PERM). Status (QREP_CMD_DEV_GET)
+ * is open to everyone: it reveals no data, only the device's shape.
+ */
+#ifndef _UAPI_LINUX_QREP_H
+#define _UAPI_LINUX_QREP_H
+
+#define QREP_GENL_NAME		"qrep"
+#define QREP_GENL_VERSION	1
+#define QREP_GENL_MCGRP_EVENTS	"events"
+
+/* Highest number of devices one module instance serves (/dev/qrep0..N-1). */
+#define QREP_MAX_DEVICES	64
+/* Highest number of replicas of one device (N = K + 1). */
+#define QREP_MAX_REPLICAS	8
+
+/*
+ * QREP_A_DEV_IO_TIMEOUT_MS: a request not answered by a replica within
+ * this time fails that replica. Also the bound on how long I/O can wait
+ * when every replica has gone silent: it then fails with EIO.
+ */
+#define QREP_DEFAULT_IO_TIMEOUT_MS	30000
+#define QREP_MIN_IO_TIMEOUT_MS		1000
+#define QREP_MAX_IO_TIMEOUT_MS		3600000
+
+/* QREP_A_DEV_EPOCH when the creator gives none. */
+#define QREP_DEFAULT_EPOCH	1
+
+/* QREP_A_REPLICA_NAME: bytes, with the terminating NUL. */
+#define QREP_REPLICA_NAME_MAX	64
+
+/*
+ * Default for QREP_A_DEV_IO_TIMEOUT_MS: a replica that leaves a request
+ * unanswered this long is dropped from the live set.
+ */
+#define QREP_DEFAULT_IO_TIMEOUT_MS	30000
+
+enum qrep_cmd {
+	QREP_CMD_UNSPEC,
+	QREP_CMD_DEV_CREATE,	/* admin: make /dev/qrepN */
+	QREP_CMD_DEV_DESTROY,	/* admin: remove /dev/qrepN */
+	QREP_CMD_DEV_GET,	/* anyone: one device, or dump all */
+	QREP_CMD_EVENT,		/* kernel -> "events" group only */
+	QREP_CMD_REPLICA_ADD,	/* admin: hand a connected socket to a slot */
+	QREP_CMD_REPLICA_REMOVE,	/* admin: drop a replica from a device */
+	__QREP_CMD_MAX,
+};
+
+#define QREP_CMD_MAX (__QREP_CMD_MAX - 1)
+
+enum qrep_mode {
+	QREP_MODE_MIRROR = 1,
+	QREP_MODE_QUORUM = 2,
+};
+
+enum qrep_event {
+	QREP_EVENT_DEV_CREATED = 1,
+	QREP_EVENT_DEV_DESTROYED = 2,
+	QREP_EVENT_REPLICA_ADDED = 3,	/* a socket was handed to a slot */
+	QREP_EVENT_REPLICA_FAILED = 4,	/* dropped from the live set */
+	QREP_EVENT_REPLICA_REMOVED = 5,
+	QREP_EVENT_DEV_NO_REPLICAS = 6,	/* no live replica: I/O fails */
+};
+
+/* A replica's state, as the device sees it. */
+enum qrep_replica_state {
+	QREP_REPLICA_EMPTY = 0,		/* slot not in use */
+	QREP_REPLICA_UPTODATE = 1,	/* gets writes, serves reads */
+	QREP_REPLICA_STALE = 2,		/* gets writes, serves no reads: needs resync */
+	QREP_REPLICA_FAILED = 3,	/* disconnected; gets nothing */
+};
+
+/* QREP_A_REPLICA_FLAGS */
+#define QREP_REPLICA_F_STALE	0x1U	/* added behind: no reads until resync */
+#define QREP_REPLICA_F_ALL	QREP_REPLICA_F_STALE
+
+enum qrep_attr {
+	QREP_A_UNSPEC,
+	QREP_A_DEV_INDEX,	/* u32: N of /dev/qrepN */
+	QREP_A_DEV_SIZE,	/* u64: bytes, a multiple of the block size */
+	QREP_A_DEV_MODE,	/* u32: enum qrep_mode */
+	QREP_A_DEV_UUID,	/* binary, exactly QREP_UUID_SIZE bytes */
+	QREP_A_DEV_NAME,	/* string: the disk's name, e.g. "qrep0" */
+	QREP_A_EVENT,		/* u32: enum qrep_event */
+	QREP_A_EVENT_SEQ,	/* u64: events are numbered from 1 */
+	QREP_A_PAD,
+	QREP_A_DEV_EPOCH,	/* u64: stamped on every request */
+	QREP_A_DEV_IO_TIMEOUT_MS, /* u32: a replica silent this long fails */
+	QREP_A_DEV_VERSION,	/* u64: the last version stamped (read-only) */
+	QREP_A_DEV_LIVE_REPLICAS, /* u32: replicas not failed (read-only) */
+	QREP_A_REPLICA,		/* nested: one replica (QREP_A_REPLICA_*) */
+	QREP_A_REPLICA_ID,	/* u32: slot, 0..QREP_MAX_REPLICAS-1 */
+	QREP_A_REPLICA_FD,	/* u32: connected TCP socket, after the handshake */
+	QREP_A_REPLICA_NAME,	/* string: "host:port", for people */
+	QREP_A_REPLICA_FLAGS,	/* u32: QREP_REPLICA_F_* */
+	QREP_A_REPLICA_MAX_VERSION, /* u64: the target's highest block version */
+	QREP_A_REPLICA_STATE,	/* u32: enum qrep_replica_state (read-only) */
+	QREP_A_REPLICA_INFLIGHT, /* u32: requests awaiting a reply (read-only) */
+	QREP_A_REPLICA_ERRORS,	/* u64: failures seen (read-only) */
+	QREP_A_REPLICA_READS,	/* u64: read requests served (read-only) */
+	QREP_A_REPLICA_WRITES,	/* u64: write requests acknowledged (read-only) */
+	QREP_A_REPLICA_LAST_ERROR, /* string: why it failed (read-only) */
+	__QREP_A_MAX,
+};
+
+#define QREP_A_MAX (__QREP_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_QREP_H */

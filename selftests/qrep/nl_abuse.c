@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The qrep netlink family under hostile or careless callers: missing,
+ * oversized, wrongly typed, unknown, wrongly nested and truncated
+ * attributes must each get a clear error and create nothing; an
+ * unprivileged caller must get EPERM for every command that changes
+ * state. Runs as root inside a VM with qrep.ko loaded.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/genetlink.h>
+#include <linux/qrep.h>
+#include <linux/qrep_proto.h>
+
+#include "kselftest_harness.h"
+#include "genl.h"
+
+/* How long to wait for an answer the kernel may never send. */
+#define NO_REPLY_TIMEOUT_SEC	2
+#define NOBODY_UID		65534
+
+static int count_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(*(int *)data)++;
+	return MNL_CB_OK;
+}
+
+static int count_devices(struct qrep_genl *g)
+{
+	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_GET, NLM_F_DUMP);
+	int count = 0;
+	int ret = qrep_genl_talk(g, nlh, count_cb, &count);
+
+	return ret ? ret : count;
+}
+
+/* One malformed DEV_CREATE: what to put in it and what must come back. */
+struct bad_create {
+	const char *what;
+	void (*fill)(struct nlmsghdr *nlh);
+	int expect;		/* negative errno */
+};
+
+static void fill_nothing(struct nlmsghdr *nlh) { (void)nlh; }
+
+static void fill_size_u32(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u32(nlh, QREP_A_DEV_SIZE, 1 << 20);
+}
+
+static void fill_size_zero(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 0);
+}
+
+static void fill_size_unaligned(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, (1 << 20) + 512);
+}
+
+static void fill_size_huge(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1ULL << 62);
+}
+
+static void fill_uuid_long(struct nlmsghdr *nlh)
+{
+	char uuid[QREP_UUID_SIZE + 1] = { 0 };
+
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put(nlh, QREP_A_DEV_UUID, sizeof(uuid), uuid);
+}
+
+static void fill_uuid_short(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put(nlh, QREP_A_DEV_UUID, 4, "abcd");
+}
+
+static void fill_uuid_oversized(struct nlmsghdr *nlh)
+{
+	static char big[4000];
+
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put(nlh, QREP_A_DEV_UUID, sizeof(big), big);
+}
+
+static void fill_index_out_of_range(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, QREP_MAX_DEVICES);
+}
+
+static void fill_index_u8(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u8(nlh, QREP_A_DEV_INDEX, 1);
+}
+
+static void fill_mode_unknown(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, 99);
+}
+
+static void fill_unknown_attr(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_MAX + 7, 1);
+}
+
+static void fill_size_nested(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, QREP_A_DEV_SIZE);
+
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* An attribute whose length runs past the end of the message. */
+static void fill_truncated_attr(struct nlmsghdr *nlh)
+{
+	struct nlattr *attr;
+
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	attr = (struct nlattr *)((char *)nlh + nlh->nlmsg_len -
+				 MNL_ALIGN(sizeof(struct nlattr) + 8));
+	attr->nla_len = 64;
+}
+
+static const struct bad_create bad_creates[] = {
+	/*  1 */ { "no size", fill_nothing, -EINVAL },
+	/*  2 */ { "size as u32", fill_size_u32, -EINVAL },
+	/*  3 */ { "size zero", fill_size_zero, -ERANGE },
+	/*  4 */ { "size not a block multiple", fill_size_unaligned, -EINVAL },
+	/*  5 */ { "size beyond the maximum", fill_size_huge, -ERANGE },
+	/*  6 */ { "uuid 17 bytes", fill_uuid_long, -ERANGE },
+	/*  7 */ { "uuid 4 bytes", fill_uuid_short, -ERANGE },
+	/*  8 */ { "uuid 4000 bytes", fill_uuid_oversized, -ERANGE },
+	/*  9 */ { "index out of range", fill_index_out_of_range, -ERANGE },
+	/* 10 */ { "index as u8", fill_index_u8, -EINVAL },
+	/* 11 */ { "unknown mode", fill_mode_unknown, -ERANGE },
+	/* 12 */ { "unknown attribute", fill_unknown_attr, -EINVAL },
+	/* 13 */ { "size wrongly nested", fill_size_nested, -EINVAL },
+	/* 14 */ { "attribute past the message end", fill_truncated_attr, -EINVAL },
+};
+
+FIXTURE(nl) {
+	struct qrep_genl g;
+};
+
+FIXTURE_SETUP(nl)
+{
+	ASSERT_EQ(0, qrep_genl_open(&self->g)) TH_LOG("%s", self->g.error);
+	ASSERT_EQ(0, count_devices(&self->g)) TH_LOG("devices left over");
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	qrep_genl_close(&self->g);
+}
+
+TEST_F(nl, malformed_create_is_refused)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_creates) / sizeof(bad_creates[0]); i++) {
+		const struct bad_create *row = &bad_creates[i];
+		struct nlmsghdr *nlh;
+		int ret;
+
+		nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+		row->fill(nlh);
+		ret = qrep_genl_talk(&self->g, nlh, NULL, NULL);
+		TH_LOG("row %zu (%s): %s [%s]", i + 1, row->what,
+		       strerror(-ret), self->g.error);
+		EXPECT_EQ(row->expect, ret);
+		EXPECT_EQ(0, count_devices(&self->g));
+	}
+}
+
+TEST_F(nl, quorum_mode_not_yet)
+{
+	struct nlmsghdr *nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, QREP_MODE_QUORUM);
+	EXPECT_EQ(-EOPNOTSUPP, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->g.error, "mirror"));
+	EXPECT_EQ(0, count_devices(&self->g));
+}
+
+TEST_F(nl, error_messages_are_clear)
+{
+	struct nlmsghdr *nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+
+	fill_size_unaligned(nlh);
+	EXPECT_EQ(-EINVAL, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->g.error, "multiple of 4096"));
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 5);
+	EXPECT_EQ(-ENODEV, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->g.error, "no such device"));
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	EXPECT_EQ(-EINVAL, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->g.error, "index is required"));
+}
+
+/* nlmsg_len larger than what was sent: the kernel drops it unanswered. */
+TEST_F(nl, truncated_message_creates_nothing)
+{
+	struct timeval tv = { .tv_sec = NO_REPLY_TIMEOUT_SEC };
+	struct nlmsghdr *nlh;
+	int ret, fd;
+
+	fd = mnl_socket_get_fd(self->g.nl);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, NLM_F_ACK);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	ret = send(fd, nlh, nlh->nlmsg_len - 8, 0);
+	ASSERT_EQ((int)nlh->nlmsg_len - 8, ret);
+	tv.tv_sec = 0;
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	EXPECT_EQ(0, count_devices(&self->g));
+}
+
+/* Failed creates must not leak an index: index 0 is still free. */
+TEST_F(nl, failures_leak_no_index)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	ASSERT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL)) TH_LOG("%s", self->g.error);
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	EXPECT_EQ(-EEXIST, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_EQ(1, count_devices(&self->g));
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	EXPECT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_EQ(0, count_devices(&self->g));
+}
+
+/* Runs in a child that has given up root: returns a bit per failed check. */
+static int unprivileged_checks(void)
+{
+	static const uint8_t admin_cmds[] = {
+		QREP_CMD_DEV_CREATE, QREP_CMD_DEV_DESTROY,
+	};
+	struct qrep_genl g;
+	struct nlmsghdr *nlh;
+	int failed = 0;
+	size_t i;
+
+	if (setresgid(NOBODY_UID, NOBODY_UID, NOBODY_UID) ||
+	    setresuid(NOBODY_UID, NOBODY_UID, NOBODY_UID))
+		return 1;
+	if (qrep_genl_open(&g))
+		return 2;
+	for (i = 0; i < sizeof(admin_cmds); i++) {
+		nlh = qrep_genl_request(&g, admin_cmds[i], 0);
+		mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+		mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+		if (qrep_genl_talk(&g, nlh, NULL, NULL) != -EPERM)
+			failed |= 4 << i;
+	}
+	/* Status is open to everyone. */
+	if (count_devices(&g) < 0)
+		failed |= 64;
+	qrep_genl_close(&g);
+	return failed;
+}
+
+TEST_F(nl, unprivileged_gets_eperm)
+{
+	struct nlmsghdr *nlh;
+	int status;
+	pid_t pid;
+
+	/* A device for DESTROY to find, so EPERM is the only reason to fail. */
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	ASSERT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(unprivileged_checks());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("failed checks mask %#x",
+						 WEXITSTATUS(status));
+	EXPECT_EQ(1, count_devices(&self->g));
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	EXPECT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+}
+
+TEST_HARNESS_MAIN

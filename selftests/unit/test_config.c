@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The resource configuration parser: good files and every kind of bad. */
+#include <errno.h>
+#include <string.h>
+#include <linux/qrep.h>
+
+#include "kselftest_harness.h"
+#include "config.h"
+
+#define GOOD_HEAD "resource r0\ndevice 0\nsize 1G\n" \
+		  "uuid 0b7c8f6e-2d0a-4a3b-9c1d-5e6f7a8b9c0d\n"
+
+TEST(good_file)
+{
+	static const char text[] =
+		"# a comment\n"
+		"resource r0   # trailing comment\n"
+		"device 3\n"
+		"size 256M\n"
+		"uuid 0b7c8f6e-2d0a-4a3b-9c1d-5e6f7a8b9c0d\n"
+		"mode mirror\n"
+		"\tio-timeout 5s\n"
+		"connect-timeout 500ms\n"
+		"replica a 127.0.0.1:7801\n"
+		"replica b [::1]:7802\n"
+		"replica c node3:7800";	/* no final newline */
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("r0", cfg.name);
+	EXPECT_EQ(3, cfg.device);
+	EXPECT_EQ(256ULL << 20, cfg.size);
+	EXPECT_EQ(QREP_MODE_MIRROR, cfg.mode);
+	EXPECT_EQ(5000, cfg.io_timeout_ms);
+	EXPECT_EQ(500, cfg.connect_timeout_ms);
+	ASSERT_EQ(3, cfg.nr_replicas);
+	EXPECT_STREQ("b", cfg.replicas[1].name);
+	EXPECT_STREQ("[::1]:7802", cfg.replicas[1].addr);
+	EXPECT_STREQ("node3:7800", cfg.replicas[2].addr);
+	EXPECT_EQ(0x0b, cfg.uuid[0]);
+}
+
+TEST(defaults)
+{
+	static const char text[] = GOOD_HEAD "replica a 127.0.0.1:1\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)));
+	EXPECT_EQ(QREP_MODE_MIRROR, cfg.mode);
+	EXPECT_EQ(QREP_DEFAULT_IO_TIMEOUT_MS, cfg.io_timeout_ms);
+	EXPECT_EQ(QREP_DEFAULT_CONNECT_TIMEOUT_MS, cfg.connect_timeout_ms);
+}
+
+static const struct {
+	const char *text;
+	const char *message;	/* a part of the expected error */
+} bad[] = {
+	/*  1 */ { "", "no 'resource' line" },
+	/*  2 */ { GOOD_HEAD, "no 'replica' line" },
+	/*  3 */ { "resource r0\nsize 1G\nuuid 0b7c8f6e-2d0a-4a3b-9c1d-5e6f7a8b9c0d\nreplica a h:1\n", "no 'device' line" },
+	/*  4 */ { GOOD_HEAD "replica a h:1\nbogus 1\n", "line 6: unknown keyword 'bogus'" },
+	/*  5 */ { GOOD_HEAD "size 2G\nreplica a h:1\n", "line 5: 'size' given twice" },
+	/*  6 */ { "resource r0\ndevice 64\n", "line 2: device must be" },
+	/*  7 */ { "resource r0\nsize 1000\n", "whole 4 KiB blocks" },
+	/*  8 */ { "resource r0\nsize 0\n", "not a size" },
+	/*  9 */ { "resource r0\nsize 1Z\n", "not a size" },
+	/* 10 */ { "resource r0\nuuid 1234\n", "not a UUID" },
+	/* 11 */ { "resource r0\nuuid 00000000-0000-0000-0000-000000000000\n", "not a UUID" },
+	/* 12 */ { "resource r0\nmode raid5\n", "mode is 'mirror' or 'quorum'" },
+	/* 13 */ { "resource r0\nio-timeout 30\n", "not a duration" },
+	/* 14 */ { "resource r0\nio-timeout 0s\n", "not a duration" },
+	/* 15 */ { "resource r0\nio-timeout 99999999999s\n", "not a duration" },
+	/* 16 */ { GOOD_HEAD "replica a h:1\nreplica a h:2\n", "replica 'a' given twice" },
+	/* 17 */ { GOOD_HEAD "replica a h:1\nreplica b h:1\n", "same address" },
+	/* 18 */ { GOOD_HEAD "replica a nohostport\n", "not an address" },
+	/* 19 */ { GOOD_HEAD "replica a h:99999\n", "not an address" },
+	/* 20 */ { GOOD_HEAD "replica a\n", "usage: replica" },
+	/* 21 */ { GOOD_HEAD "replica a/b h:1\n", "not a replica name" },
+	/* 22 */ { "resource r0 r1\n", "exactly one value" },
+	/* 23 */ { "resource\n", "exactly one value" },
+	/* 24 */ { "resource a b c d e\n", "too many words" },
+	/* 25 */ { "resource thisnameiswaytoolongforaresourcename0\n", "not a resource name" },
+	/* 26 */ { GOOD_HEAD "replica a h:1\nreplica b h:2\nreplica c h:3\nreplica d h:4\n"
+		   "replica e h:5\nreplica f h:6\nreplica g h:7\nreplica h h:8\nreplica i h:9\n",
+		   "more than 8 replicas" },
+	/* 27 */ { GOOD_HEAD "replica a 192.0.2.1:7800\nreplica b 192.0.2.1:07800\n", "same address" },
+	/* 28 */ { GOOD_HEAD "replica a [::1]:7800\nreplica b [0:0::0001]:7800\n", "same address" },
+	/* 29 */ { GOOD_HEAD "replica a Node3:7800\nreplica b node3:7800\n", "same address" },
+};
+
+TEST(bad_files)
+{
+	struct qrep_config cfg;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = qrep_config_parse(bad[i].text, strlen(bad[i].text),
+					    &cfg, err, sizeof(err));
+
+		EXPECT_EQ(-EINVAL, ret) TH_LOG("row %zu accepted", i + 1);
+		EXPECT_NE(NULL, strstr(err, bad[i].message))
+			TH_LOG("row %zu: got '%s', want '%s'", i + 1, err,
+			       bad[i].message);
+	}
+}
+
+TEST(long_line_and_nul)
+{
+	char text[2048];
+	struct qrep_config cfg;
+	char err[256];
+
+	memset(text, 'x', sizeof(text));
+	EXPECT_EQ(-EINVAL, qrep_config_parse(text, sizeof(text), &cfg, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "longer than"));
+	memcpy(text, "resource r0\0\n", 13);
+	EXPECT_EQ(-EINVAL, qrep_config_parse(text, 13, &cfg, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "NUL"));
+}
+
+TEST(durations)
+{
+	uint32_t ms;
+
+	EXPECT_EQ(0, qrep_parse_duration_ms("250ms", &ms));
+	EXPECT_EQ(250, ms);
+	EXPECT_EQ(0, qrep_parse_duration_ms("2m", &ms));
+	EXPECT_EQ(120000, ms);
+	EXPECT_NE(0, qrep_parse_duration_ms("", &ms));
+	EXPECT_NE(0, qrep_parse_duration_ms("s", &ms));
+	EXPECT_NE(0, qrep_parse_duration_ms("5 s", &ms));
+	EXPECT_NE(0, qrep_parse_duration_ms("-5s", &ms));
+	EXPECT_NE(0, qrep_parse_duration_ms("5h", &ms));
+}
+
+TEST_HARNESS_MAIN

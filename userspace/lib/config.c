@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Resource configuration parser. The input is untrusted: every line is
+ * bounded, every value checked, and the first problem is reported with
+ * its line number. Nothing is half-applied: on error *cfg is unspecified
+ * and must not be used.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "parse.h"
+#include "uuid.h"
+
+#define LINE_MAX_BYTES	1024
+#define MAX_WORDS	4
+
+/* Keywords that may appear once, as bits of a "seen" mask. */
+enum {
+	SEEN_RESOURCE = 1 << 0,
+	SEEN_DEVICE = 1 << 1,
+	SEEN_SIZE = 1 << 2,
+	SEEN_UUID = 1 << 3,
+	SEEN_MODE = 1 << 4,
+	SEEN_IO_TIMEOUT = 1 << 5,
+	SEEN_CONNECT_TIMEOUT = 1 << 6,
+};
+
+struct parser {
+	struct qrep_config *cfg;
+	unsigned int line;
+	unsigned int seen;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	size_t used = 0;
+	va_list ap;
+
+	if (p->line) {
+		snprintf(p->err, p->errlen, "line %u: ", p->line);
+		used = strlen(p->err);
+	}
+	va_start(ap, fmt);
+	vsnprintf(p->err + used, p->errlen - used, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int qrep_parse_duration_ms(const char *s, uint32_t *ms)
+{
+	static const struct { const char *suffix; uint64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+	};
+	size_t digits = strspn(s, "0123456789");
+	char number[21];
+	uint64_t value;
+	size_t i;
+
+	if (digits == 0 || digits >= sizeof(number))
+		return -EINVAL;
+	memcpy(number, s, digits);
+	number[digits] = '\0';
+	if (qrep_parse_u64(number, &value))
+		return -EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s + digits, units[i].suffix) != 0)
+			continue;
+		if (value == 0 || value > UINT32_MAX / units[i].ms)
+			return -ERANGE;
+		*ms = (uint32_t)(value * units[i].ms);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len < QREP_CONFIG_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789_.-") == len;
+}
+
+static int once(struct parser *p, unsigned int bit, const char *keyword)
+{
+	if (p->seen & bit)
+		return fail(p, "'%s' given twice", keyword);
+	p->seen |= bit;
+	return 0;
+}
+
+/*
+ * Whether two checked "host:port" strings name the same endpoint: ports
+ * as numbers ("07800" is 7800), numeric addresses by value ("[::1]" and
+ * "[0:0::1]"), names regardless of case, as DNS compares them. Two
+ * replica lines naming one target would count one store twice.
+ */
+static bool same_address(const char *a, const char *b)
+{
+	char ha[QREP_HOST_MAX], hb[QREP_HOST_MAX];
+	char pa[QREP_PORT_MAX], pb[QREP_PORT_MAX];
+	struct in6_addr x, y;
+
+	if (qrep_parse_hostport(a, ha, sizeof(ha), pa, sizeof(pa), false) ||
+	    qrep_parse_hostport(b, hb, sizeof(hb), pb, sizeof(pb), false))
+		return !strcmp(a, b);
+	if (strcmp(pa, pb))		/* both in plain decimal */
+		return false;
+	if (inet_pton(AF_INET6, ha, &x) == 1 && inet_pton(AF_INET6, hb, &y) == 1)
+		return !memcmp(&x, &y, sizeof(x));
+	if (inet_pton(AF_INET, ha, &x) == 1 && inet_pton(AF_INET, hb, &y) == 1)
+		return !memcmp(&x, &y, sizeof(struct in_addr));
+	return !strcasecmp(ha, hb);
+}
+
+static int parse_replica(struct parser *p, char **w)
+{
+	struct qrep_config *cfg = p->cfg;
+	struct qrep_config_replica *r;
+	char host[QREP_HOST_MAX], port[QREP_PORT_MAX];
+	unsigned int i;
+
+	if (!valid_name(w[1]))
+		return fail(p, "'%s' is not a replica name (letters, digits, _ . -; under %d characters)",
+			    w[1], QREP_CONFIG_NAME_MAX);
+	if (strlen(w[2]) >= QREP_ADDR_STR_MAX ||
+	    qrep_parse_hostport(w[2], host, sizeof(host), port, sizeof(port),
+				false))
+		return fail(p, "'%s' is not an address (host:port or [v6]:port)", w[2]);
+	if (cfg->nr_replicas == QREP_MAX_REPLICAS)
+		return fail(p, "more than %d replicas", QREP_MAX_REPLICAS);
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		if (strcmp(cfg->replicas[i].name, w[1]) == 0)
+			return fail(p, "replica '%s' given twice", w[1]);
+		if (same_address(cfg->replicas[i].addr, w[2]))
+			return fail(p, "replicas '%s' and '%s' have the same address (%s, %s)",
+				    cfg->replicas[i].name, w[1],
+				    cfg->replicas[i].addr, w[2]);
+	}
+	r = &cfg->replicas[cfg->nr_replicas++];
+	snprintf(r->name, sizeof(r->name), "%s", w[1]);
+	snprintf(r->addr, sizeof(r->addr), "%s", w[2]);
+	return 0;
+}
+
+static int parse_words(struct parser *p, char **w, int n)
+{
+	struct qrep_config *cfg = p->cfg;
+	uint64_t value;
+	const char *k = w[0];
+
+	if (strcmp(k, "replica") == 0) {
+		if (n != 3)
+			return fail(p, "usage: replica NAME HOST:PORT");
+		return parse_replica(p, w);
+	}
+	if (n != 2)
+		return fail(p, "'%s' takes exactly one value", k);
+
+	if (strcmp(k, "resource") == 0) {
+		if (once(p, SEEN_RESOURCE, k))
+			return -EINVAL;
+		if (!valid_name(w[1]))
+			return fail(p, "'%s' is not a resource name", w[1]);
+		snprintf(cfg->name, sizeof(cfg->name), "%s", w[1]);
+	} else if (strcmp(k, "device") == 0) {
+		if (once(p, SEEN_DEVICE, k))
+			return -EINVAL;
+		if (qrep_parse_u64(w[1], &value) || value >= QREP_MAX_DEVICES)
+			return fail(p, "device must be a number from 0 to %d (for /dev/qrepN)",
+				    QREP_MAX_DEVICES - 1);
+		cfg->device = (uint32_t)value;
+	} else if (strcmp(k, "size") == 0) {
+		if (once(p, SEEN_SIZE, k))
+			return -EINVAL;
+		if (qrep_parse_size(w[1], &cfg->size) ||
+		    cfg->size % QREP_BLOCK_SIZE)
+			return fail(p, "'%s' is not a size in whole 4 KiB blocks (e.g. 1G, 256M)",
+				    w[1]);
+	} else if (strcmp(k, "uuid") == 0) {
+		if (once(p, SEEN_UUID, k))
+			return -EINVAL;
+		if (qrep_uuid_parse(w[1], cfg->uuid) || qrep_uuid_is_null(cfg->uuid))
+			return fail(p, "'%s' is not a UUID", w[1]);
+	} else if (strcmp(k, "mode") == 0) {
+		if (once(p, SEEN_MODE, k))
+			return -EINVAL;
+		if (strcmp(w[1], "mirror") == 0)
+			cfg->mode = QREP_MODE_MIRROR;
+		else if (strcmp(w[1], "quorum") == 0)
+			cfg->mode = QREP_MODE_QUORUM;
+		else
+			return fail(p, "mode is 'mirror' or 'quorum', not '%s'", w[1]);
+	} else if (strcmp(k, "io-timeout") == 0) {
+		if (once(p, SEEN_IO_TIMEOUT, k))
+			return -EINVAL;
+		if (qrep_parse_duration_ms(w[1], &cfg->io_timeout_ms))
+			return fail(p, "'%s' is not a duration (e.g. 30s, 500ms)", w[1]);
+	} else if (strcmp(k, "connect-timeout") == 0) {
+		if (once(p, SEEN_CONNECT_TIMEOUT, k))
+			return -EINVAL;
+		if (qrep_parse_duration_ms(w[1], &cfg->connect_timeout_ms))
+			return fail(p, "'%s' is not a duration (e.g. 5s)", w[1]);
+	} else {
+		return fail(p, "unknown keyword '%s'", k);
+	}
+	return 0;
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	char *w[MAX_WORDS + 1];
+	char *save = NULL, *tok;
+	int n = 0;
+
+	line[strcspn(line, "#")] = '\0';
+	for (tok = strtok_r(line, " \t\r", &save); tok;
+	     tok = strtok_r(NULL, " \t\r", &save)) {
+		if (n == MAX_WORDS)
+			return fail(p, "too many words");
+		w[n++] = tok;
+	}
+	return n ? parse_words(p, w, n) : 0;
+}
+
+static int check_complete(struct parser *p)
+{
+	static const struct { unsigned int bit; const char *keyword; } required[] = {
+		{ SEEN_RESOURCE, "resource" }, { SEEN_DEVICE, "device" },
+		{ SEEN_SIZE, "size" }, { SEEN_UUID, "uuid" },
+	};
+	size_t i;
+
+	p->line = 0;
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!(p->seen & required[i].bit))
+			return fail(p, "no '%s' line", required[i].keyword);
+	if (!p->cfg->nr_replicas)
+		return fail(p, "no 'replica' line");
+	return 0;
+}
+
+int qrep_config_parse(const char *text, size_t len, struct qrep_config *cfg,
+		      char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .err = err, .errlen = errlen };
+	char line[LINE_MAX_BYTES];
+	size_t pos = 0;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = QREP_MODE_MIRROR;
+	cfg->io_timeout_ms = QREP_DEFAULT_IO_TIMEOUT_MS;
+	cfg->connect_timeout_ms = QREP_DEFAULT_CONNECT_TIMEOUT_MS;
+	err[0] = '\0';
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		p.line++;
+		if (n >= sizeof(line))
+			return fail(&p, "longer than %d bytes", LINE_MAX_BYTES - 1);
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		if (strlen(line) != n)
+			return fail(&p, "contains a NUL byte");
+		ret = parse_line(&p, line);
+		if (ret)
+			return ret;
+		pos += n + 1;
+	}
+	return check_complete(&p);
+}
+
+int qrep_config_load(const char *path, struct qrep_config *cfg, char *err,
+		     size_t errlen)
+{
+	char *text;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	text = malloc(QREP_CONFIG_MAX_BYTES + 1);
+	if (!text) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	n = read(fd, text, QREP_CONFIG_MAX_BYTES + 1);
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	} else if (n > QREP_CONFIG_MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+			 QREP_CONFIG_MAX_BYTES);
+		ret = -EFBIG;
+	} else {
+		char why[256];
+
+		ret = qrep_config_parse(text, (size_t)n, cfg, why, sizeof(why));
+		if (ret)
+			snprintf(err, errlen, "%s: %s", path, why);
+	}
+	free(text);
+	return ret;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The resource configuration file, shared by qrepctl and qrepd. The format
+ * is described in Documentation/admin-guide/configuration.rst: one
+ * "keyword value..." per line, '#' starts a comment.
+ */
+#ifndef QREP_LIB_CONFIG_H
+#define QREP_LIB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/qrep.h>
+#include <linux/qrep_proto.h>
+
+#include "net.h"
+
+#define QREP_CONFIG_NAME_MAX	32	/* resource and replica names */
+#define QREP_CONFIG_MAX_BYTES	65536	/* a larger file is refused */
+/* Default directory for "qrepctl up NAME": NAME.conf in it. */
+#define QREP_CONFIG_DIR		"/etc/qrep"
+/* Default connect-timeout: how long to wait for a target to answer. */
+#define QREP_DEFAULT_CONNECT_TIMEOUT_MS	5000
+
+struct qrep_config_replica {
+	char name[QREP_CONFIG_NAME_MAX];
+	char addr[QREP_ADDR_STR_MAX];		/* "host:port" */
+};
+
+struct qrep_config {
+	char name[QREP_CONFIG_NAME_MAX];
+	uint32_t device;			/* N of /dev/qrepN */
+	uint64_t size;				/* bytes */
+	uint8_t uuid[QREP_UUID_SIZE];
+	uint32_t mode;				/* enum qrep_mode */
+	uint32_t io_timeout_ms;
+	uint32_t connect_timeout_ms;
+	unsigned int nr_replicas;
+	struct qrep_config_replica replicas[QREP_MAX_REPLICAS];
+};
+
+/*
+ * Parses @len bytes of @text (need not be NUL-terminated). Returns 0, or
+ * -EINVAL with "line N: what is wrong" in @err.
+ */
+int qrep_config_parse(const char *text, size_t len, struct qrep_config *cfg,
+		      char *err, size_t errlen);
+
+/* Reads and parses @path; refuses files over QREP_CONFIG_MAX_BYTES. */
+int qrep_config_load(const char *path, struct qrep_config *cfg, char *err,
+		     size_t errlen);
+
+/* Parses "30s", "500ms", "2m" into milliseconds (a unit is required). */
+int qrep_parse_duration_ms(const char *s, uint32_t *ms);
+
+#endif /* QREP_LIB_CONFIG_H */

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/* qrepctl events: the kernel's event stream, one line per event. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <linux/qrep.h>
+
+#include "qrepctl.h"
+
+static const char *event_name(uint32_t event)
+{
+	switch (event) {
+	case QREP_EVENT_DEV_CREATED:
+		return "device-created";
+	case QREP_EVENT_DEV_DESTROYED:
+		return "device-destroyed";
+	case QREP_EVENT_REPLICA_ADDED:
+		return "replica-added";
+	case QREP_EVENT_REPLICA_FAILED:
+		return "replica-failed";
+	case QREP_EVENT_REPLICA_REMOVED:
+		return "replica-removed";
+	case QREP_EVENT_DEV_NO_REPLICAS:
+		return "no-replicas-left";
+	}
+	return "unknown";
+}
+
+static int print_event(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[QREP_A_MAX + 1];
+
+	(void)data;
+	if (qrep_genl_parse(nlh, tb) || !tb[QREP_A_EVENT] ||
+	    !tb[QREP_A_EVENT_SEQ])
+		return MNL_CB_OK;	/* not an event we understand */
+	printf("seq=%" PRIu64 " event=%s", mnl_attr_get_u64(tb[QREP_A_EVENT_SEQ]),
+	       event_name(mnl_attr_get_u32(tb[QREP_A_EVENT])));
+	if (tb[QREP_A_DEV_NAME])
+		printf(" device=%s", mnl_attr_get_str(tb[QREP_A_DEV_NAME]));
+	if (tb[QREP_A_REPLICA_ID])
+		printf(" replica=%" PRIu32, mnl_attr_get_u32(tb[QREP_A_REPLICA_ID]));
+	if (tb[QREP_A_REPLICA_NAME])
+		printf(" name=%s", mnl_attr_get_str(tb[QREP_A_REPLICA_NAME]));
+	if (tb[QREP_A_REPLICA_LAST_ERROR])
+		printf(" reason=\"%s\"", mnl_attr_get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+	printf("\n");
+	fflush(stdout);
+	return MNL_CB_OK;
+}
+
+int qrepctl_events(int argc, char **argv)
+{
+	struct qrep_genl g;
+	int ret;
+
+	(void)argv;
+	if (argc != 1) {
+		qrepctl_usage_of("events");
+		return QREPCTL_EXIT_USAGE;
+	}
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		return ret;
+	ret = qrep_genl_subscribe(&g);
+	while (!ret)
+		ret = qrep_genl_recv_events(&g, print_event, NULL);
+	ret = qrepctl_genl_fail(&g, "events", ret);
+	qrep_genl_close(&g);
+	return ret;
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qrepctl status: every device and its replicas, for people (a line per
+ * device and per replica) or for programs (--json).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/genetlink.h>
+#include <linux/qrep.h>
+#include <linux/qrep_proto.h>
+
+#include "parse.h"
+#include "qrepctl.h"
+#include "uuid.h"
+
+struct status_ctx {
+	bool json;
+	unsigned int count;
+};
+
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case QREP_REPLICA_UPTODATE:
+		return "up-to-date";
+	case QREP_REPLICA_STALE:
+		return "stale";
+	case QREP_REPLICA_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+/* Strings from the kernel may hold anything a caller once put there. */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static uint64_t get_u64(const struct nlattr *a)
+{
+	return a ? mnl_attr_get_u64(a) : 0;
+}
+
+static uint32_t get_u32(const struct nlattr *a)
+{
+	return a ? mnl_attr_get_u32(a) : 0;
+}
+
+static const char *get_str(const struct nlattr *a)
+{
+	return a ? mnl_attr_get_str(a) : "";
+}
+
+static int print_replica(const struct nlattr *nest, bool json, bool first)
+{
+	const struct nlattr *tb[QREP_A_MAX + 1];
+
+	if (qrep_genl_parse_nested(nest, tb) || !tb[QREP_A_REPLICA_ID])
+		return -1;
+	if (json) {
+		printf("%s{\"id\":%" PRIu32 ",\"name\":", first ? "" : ",",
+		       get_u32(tb[QREP_A_REPLICA_ID]));
+		json_string(get_str(tb[QREP_A_REPLICA_NAME]));
+		printf(",\"state\":\"%s\",\"inflight\":%" PRIu32 ",\"reads\":%" PRIu64
+		       ",\"writes\":%" PRIu64 ",\"errors\":%" PRIu64
+		       ",\"max_version\":%" PRIu64 ",\"last_error\":",
+		       state_name(get_u32(tb[QREP_A_REPLICA_STATE])),
+		       get_u32(tb[QREP_A_REPLICA_INFLIGHT]),
+		       get_u64(tb[QREP_A_REPLICA_READS]),
+		       get_u64(tb[QREP_A_REPLICA_WRITES]),
+		       get_u64(tb[QREP_A_REPLICA_ERRORS]),
+		       get_u64(tb[QREP_A_REPLICA_MAX_VERSION]));
+		json_string(get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+		printf("}");
+		return 0;
+	}
+	printf("  replica %" PRIu32 " %-24s %-10s inflight %" PRIu32
+	       " reads %" PRIu64 " writes %" PRIu64 " errors %" PRIu64
+	       " version %" PRIu64 "\n",
+	       get_u32(tb[QREP_A_REPLICA_ID]), get_str(tb[QREP_A_REPLICA_NAME]),
+	       state_name(get_u32(tb[QREP_A_REPLICA_STATE])),
+	       get_u32(tb[QREP_A_REPLICA_INFLIGHT]),
+	       get_u64(tb[QREP_A_REPLICA_READS]),
+	       get_u64(tb[QREP_A_REPLICA_WRITES]),
+	       get_u64(tb[QREP_A_REPLICA_ERRORS]),
+	       get_u64(tb[QREP_A_REPLICA_MAX_VERSION]));
+	if (tb[QREP_A_REPLICA_LAST_ERROR])
+		printf("    last error: %s\n", get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+	return 0;
+}
+
+static int print_replicas(const struct nlmsghdr *nlh, bool json)
+{
+	const struct nlattr *attr;
+	bool first = true;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(attr) != QREP_A_REPLICA)
+			continue;
+		if (print_replica(attr, json, first))
+			return -1;
+		first = false;
+	}
+	return 0;
+}
+
+static int print_dev(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[QREP_A_MAX + 1];
+	struct status_ctx *ctx = data;
+	char uuid[QREP_UUID_STR_LEN + 1] = "";
+	const char *name, *mode;
+	uint64_t size;
+
+	if (qrep_genl_parse(nlh, tb) || !tb[QREP_A_DEV_NAME] ||
+	    !tb[QREP_A_DEV_SIZE] || !tb[QREP_A_DEV_MODE] ||
+	    !tb[QREP_A_DEV_INDEX])
+		return MNL_CB_ERROR;
+	name = mnl_attr_get_str(tb[QREP_A_DEV_NAME]);
+	size = mnl_attr_get_u64(tb[QREP_A_DEV_SIZE]);
+	mode = qrepctl_mode_name(mnl_attr_get_u32(tb[QREP_A_DEV_MODE]));
+	if (tb[QREP_A_DEV_UUID])
+		qrep_uuid_format(mnl_attr_get_payload(tb[QREP_A_DEV_UUID]), uuid);
+
+	if (ctx->json) {
+		printf("%s{\"name\":\"%s\",\"index\":%" PRIu32 ",\"size\":%" PRIu64
+		       ",\"mode\":\"%s\",\"uuid\":\"%s\",\"epoch\":%" PRIu64
+		       ",\"version\":%" PRIu64 ",\"io_timeout_ms\":%" PRIu32
+		       ",\"live_replicas\":%" PRIu32 ",\"replicas\":[",
+		       ctx->count ? "," : "", name,
+		       mnl_attr_get_u32(tb[QREP_A_DEV_INDEX]), size, mode, uuid,
+		       get_u64(tb[QREP_A_DEV_EPOCH]), get_u64(tb[QREP_A_DEV_VERSION]),
+		       get_u32(tb[QREP_A_DEV_IO_TIMEOUT_MS]),
+		       get_u32(tb[QREP_A_DEV_LIVE_REPLICAS]));
+		if (print_replicas(nlh, true))
+			return MNL_CB_ERROR;
+		printf("]}");
+	} else {
+		printf("%s: %" PRIu64 " bytes (%" PRIu64 " MiB), mode %s, uuid %s\n",
+		       name, size, size >> 20, mode, uuid);
+		if (tb[QREP_A_DEV_EPOCH])
+			printf("  epoch %" PRIu64 ", version %" PRIu64
+			       ", io-timeout %" PRIu32 " ms, %" PRIu32 " live replicas\n",
+			       get_u64(tb[QREP_A_DEV_EPOCH]),
+			       get_u64(tb[QREP_A_DEV_VERSION]),
+			       get_u32(tb[QREP_A_DEV_IO_TIMEOUT_MS]),
+			       get_u32(tb[QREP_A_DEV_LIVE_REPLICAS]));
+		if (print_replicas(nlh, false))
+			return MNL_CB_ERROR;
+	}
+	ctx->count++;
+	return MNL_CB_OK;
+}
+
+int qrepctl_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 }
+	};
+	struct status_ctx ctx = { 0 };
+	struct qrep_genl g;
+	struct nlmsghdr *nlh;
+	uint64_t index = 0;
+	bool one = false;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (opt != 'j') {
+			qrepctl_usage_of("status");
+			return QREPCTL_EXIT_USAGE;
+		}
+		ctx.json = true;
+	}
+	if (optind < argc) {
+		if (optind + 1 != argc || qrep_parse_u64(argv[optind], &index) ||
+		    index >= QREP_MAX_DEVICES) {
+			qrepctl_usage_of("status");
+			return QREPCTL_EXIT_USAGE;
+		}
+		one = true;
+	}
+
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		return ret;
+	nlh = qrep_genl_request(&g, QREP_CMD_DEV_GET, one ? 0 : NLM_F_DUMP);
+	if (one)
+		mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, (uint32_t)index);
+	if (ctx.json)
+		printf("{\"devices\":[");
+	ret = qrep_genl_talk(&g, nlh, print_dev, &ctx);
+	if (ctx.json)
+		printf("]}\n");
+	else if (!ret && !ctx.count)
+		printf("no qrep devices\n");
+	if (ret)
+		ret = qrepctl_genl_fail(&g, "status", ret);
+	qrep_genl_close(&g);
+	return ret;
+}

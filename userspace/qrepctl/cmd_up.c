@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qrepctl up / down / reconnect: bring a resource's device up over its
+ * replicas, take it down, hand a fresh connection to one replica.
+ *
+ * Connections are made and checked here, in user space (connect, then the
+ * handshake that checks the device UUID and size), and only then handed
+ * to qrep.ko. "up" connects to every replica before it creates anything,
+ * and undoes the device if a later step fails: a resource is up whole or
+ * not at all.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/qrep.h>
+
+#include "client.h"
+#include "qrepctl.h"
+
+struct replica_conn {
+	int fd;
+	struct qrep_hello_reply_msg hello;
+	bool stale;
+};
+
+static int connect_replica(const struct qrep_config *cfg, unsigned int i,
+			   uint64_t epoch, struct replica_conn *conn)
+{
+	const struct qrep_config_replica *r = &cfg->replicas[i];
+	struct qrep_client_device dev = { .size = cfg->size, .epoch = epoch };
+	char err[256];
+
+	memcpy(dev.uuid, cfg->uuid, sizeof(dev.uuid));
+	conn->fd = qrep_client_open(r->addr, &dev, (int)cfg->connect_timeout_ms,
+				    &conn->hello, err, sizeof(err));
+	if (conn->fd < 0) {
+		fprintf(stderr, "qrepctl: replica %s (%s): %s\n", r->name,
+			r->addr, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_replica(struct qrep_genl *g, const struct qrep_config *cfg,
+		       unsigned int i, const struct replica_conn *conn)
+{
+	const struct qrep_config_replica *r = &cfg->replicas[i];
+	char name[QREP_CONFIG_NAME_MAX + QREP_ADDR_STR_MAX + 2];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s@%s", r->name, r->addr);
+	nlh = qrep_genl_request(g, QREP_CMD_REPLICA_ADD, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, cfg->device);
+	mnl_attr_put_u32(nlh, QREP_A_REPLICA_ID, i);
+	mnl_attr_put_u32(nlh, QREP_A_REPLICA_FD, (uint32_t)conn->fd);
+	mnl_attr_put_strz(nlh, QREP_A_REPLICA_NAME, name);
+	mnl_attr_put_u64(nlh, QREP_A_REPLICA_MAX_VERSION, conn->hello.max_version);
+	if (conn->stale)
+		mnl_attr_put_u32(nlh, QREP_A_REPLICA_FLAGS, QREP_REPLICA_F_STALE);
+	ret = qrep_genl_talk(g, nlh, NULL, NULL);
+	if (ret) {
+		fprintf(stderr, "qrepctl: replica %s: ", r->name);
+		return qrepctl_genl_fail(g, "add", ret);
+	}
+	return 0;
+}
+
+static int create_device(struct qrep_genl *g, const struct qrep_config *cfg,
+			 uint64_t epoch)
+{
+	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_CREATE, 0);
+	int ret;
+
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, cfg->device);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, cfg->size);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, cfg->mode);
+	mnl_attr_put(nlh, QREP_A_DEV_UUID, QREP_UUID_SIZE, cfg->uuid);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, epoch);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_IO_TIMEOUT_MS, cfg->io_timeout_ms);
+	ret = qrep_genl_talk(g, nlh, NULL, NULL);
+	return ret ? qrepctl_genl_fail(g, "create", ret) : 0;
+}
+
+static void destroy_device(struct qrep_genl *g, uint32_t index)
+{
+	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_DESTROY, 0);
+
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, index);
+	if (qrep_genl_talk(g, nlh, NULL, NULL))
+		fprintf(stderr, "qrepctl: could not remove /dev/qrep%u again: %s\n",
+			index, g->error);
+}
+
+/*
+ * A replica whose highest version is below the others' missed writes the
+ * others have: it takes writes but serves no reads until it is resynced.
+ */
+static void mark_stale(const struct qrep_config *cfg, struct replica_conn *conns)
+{
+	uint64_t newest = 0;
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_replicas; i++)
+		if (conns[i].hello.max_version > newest)
+			newest = conns[i].hello.max_version;
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		conns[i].stale = conns[i].hello.max_version < newest;
+		if (conns[i].stale)
+			fprintf(stderr,
+				"qrepctl: replica %s is behind (version %" PRIu64
+				" < %" PRIu64 "): it serves no reads until resynced\n",
+				cfg->replicas[i].name, conns[i].hello.max_version,
+				newest);
+	}
+}
+
+/* The device epoch: at least 1, and never below what a store has seen. */
+static uint64_t device_epoch(const struct qrep_config *cfg,
+			     const struct replica_conn *conns)
+{
+	uint64_t epoch = 1;
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_replicas; i++)
+		if (conns[i].hello.epoch > epoch)
+			epoch = conns[i].hello.epoch;
+	return epoch;
+}
+
+static void close_all(struct replica_conn *conns, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (conns[i].fd >= 0)
+			close(conns[i].fd);
+}
+
+int qrepctl_up(int argc, char **argv)
+{
+	struct replica_conn conns[QREP_MAX_REPLICAS];
+	struct qrep_config cfg;
+	struct qrep_genl g;
+	uint64_t epoch;
+	unsigned int i;
+	char **rest;
+	int ret;
+
+	ret = qrepctl_resource_load(argc, argv, "up", 0, &cfg, &rest);
+	if (ret)
+		return ret;
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < cfg.nr_replicas; i++)
+		conns[i].fd = -1;
+	for (i = 0; i < cfg.nr_replicas; i++) {
+		/* Epoch 0 in the hello only asks; it raises nothing. */
+		if (connect_replica(&cfg, i, 0, &conns[i])) {
+			ret = QREPCTL_EXIT_FAIL;
+			goto out;
+		}
+	}
+	mark_stale(&cfg, conns);
+	epoch = device_epoch(&cfg, conns);
+
+	ret = create_device(&g, &cfg, epoch);
+	if (ret)
+		goto out;
+	for (i = 0; i < cfg.nr_replicas; i++) {
+		ret = add_replica(&g, &cfg, i, &conns[i]);
+		if (ret) {
+			destroy_device(&g, cfg.device);
+			goto out;
+		}
+	}
+	printf("/dev/qrep%u is up: resource %s, %s mode, %u replicas\n",
+	       cfg.device, cfg.name, qrepctl_mode_name(cfg.mode), cfg.nr_replicas);
+out:
+	/* The kernel holds its own references to the sockets it took. */
+	close_all(conns, cfg.nr_replicas);
+	qrep_genl_close(&g);
+	return ret;
+}
+
+int qrepctl_down(int argc, char **argv)
+{
+	struct qrep_config cfg;
+	struct qrep_genl g;
+	struct nlmsghdr *nlh;
+	char **rest;
+	int ret;
+
+	ret = qrepctl_resource_load(argc, argv, "down", 0, &cfg, &rest);
+	if (ret)
+		return ret;
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		return ret;
+	nlh = qrep_genl_request(&g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, cfg.device);
+	ret = qrep_genl_talk(&g, nlh, NULL, NULL);
+	if (ret)
+		ret = qrepctl_genl_fail(&g, "down", ret);
+	else
+		printf("/dev/qrep%u is down\n", cfg.device);
+	qrep_genl_close(&g);
+	return ret;
+}
+
+int qrepctl_reconnect(int argc, char **argv)
+{
+	struct replica_conn conn = { .fd = -1, .stale = true };
+	struct qrep_config cfg;
+	struct qrep_genl g;
+	unsigned int i;
+	char **rest;
+	int ret;
+
+	ret = qrepctl_resource_load(argc, argv, "reconnect", 1, &cfg, &rest);
+	if (ret)
+		return ret;
+	for (i = 0; i < cfg.nr_replicas; i++)
+		if (strcmp(cfg.replicas[i].name, rest[0]) == 0)
+			break;
+	if (i == cfg.nr_replicas) {
+		fprintf(stderr, "qrepctl: resource %s has no replica '%s'\n",
+			cfg.name, rest[0]);
+		return QREPCTL_EXIT_USAGE;
+	}
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		return ret;
+	if (connect_replica(&cfg, i, 0, &conn)) {
+		ret = QREPCTL_EXIT_FAIL;
+		goto out;
+	}
+	ret = add_replica(&g, &cfg, i, &conn);
+	if (!ret)
+		printf("replica %s reconnected to /dev/qrep%u (stale until resynced)\n",
+		       cfg.replicas[i].name, cfg.device);
+out:
+	close_all(&conn, 1);
+	qrep_genl_close(&g);
+	return ret;
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qrepctl: the operator's tool for qrep. One file per command; this file
+ * only dispatches.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/qrep.h>
+
+#include "qrepctl.h"
+
+static const struct qrepctl_command commands[] = {
+	{ "up", qrepctl_up, "[-c FILE] RESOURCE",
+	  "connect to the resource's replicas and create its device" },
+	{ "down", qrepctl_down, "[-c FILE] RESOURCE",
+	  "remove the resource's device (refused while it is open)" },
+	{ "reconnect", qrepctl_reconnect, "[-c FILE] RESOURCE REPLICA",
+	  "hand a fresh connection to a failed replica (it comes back stale)" },
+	{ "create", qrepctl_create, "--size SIZE [--index N] [--uuid UUID]",
+	  "create /dev/qrepN (no replicas: I/O fails until they are added)" },
+	{ "destroy", qrepctl_destroy, "N",
+	  "remove /dev/qrepN (refused while it is open)" },
+	{ "status", qrepctl_status, "[N] [--json]",
+	  "show devices" },
+	{ "events", qrepctl_events, "",
+	  "print the kernel's events, one line each, until interrupted" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: qrepctl COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-9s %s\n            %s\n", commands[i].name,
+			commands[i].usage, commands[i].summary);
+}
+
+void qrepctl_usage_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			fprintf(stderr, "usage: qrepctl %s %s\n", name,
+				commands[i].usage);
+}
+
+int qrepctl_genl_open(struct qrep_genl *g)
+{
+	int ret = qrep_genl_open(g);
+
+	if (ret) {
+		fprintf(stderr, "qrepctl: %s\n",
+			g->error[0] ? g->error : strerror(-ret));
+		return QREPCTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int qrepctl_genl_fail(struct qrep_genl *g, const char *what, int err)
+{
+	if (err == -EPERM)
+		fprintf(stderr, "qrepctl: %s: permission denied (needs CAP_NET_ADMIN)\n",
+			what);
+	else if (g->error[0])
+		fprintf(stderr, "qrepctl: %s: %s (%s)\n", what, g->error,
+			strerror(-err));
+	else
+		fprintf(stderr, "qrepctl: %s: %s\n", what, strerror(-err));
+	return QREPCTL_EXIT_FAIL;
+}
+
+const char *qrepctl_mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case QREP_MODE_MIRROR:
+		return "mirror";
+	case QREP_MODE_QUORUM:
+		return "quorum";
+	}
+	return "unknown";
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? QREPCTL_EXIT_USAGE : 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, argv[1]) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "qrepctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return QREPCTL_EXIT_USAGE;
+}
