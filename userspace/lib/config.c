@@ -211,6 +211,11 @@ static int parse_words(struct parser *p, char **w, int n)
 			return -EINVAL;
 		if (qrep_parse_duration_ms(w[1], &cfg->io_timeout_ms))
 			return fail(p, "'%s' is not a duration (e.g. 30s, 500ms)", w[1]);
+		if (cfg->io_timeout_ms < QREP_MIN_IO_TIMEOUT_MS ||
+		    cfg->io_timeout_ms > QREP_MAX_IO_TIMEOUT_MS)
+			return fail(p, "io-timeout must be from %ds to %dm",
+				    QREP_MIN_IO_TIMEOUT_MS / 1000,
+				    QREP_MAX_IO_TIMEOUT_MS / 60000);
 	} else if (strcmp(k, "connect-timeout") == 0) {
 		if (once(p, SEEN_CONNECT_TIMEOUT, k))
 			return -EINVAL;

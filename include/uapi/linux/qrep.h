@@ -34,12 +34,6 @@
 /* QREP_A_REPLICA_NAME: bytes, with the terminating NUL. */
 #define QREP_REPLICA_NAME_MAX	64
 
-/*
- * Default for QREP_A_DEV_IO_TIMEOUT_MS: a replica that leaves a request
- * unanswered this long is dropped from the live set.
- */
-#define QREP_DEFAULT_IO_TIMEOUT_MS	30000
-
 enum qrep_cmd {
 	QREP_CMD_UNSPEC,
 	QREP_CMD_DEV_CREATE,	/* admin: make /dev/qrepN */
