@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The resource configuration parser (lib/config.c) on arbitrary text.
+ *
+ * Input: the file's bytes, NULs and all.
+ *
+ * Invariants:
+ *  - the result does not depend on the size of the error buffer, and the
+ *    message fits it, NUL-terminated; a failure says something;
+ *  - an accepted file gives fields within their documented bounds
+ *    (Documentation/admin-guide/configuration.rst): a valid resource
+ *    name, device < QREP_MAX_DEVICES, a size that is a non-zero multiple
+ *    of 4 KiB, a non-null UUID, a known mode, non-zero timeouts, 1 to
+ *    QREP_MAX_REPLICAS replicas with valid, unique names and parseable,
+ *    distinct addresses (the same host and port written two ways is still
+ *    one address), every string NUL-terminated in its array;
+ *  - written back out as a file, an accepted configuration parses again
+ *    to the same fields.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "fuzz.h"
+#include "uuid.h"
+
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+		   "0123456789_.-"
+
+static void check_name(const char *name)
+{
+	size_t len = strnlen(name, QREP_CONFIG_NAME_MAX);
+
+	FUZZ_ASSERT(len > 0 && len < QREP_CONFIG_NAME_MAX);
+	FUZZ_ASSERT(strspn(name, NAME_CHARS) == len);
+}
+
+struct endpoint {
+	char host[QREP_HOST_MAX];
+	char port[QREP_PORT_MAX];
+};
+
+static void endpoint_of(const char *addr, struct endpoint *e)
+{
+	FUZZ_ASSERT(strnlen(addr, QREP_ADDR_STR_MAX) < QREP_ADDR_STR_MAX);
+	FUZZ_ASSERT(qrep_parse_hostport(addr, e->host, sizeof(e->host),
+					e->port, sizeof(e->port), false) == 0);
+}
+
+/* Numeric addresses compare by value, names without regard to case. */
+static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
+{
+	uint8_t x[16], y[16];
+
+	if (strcmp(a->port, b->port))	/* both in canonical decimal */
+		return false;
+	if (inet_pton(AF_INET6, a->host, x) == 1 &&
+	    inet_pton(AF_INET6, b->host, y) == 1)
+		return !memcmp(x, y, 16);
+	if (inet_pton(AF_INET, a->host, x) == 1 &&
+	    inet_pton(AF_INET, b->host, y) == 1)
+		return !memcmp(x, y, 4);
+	return !strcasecmp(a->host, b->host);
+}
+
+static void check_config(const struct qrep_config *cfg)
+{
+	struct endpoint ep[QREP_MAX_REPLICAS];
+	unsigned int i, j;
+
+	check_name(cfg->name);
+	FUZZ_ASSERT(cfg->device < QREP_MAX_DEVICES);
+	FUZZ_ASSERT(cfg->size > 0 && cfg->size % QREP_BLOCK_SIZE == 0);
+	FUZZ_ASSERT(!qrep_uuid_is_null(cfg->uuid));
+	FUZZ_ASSERT(cfg->mode == QREP_MODE_MIRROR ||
+		    cfg->mode == QREP_MODE_QUORUM);
+	FUZZ_ASSERT(cfg->io_timeout_ms > 0 && cfg->connect_timeout_ms > 0);
+	FUZZ_ASSERT(cfg->nr_replicas >= 1 &&
+		    cfg->nr_replicas <= QREP_MAX_REPLICAS);
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		check_name(cfg->replicas[i].name);
+		endpoint_of(cfg->replicas[i].addr, &ep[i]);
+		for (j = 0; j < i; j++) {
+			FUZZ_ASSERT(strcmp(cfg->replicas[i].name,
+					   cfg->replicas[j].name));
+			FUZZ_ASSERT(!same_endpoint(&ep[i], &ep[j]));
+		}
+	}
+}
+
+/* Writes cfg out in the file format; returns the length. */
+static size_t config_write(const struct qrep_config *cfg, char *buf,
+			   size_t len)
+{
+	char uuid[QREP_UUID_STR_LEN + 1];
+	size_t used;
+	unsigned int i;
+	int n;
+
+	qrep_uuid_format(cfg->uuid, uuid);
+	n = snprintf(buf, len, "resource %s\ndevice %" PRIu32 "\n"
+		     "size %" PRIu64 "\nuuid %s\nmode %s\n"
+		     "io-timeout %" PRIu32 "ms\n"
+		     "connect-timeout %" PRIu32 "ms\n",
+		     cfg->name, cfg->device, cfg->size, uuid,
+		     cfg->mode == QREP_MODE_MIRROR ? "mirror" : "quorum",
+		     cfg->io_timeout_ms, cfg->connect_timeout_ms);
+	FUZZ_ASSERT(n > 0 && (size_t)n < len);
+	used = (size_t)n;
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		n = snprintf(buf + used, len - used, "replica %s %s\n",
+			     cfg->replicas[i].name, cfg->replicas[i].addr);
+		FUZZ_ASSERT(n > 0 && (size_t)n < len - used);
+		used += (size_t)n;
+	}
+	return used;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char text[8192];
+	struct qrep_config *cfg, *small_cfg, *again;
+	size_t errlen = 1 + size % 24, n;
+	char err[256], *small_err;
+	int ret, ret2;
+
+	/* qrep_config_load() refuses larger files before parsing. */
+	if (size > QREP_CONFIG_MAX_BYTES)
+		return 0;
+	cfg = malloc(sizeof(*cfg));
+	small_cfg = malloc(sizeof(*small_cfg));
+	again = malloc(sizeof(*again));
+	small_err = malloc(errlen);
+	FUZZ_ASSERT(cfg && small_cfg && again && small_err);
+
+	ret = qrep_config_parse((const char *)data, size, cfg, err,
+				sizeof(err));
+	FUZZ_ASSERT(ret == 0 || ret == -EINVAL);
+	FUZZ_ASSERT(memchr(err, '\0', sizeof(err)));
+	FUZZ_ASSERT(ret == 0 || err[0]);
+
+	ret2 = qrep_config_parse((const char *)data, size, small_cfg,
+				 small_err, errlen);
+	FUZZ_ASSERT(ret2 == ret);
+	FUZZ_ASSERT(memchr(small_err, '\0', errlen));
+	FUZZ_ASSERT(!strncmp(small_err, err, errlen - 1));
+
+	if (ret == 0) {
+		FUZZ_ASSERT(!memcmp(cfg, small_cfg, sizeof(*cfg)));
+		check_config(cfg);
+		n = config_write(cfg, text, sizeof(text));
+		ret = qrep_config_parse(text, n, again, err, sizeof(err));
+		FUZZ_ASSERT(ret == 0);
+		FUZZ_ASSERT(!memcmp(cfg, again, sizeof(*cfg)));
+	}
+	free(cfg);
+	free(small_cfg);
+	free(again);
+	free(small_err);
+	return 0;
+}

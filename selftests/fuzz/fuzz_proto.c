@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The wire protocol's decoders and checks (lib/proto.c) on arbitrary
+ * bytes, as a target sees a hello or a request and a client sees a hello
+ * reply or a reply.
+ *
+ * Input: one byte choosing the message (hello, hello reply, request,
+ * reply), the message (missing bytes read as zeros), then for a request
+ * the device size in blocks it is checked against (8 bytes, big-endian;
+ * 1024 if absent).
+ *
+ * Invariants, for every input:
+ *  - decoding then encoding gives back the same bytes (every byte of every
+ *    message is a field), and encoding then decoding the same fields;
+ *  - a check returns a known status and says why, with and without the
+ *    "why" pointer alike;
+ *  - what a check accepts satisfies the rules of qrep_proto.h: known
+ *    magic, version, op and flags, zero reserved fields, nblocks within
+ *    the limits, blocks inside the device without wrapping;
+ *  - QREP_ERR_RANGE only for a request whose header is well formed, so
+ *    the stream is still in step; its payload never exceeds one request's
+ *    worth of data.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+#include "proto.h"
+
+#define MSG_MAX		QREP_HELLO_REPLY_SIZE
+#define DEFAULT_BLOCKS	1024
+
+static void check_why(enum qrep_status st, enum qrep_status st_nowhy,
+		      const char *why)
+{
+	FUZZ_ASSERT(st < __QREP_ERR_MAX);
+	FUZZ_ASSERT(st == st_nowhy);
+	FUZZ_ASSERT(why && why[0]);
+	FUZZ_ASSERT(strlen(qrep_status_str(st)) > 0);
+}
+
+static void fuzz_hello(const uint8_t *buf)
+{
+	struct qrep_hello_msg m, back;
+	uint8_t out[QREP_HELLO_SIZE];
+	enum qrep_status st;
+	const char *why = NULL;
+
+	qrep_hello_decode(buf, &m);
+	qrep_hello_encode(&m, out);
+	FUZZ_ASSERT(!memcmp(out, buf, sizeof(out)));
+	qrep_hello_decode(out, &back);
+	FUZZ_ASSERT(!memcmp(&m, &back, sizeof(m)));
+
+	st = qrep_hello_check(&m, &why);
+	check_why(st, qrep_hello_check(&m, NULL), why);
+	if (st == QREP_OK) {
+		FUZZ_ASSERT(m.magic == QREP_HELLO_MAGIC);
+		FUZZ_ASSERT(m.proto_version == QREP_PROTO_VERSION);
+		FUZZ_ASSERT(m.block_size == QREP_BLOCK_SIZE);
+		FUZZ_ASSERT(m.flags == 0);
+	}
+}
+
+static void fuzz_hello_reply(const uint8_t *buf)
+{
+	struct qrep_hello_reply_msg m, back;
+	uint8_t out[QREP_HELLO_REPLY_SIZE];
+	enum qrep_status st;
+	const char *why = NULL;
+
+	qrep_hello_reply_decode(buf, &m);
+	qrep_hello_reply_encode(&m, out);
+	FUZZ_ASSERT(!memcmp(out, buf, sizeof(out)));
+	qrep_hello_reply_decode(out, &back);
+	FUZZ_ASSERT(!memcmp(&m, &back, sizeof(m)));
+
+	st = qrep_hello_reply_check(&m, &why);
+	check_why(st, qrep_hello_reply_check(&m, NULL), why);
+	if (st == QREP_OK) {
+		FUZZ_ASSERT(m.magic == QREP_HELLO_MAGIC);
+		FUZZ_ASSERT(m.proto_version == QREP_PROTO_VERSION);
+		FUZZ_ASSERT(m.status < __QREP_ERR_MAX);
+		FUZZ_ASSERT(m.status != QREP_OK ||
+			    m.block_size == QREP_BLOCK_SIZE);
+		FUZZ_ASSERT(strlen(qrep_status_str(m.status)) > 0);
+	}
+}
+
+static void fuzz_req(const uint8_t *buf, uint64_t dev_blocks)
+{
+	struct qrep_req_msg m, back;
+	uint8_t out[QREP_REQ_SIZE];
+	enum qrep_status st;
+	const char *why = NULL;
+	uint64_t payload;
+
+	qrep_req_decode(buf, &m);
+	qrep_req_encode(&m, out);
+	FUZZ_ASSERT(!memcmp(out, buf, sizeof(out)));
+	qrep_req_decode(out, &back);
+	FUZZ_ASSERT(!memcmp(&m, &back, sizeof(m)));
+	FUZZ_ASSERT(strlen(qrep_op_str(m.op)) > 0);
+
+	st = qrep_req_check(&m, dev_blocks, &why);
+	check_why(st, qrep_req_check(&m, dev_blocks, NULL), why);
+	FUZZ_ASSERT(st == QREP_OK || st == QREP_ERR_INVAL ||
+		    st == QREP_ERR_RANGE);
+	if (st == QREP_ERR_INVAL)
+		return;
+
+	/* Well formed: the reader consumes the payload and stays in step. */
+	FUZZ_ASSERT(m.magic == QREP_REQ_MAGIC);
+	FUZZ_ASSERT(m.op == QREP_OP_READ || m.op == QREP_OP_WRITE ||
+		    m.op == QREP_OP_FLUSH);
+	FUZZ_ASSERT(!(m.flags & ~QREP_REQ_FLAGS_ALL));
+	FUZZ_ASSERT(m.reserved == 0);
+	payload = qrep_req_payload_bytes(&m);
+	FUZZ_ASSERT(payload <= (uint64_t)QREP_MAX_REQ_BLOCKS * QREP_BLOCK_SIZE);
+	FUZZ_ASSERT(payload % QREP_BLOCK_SIZE == 0);
+	if (m.op == QREP_OP_WRITE)
+		FUZZ_ASSERT(payload == (uint64_t)m.nblocks * QREP_BLOCK_SIZE);
+	else
+		FUZZ_ASSERT(payload == 0);
+
+	if (m.op == QREP_OP_FLUSH) {
+		FUZZ_ASSERT(st == QREP_OK && m.nblocks == 0);
+		return;
+	}
+	FUZZ_ASSERT(m.nblocks >= 1 && m.nblocks <= QREP_MAX_REQ_BLOCKS);
+	if (st == QREP_OK) {
+		FUZZ_ASSERT(m.block < dev_blocks);
+		FUZZ_ASSERT(m.nblocks <= dev_blocks - m.block);
+	} else {
+		FUZZ_ASSERT(m.block >= dev_blocks ||
+			    m.nblocks > dev_blocks - m.block);
+	}
+}
+
+static void fuzz_reply(const uint8_t *buf)
+{
+	struct qrep_reply_msg m, back;
+	uint8_t out[QREP_REPLY_SIZE];
+	enum qrep_status st;
+	const char *why = NULL;
+
+	qrep_reply_decode(buf, &m);
+	qrep_reply_encode(&m, out);
+	FUZZ_ASSERT(!memcmp(out, buf, sizeof(out)));
+	qrep_reply_decode(out, &back);
+	FUZZ_ASSERT(!memcmp(&m, &back, sizeof(m)));
+
+	st = qrep_reply_check(&m, &why);
+	check_why(st, qrep_reply_check(&m, NULL), why);
+	FUZZ_ASSERT(st == QREP_OK || st == QREP_ERR_INVAL);
+	if (st == QREP_OK) {
+		FUZZ_ASSERT(m.magic == QREP_REPLY_MAGIC);
+		FUZZ_ASSERT(m.status < __QREP_ERR_MAX);
+		FUZZ_ASSERT(!(m.flags & ~QREP_REPLY_OLDER_IGNORED));
+		FUZZ_ASSERT(m.nblocks <= QREP_MAX_REQ_BLOCKS);
+		FUZZ_ASSERT(m.status == QREP_OK || m.nblocks == 0);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_input in = { data, size };
+	uint8_t buf[MSG_MAX] = { 0 };
+	uint64_t dev_blocks = DEFAULT_BLOCKS;
+	unsigned int kind = fuzz_u8(&in) % 4;
+	static const size_t sizes[] = {
+		QREP_HELLO_SIZE, QREP_HELLO_REPLY_SIZE, QREP_REQ_SIZE,
+		QREP_REPLY_SIZE,
+	};
+	size_t n = sizes[kind] < in.left ? sizes[kind] : in.left;
+
+	memcpy(buf, in.p, n);
+	in.p += n;
+	in.left -= n;
+	if (in.left >= 8)
+		dev_blocks = fuzz_u64(&in);
+
+	switch (kind) {
+	case 0:
+		fuzz_hello(buf);
+		break;
+	case 1:
+		fuzz_hello_reply(buf);
+		break;
+	case 2:
+		fuzz_req(buf, dev_blocks);
+		break;
+	default:
+		fuzz_reply(buf);
+		break;
+	}
+	return 0;
+}
