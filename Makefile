@@ -105,11 +105,8 @@ demo: deps all
 vm-shell: deps all
 	@qemu/run-vm --interactive
 
-bench: deps all
-	@bench/run
-
 clean:
 	rm -rf $(O)
 
 .PHONY: all deps tools check-kver module harness-module userspace unit sim-long sparse \
-	checkpatch check check-quick demo vm-shell bench clean
+	checkpatch check check-quick demo vm-shell clean
