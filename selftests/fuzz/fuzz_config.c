@@ -10,7 +10,8 @@
  *  - an accepted file gives fields within their documented bounds
  *    (Documentation/admin-guide/configuration.rst): a valid resource
  *    name, device < QREP_MAX_DEVICES, a size that is a non-zero multiple
- *    of 4 KiB, a non-null UUID, a known mode, non-zero timeouts, 1 to
+ *    of 4 KiB, a non-null UUID, a known mode, an io-timeout the kernel
+ *    accepts (QREP_MIN/MAX_IO_TIMEOUT_MS), a non-zero connect-timeout, 1 to
  *    QREP_MAX_REPLICAS replicas with valid, unique names and parseable,
  *    distinct addresses (the same host and port written two ways is still
  *    one address), every string NUL-terminated in its array;
@@ -78,7 +79,9 @@ static void check_config(const struct qrep_config *cfg)
 	FUZZ_ASSERT(!qrep_uuid_is_null(cfg->uuid));
 	FUZZ_ASSERT(cfg->mode == QREP_MODE_MIRROR ||
 		    cfg->mode == QREP_MODE_QUORUM);
-	FUZZ_ASSERT(cfg->io_timeout_ms > 0 && cfg->connect_timeout_ms > 0);
+	FUZZ_ASSERT(cfg->io_timeout_ms >= QREP_MIN_IO_TIMEOUT_MS &&
+		    cfg->io_timeout_ms <= QREP_MAX_IO_TIMEOUT_MS);
+	FUZZ_ASSERT(cfg->connect_timeout_ms > 0);
 	FUZZ_ASSERT(cfg->nr_replicas >= 1 &&
 		    cfg->nr_replicas <= QREP_MAX_REPLICAS);
 	for (i = 0; i < cfg->nr_replicas; i++) {

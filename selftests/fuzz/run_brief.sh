@@ -61,7 +61,7 @@ for n in "${names[@]}"; do
 		sed -n '/^==[0-9]*==\|ERROR: libFuzzer\|invariant broken\|runtime error/,$p' \
 			"$work/$n.log" | head -n 60 | sed 's/^/# /'
 		ktap_diag "log: $work/$n.log" \
-			"input: $(ls "$work/crashes/$n"/* 2>/dev/null | head -n 1)"
+			"input: $(find "$work/crashes/$n" -type f 2>/dev/null | head -n 1)"
 	else
 		ktap_diag "$(fuzz_execs "$work/$n.log") inputs in $seconds s"
 	fi

@@ -137,11 +137,12 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 		qrep_uuid_format(mnl_attr_get_payload(tb[QREP_A_DEV_UUID]), uuid);
 
 	if (ctx->json) {
-		printf("%s{\"name\":\"%s\",\"index\":%" PRIu32 ",\"size\":%" PRIu64
+		printf("%s{\"name\":", ctx->count ? "," : "");
+		json_string(name);
+		printf(",\"index\":%" PRIu32 ",\"size\":%" PRIu64
 		       ",\"mode\":\"%s\",\"uuid\":\"%s\",\"epoch\":%" PRIu64
 		       ",\"version\":%" PRIu64 ",\"io_timeout_ms\":%" PRIu32
 		       ",\"live_replicas\":%" PRIu32 ",\"replicas\":[",
-		       ctx->count ? "," : "", name,
 		       mnl_attr_get_u32(tb[QREP_A_DEV_INDEX]), size, mode, uuid,
 		       get_u64(tb[QREP_A_DEV_EPOCH]), get_u64(tb[QREP_A_DEV_VERSION]),
 		       get_u32(tb[QREP_A_DEV_IO_TIMEOUT_MS]),
