@@ -37,33 +37,6 @@
 #include "genl.h"
 #include "uuid.h"
 
-/* Attribute types as lib/genl.c declares them; 0 means unchecked. */
-static const int attr_types[QREP_A_MAX + 1] = {
-	[QREP_A_DEV_INDEX] = MNL_TYPE_U32,
-	[QREP_A_DEV_SIZE] = MNL_TYPE_U64,
-	[QREP_A_DEV_MODE] = MNL_TYPE_U32,
-	[QREP_A_DEV_UUID] = MNL_TYPE_BINARY,
-	[QREP_A_DEV_NAME] = MNL_TYPE_NUL_STRING,
-	[QREP_A_EVENT] = MNL_TYPE_U32,
-	[QREP_A_EVENT_SEQ] = MNL_TYPE_U64,
-	[QREP_A_DEV_EPOCH] = MNL_TYPE_U64,
-	[QREP_A_DEV_IO_TIMEOUT_MS] = MNL_TYPE_U32,
-	[QREP_A_DEV_VERSION] = MNL_TYPE_U64,
-	[QREP_A_DEV_LIVE_REPLICAS] = MNL_TYPE_U32,
-	[QREP_A_REPLICA] = MNL_TYPE_NESTED,
-	[QREP_A_REPLICA_ID] = MNL_TYPE_U32,
-	[QREP_A_REPLICA_FD] = MNL_TYPE_U32,
-	[QREP_A_REPLICA_NAME] = MNL_TYPE_NUL_STRING,
-	[QREP_A_REPLICA_FLAGS] = MNL_TYPE_U32,
-	[QREP_A_REPLICA_MAX_VERSION] = MNL_TYPE_U64,
-	[QREP_A_REPLICA_STATE] = MNL_TYPE_U32,
-	[QREP_A_REPLICA_INFLIGHT] = MNL_TYPE_U32,
-	[QREP_A_REPLICA_ERRORS] = MNL_TYPE_U64,
-	[QREP_A_REPLICA_READS] = MNL_TYPE_U64,
-	[QREP_A_REPLICA_WRITES] = MNL_TYPE_U64,
-	[QREP_A_REPLICA_LAST_ERROR] = MNL_TYPE_NUL_STRING,
-};
-
 /* Everything the parsers return must lie in [lo, hi). */
 struct bounds {
 	const char *lo, *hi;
@@ -85,7 +58,7 @@ static void use_attrs(const struct nlattr **tb, const struct bounds *b)
 		FUZZ_ASSERT(mnl_attr_get_type(tb[i]) == i);
 		FUZZ_ASSERT((const char *)tb[i] >= b->lo);
 		FUZZ_ASSERT(p + len <= b->hi);
-		switch (attr_types[i]) {
+		switch (qrep_genl_attr_types[i]) {
 		case MNL_TYPE_U32:
 			FUZZ_ASSERT(len == 4);
 			sink += mnl_attr_get_u32(tb[i]);

@@ -297,7 +297,7 @@ int qrep_genl_recv_events(struct qrep_genl *g, mnl_cb_t cb, void *data)
 	return receive(g, 0, cb, data);
 }
 
-static const int attr_types[QREP_A_MAX + 1] = {
+const int qrep_genl_attr_types[QREP_A_MAX + 1] = {
 	[QREP_A_DEV_INDEX] = MNL_TYPE_U32,
 	[QREP_A_DEV_SIZE] = MNL_TYPE_U64,
 	[QREP_A_DEV_MODE] = MNL_TYPE_U32,
@@ -330,7 +330,8 @@ static int parse_attr(const struct nlattr *attr, void *data)
 
 	if (mnl_attr_type_valid(attr, QREP_A_MAX) < 0)
 		return MNL_CB_OK;	/* newer kernel: skip what we don't know */
-	if (attr_types[type] && mnl_attr_validate(attr, attr_types[type]) < 0)
+	if (qrep_genl_attr_types[type] &&
+	    mnl_attr_validate(attr, qrep_genl_attr_types[type]) < 0)
 		return MNL_CB_ERROR;
 	if (type == QREP_A_DEV_UUID &&
 	    mnl_attr_get_payload_len(attr) != QREP_UUID_SIZE)

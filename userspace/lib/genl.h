@@ -67,6 +67,12 @@ int qrep_genl_recv_events(struct qrep_genl *g, mnl_cb_t cb, void *data);
 int qrep_genl_parse_error(const struct nlmsghdr *nlh, char *msg,
 			  size_t msglen);
 
+/*
+ * The libmnl type every qrep attribute must have (0: not checked); the
+ * parsers below refuse a message whose attributes do not match.
+ */
+extern const int qrep_genl_attr_types[];
+
 /* Parses a qrep message's attributes into tb[QREP_A_MAX + 1]. */
 int qrep_genl_parse(const struct nlmsghdr *nlh, const struct nlattr **tb);
 /* The same for the attributes inside a nested one (QREP_A_REPLICA). */

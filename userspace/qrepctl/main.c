@@ -8,9 +8,10 @@
 #include <string.h>
 #include <linux/qrep.h>
 
+#include "cli.h"
 #include "qrepctl.h"
 
-static const struct qrepctl_command commands[] = {
+static const struct qrep_cli_command commands[] = {
 	{ "up", qrepctl_up, "[-c FILE] RESOURCE",
 	  "connect to the resource's replicas and create its device" },
 	{ "down", qrepctl_down, "[-c FILE] RESOURCE",
@@ -22,29 +23,16 @@ static const struct qrepctl_command commands[] = {
 	{ "destroy", qrepctl_destroy, "N",
 	  "remove /dev/qrepN (refused while it is open)" },
 	{ "status", qrepctl_status, "[N] [--json]",
-	  "show devices" },
+	  "show devices and their replicas" },
 	{ "events", qrepctl_events, "",
 	  "print the kernel's events, one line each, until interrupted" },
 };
 
-static void usage(FILE *out)
-{
-	size_t i;
-
-	fprintf(out, "usage: qrepctl COMMAND [ARGS]\n\ncommands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-9s %s\n            %s\n", commands[i].name,
-			commands[i].usage, commands[i].summary);
-}
+#define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
 void qrepctl_usage_of(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			fprintf(stderr, "usage: qrepctl %s %s\n", name,
-				commands[i].usage);
+	qrep_cli_usage_of("qrepctl", commands, NR_COMMANDS, name);
 }
 
 int qrepctl_genl_open(struct qrep_genl *g)
@@ -85,17 +73,5 @@ const char *qrepctl_mode_name(uint32_t mode)
 
 int main(int argc, char **argv)
 {
-	size_t i;
-
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? QREPCTL_EXIT_USAGE : 0;
-	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, argv[1]) == 0)
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "qrepctl: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return QREPCTL_EXIT_USAGE;
+	return qrep_cli_main("qrepctl", commands, NR_COMMANDS, argc, argv);
 }

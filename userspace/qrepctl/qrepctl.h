@@ -8,13 +8,6 @@
 #include "config.h"
 #include "genl.h"
 
-struct qrepctl_command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *usage;	/* arguments, shown after the name */
-	const char *summary;
-};
-
 /* Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
 #define QREPCTL_EXIT_FAIL	1
 #define QREPCTL_EXIT_USAGE	2

@@ -10,20 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "log.h"
 #include "tools.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *args;
-} commands[] = {
+static const struct qrep_cli_command commands[] = {
 	{ "versions", qrep_store_cmd_versions,
-	  "--store PATH [--from BLOCK] [--count N] [--written]" },
-	{ "compare", qrep_store_cmd_compare, "STORE_A STORE_B [STORE...]" },
-	{ "check", qrep_store_cmd_check, "--store PATH" },
+	  "--store PATH [--from BLOCK] [--count N] [--written]", NULL },
+	{ "compare", qrep_store_cmd_compare, "STORE_A STORE_B [STORE...]", NULL },
+	{ "check", qrep_store_cmd_check, "--store PATH", NULL },
 };
 
 struct qrep_store *qrep_tool_open(const char *path)
@@ -60,34 +55,9 @@ int qrep_tool_next_chunk(struct qrep_store **stores, int nstores,
 	return 0;
 }
 
-static void usage(FILE *f)
-{
-	size_t i;
-
-	fprintf(f, "usage:\n");
-	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  qrep-store %-8s %s\n", commands[i].name,
-			commands[i].args);
-}
-
 int main(int argc, char **argv)
 {
-	size_t i;
-
 	qrep_log_init("qrep-store");
-	if (argc < 2) {
-		usage(stderr);
-		return QREP_STORE_EXIT_TROUBLE;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return QREP_STORE_EXIT_SAME;
-	}
-	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "qrep-store: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return QREP_STORE_EXIT_TROUBLE;
+	return qrep_cli_main("qrep-store", commands,
+			     sizeof(commands) / sizeof(commands[0]), argc, argv);
 }
