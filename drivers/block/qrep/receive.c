@@ -97,37 +97,20 @@ static int qrep_recv_buf(struct qrep_replica *r, void *buf, size_t len)
 	return qrep_sock_recv(r, &msg);
 }
 
-static int qrep_recv_bvecs(struct qrep_replica *r, unsigned int nr,
-			   size_t bytes)
+/* @more is for the sender's benefit; a receiver just takes what comes. */
+static int qrep_recv_bvecs(struct qrep_replica *r, struct bio_vec *bvec,
+			   unsigned int nr, size_t bytes, bool more)
 {
 	struct msghdr msg = {};
 
-	iov_iter_bvec(&msg.msg_iter, ITER_DEST, r->rx_bvec, nr, bytes);
+	iov_iter_bvec(&msg.msg_iter, ITER_DEST, bvec, nr, bytes);
 	return qrep_sock_recv(r, &msg);
 }
 
 /* A READ's data, straight into the request's pages. */
 static int qrep_recv_data(struct qrep_replica *r, struct request *rq)
 {
-	size_t left = blk_rq_bytes(rq), bytes = 0;
-	struct req_iterator iter;
-	unsigned int nr = 0;
-	struct bio_vec bv;
-	int ret;
-
-	rq_for_each_bvec(bv, rq, iter) {
-		r->rx_bvec[nr++] = bv;
-		bytes += bv.bv_len;
-		if (nr < QREP_BVEC_BATCH && bytes < left)
-			continue;
-		left -= bytes;
-		ret = qrep_recv_bvecs(r, nr, bytes);
-		if (ret)
-			return ret;
-		nr = 0;
-		bytes = 0;
-	}
-	return WARN_ON_ONCE(left) ? -EIO : 0;
+	return qrep_rq_xfer_batches(r, rq, r->rx_bvec, qrep_recv_bvecs);
 }
 
 static int qrep_reply_check(struct qrep_replica *r,

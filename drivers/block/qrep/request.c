@@ -27,6 +27,30 @@
 #include "replica.h"
 #include "request.h"
 
+int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
+			 struct bio_vec *batch, qrep_xfer_fn xfer)
+{
+	size_t left = blk_rq_bytes(rq), bytes = 0;
+	struct req_iterator iter;
+	unsigned int nr = 0;
+	struct bio_vec bv;
+	int ret;
+
+	rq_for_each_bvec(bv, rq, iter) {
+		batch[nr++] = bv;
+		bytes += bv.bv_len;
+		if (nr < QREP_BVEC_BATCH && bytes < left)
+			continue;
+		left -= bytes;
+		ret = xfer(r, batch, nr, bytes, left != 0);
+		if (ret)
+			return ret;
+		nr = 0;
+		bytes = 0;
+	}
+	return WARN_ON_ONCE(left) ? -EIO : 0;
+}
+
 u64 qrep_io_handle(struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);

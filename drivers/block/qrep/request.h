@@ -58,6 +58,22 @@ extern const struct blk_mq_ops qrep_mq_ops;
 
 /* The 64-bit handle of the request's current dispatch. */
 u64 qrep_io_handle(struct qrep_io *io);
+
+struct qrep_replica;
+struct bio_vec;
+
+/* Moves @nr segments (@bytes in all) of @bvec; @more: data follows. */
+typedef int (*qrep_xfer_fn)(struct qrep_replica *r, struct bio_vec *bvec,
+			    unsigned int nr, size_t bytes, bool more);
+
+/*
+ * Walks @rq's data QREP_BVEC_BATCH segments at a time through @batch, the
+ * caller's own array of that many, calling @xfer for each batch; stops at
+ * the first error. The sender writes WRITE data this way, the receiver
+ * reads READ data.
+ */
+int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
+			 struct bio_vec *batch, qrep_xfer_fn xfer);
 void qrep_io_put(struct qrep_io *io);
 
 /* timers.c */

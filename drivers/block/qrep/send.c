@@ -119,39 +119,21 @@ static int qrep_sock_send(struct qrep_replica *r, struct msghdr *msg)
 	return ret;
 }
 
-static int qrep_send_bvecs(struct qrep_replica *r, unsigned int nr,
-			   size_t bytes, bool more)
+static int qrep_send_bvecs(struct qrep_replica *r, struct bio_vec *bvec,
+			   unsigned int nr, size_t bytes, bool more)
 {
 	struct msghdr msg = {
 		.msg_flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0),
 	};
 
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, r->tx_bvec, nr, bytes);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bvec, nr, bytes);
 	return qrep_sock_send(r, &msg);
 }
 
 /* A WRITE's data, QREP_BVEC_BATCH segments per sendmsg. */
 static int qrep_send_data(struct qrep_replica *r, struct request *rq)
 {
-	size_t left = blk_rq_bytes(rq), bytes = 0;
-	struct req_iterator iter;
-	unsigned int nr = 0;
-	struct bio_vec bv;
-	int ret;
-
-	rq_for_each_bvec(bv, rq, iter) {
-		r->tx_bvec[nr++] = bv;
-		bytes += bv.bv_len;
-		if (nr < QREP_BVEC_BATCH && bytes < left)
-			continue;
-		left -= bytes;
-		ret = qrep_send_bvecs(r, nr, bytes, left != 0);
-		if (ret)
-			return ret;
-		nr = 0;
-		bytes = 0;
-	}
-	return WARN_ON_ONCE(left) ? -EIO : 0;
+	return qrep_rq_xfer_batches(r, rq, r->tx_bvec, qrep_send_bvecs);
 }
 
 static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
