@@ -108,7 +108,7 @@ sed 's/^/    /' "$DEMO_DIR/events"
 say "Take the device down, then compare the stores block by block, by their format."
 run qrepctl down -c "$DEMO_DIR/r0.conf"
 pkill -f 'qrep-target serve' || true
-wait_for 10 bash -c "! pgrep -f 'qrep-target serve'"
+wait_for 10 bash -c "! pgrep -f '[q]rep-target serve'"
 run qrep-store compare "$DEMO_DIR/a.store" "$DEMO_DIR/c.store"
 echo "    a and c are identical. b stopped when it was killed, so it is behind:"
 run qrep-store compare "$DEMO_DIR/a.store" "$DEMO_DIR/b.store" || true

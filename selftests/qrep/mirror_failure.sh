@@ -33,7 +33,9 @@ kill_one_during_verify()
 failed_replica_reported()
 {
 	qrepctl status 0
-	[ "$(replica_state b)" = failed ] &&
+	cat /tmp/events
+	grep -q 'event=replica-failed device=qrep0 replica=1 name=b@.* reason="' /tmp/events &&
+		[ "$(replica_state b)" = failed ] &&
 		[ "$(replica_state a)" = up-to-date ] &&
 		[ "$(replica_state c)" = up-to-date ] &&
 		qrepctl status 0 | grep -q 'last error:'
@@ -92,12 +94,15 @@ if ! targets_setup 3 "$SIZE" "${IO_TIMEOUT_SEC}s"; then
 	ktap_finish
 fi
 qrepctl up -c "$QREP_CONF"
+qrepctl events >/tmp/events &
+EVENTS_PID=$!
 ktap_test "kill -9 of a target during fio verify: zero errors" kill_one_during_verify
-ktap_test "status shows the killed replica failed, the others up to date" failed_replica_reported
+ktap_test "status and the event stream show the killed replica failed, the others up to date" failed_replica_reported
 ktap_test "the live stores are identical, the dead one is behind" live_stores_identical
 ktap_test "a target that stops answering is dropped after the io timeout" stalled_target_dropped
 ktap_test "every target gone: I/O fails with an error in bounded time" all_targets_gone_eio
 ktap_test "the device can be taken down and the module unloaded" \
 	bash -c "qrepctl down -c '$QREP_CONF' && rmmod qrep"
+kill "$EVENTS_PID"
 targets_teardown
 ktap_finish

@@ -25,6 +25,21 @@ static const char *event_name(uint32_t event)
 	return "unknown";
 }
 
+/* A replica event carries the replica as one nested QREP_A_REPLICA. */
+static void print_replica(const struct nlattr *nest)
+{
+	const struct nlattr *tb[QREP_A_MAX + 1];
+
+	if (qrep_genl_parse_nested(nest, tb))
+		return;
+	if (tb[QREP_A_REPLICA_ID])
+		printf(" replica=%" PRIu32, mnl_attr_get_u32(tb[QREP_A_REPLICA_ID]));
+	if (tb[QREP_A_REPLICA_NAME])
+		printf(" name=%s", mnl_attr_get_str(tb[QREP_A_REPLICA_NAME]));
+	if (tb[QREP_A_REPLICA_LAST_ERROR])
+		printf(" reason=\"%s\"", mnl_attr_get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+}
+
 static int print_event(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[QREP_A_MAX + 1];
@@ -37,12 +52,8 @@ static int print_event(const struct nlmsghdr *nlh, void *data)
 	       event_name(mnl_attr_get_u32(tb[QREP_A_EVENT])));
 	if (tb[QREP_A_DEV_NAME])
 		printf(" device=%s", mnl_attr_get_str(tb[QREP_A_DEV_NAME]));
-	if (tb[QREP_A_REPLICA_ID])
-		printf(" replica=%" PRIu32, mnl_attr_get_u32(tb[QREP_A_REPLICA_ID]));
-	if (tb[QREP_A_REPLICA_NAME])
-		printf(" name=%s", mnl_attr_get_str(tb[QREP_A_REPLICA_NAME]));
-	if (tb[QREP_A_REPLICA_LAST_ERROR])
-		printf(" reason=\"%s\"", mnl_attr_get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+	if (tb[QREP_A_REPLICA])
+		print_replica(tb[QREP_A_REPLICA]);
 	printf("\n");
 	fflush(stdout);
 	return MNL_CB_OK;
