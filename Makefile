@@ -14,7 +14,11 @@
 # Everything built lands in build/ (ignored by git).
 
 KSERIES ?= 6.1
-KVER ?= $(shell scripts/kver.sh $(KSERIES))
+# Looked up when make starts; an empty KVER (from a parent make that ran
+# before make deps installed the headers) is looked up again.
+ifeq ($(KVER),)
+KVER := $(shell scripts/kver.sh $(KSERIES))
+endif
 O := $(CURDIR)/build
 KMOD_DIR := $(O)/kmod/$(KVER)
 KO := $(KMOD_DIR)/drivers/block/qrep/qrep.ko
@@ -91,22 +95,28 @@ sparse: check-kver
 
 checkpatch: tools
 	@perl $(TOOLS)/scripts/checkpatch.pl --no-tree --strict --terse \
-		--ignore SPDX_LICENSE_TAG -f $(filter %.c %.h,$(KERNEL_SRCS))
+		-f $(filter %.c %.h,$(KERNEL_SRCS))
 
-check: deps all unit harness-module fuzz-build
+# These install what they need first, then go on in a new make, which
+# sees what make deps installed (on a fresh machine: the kernel itself).
+check check-quick demo vm-shell: deps
+	@$(MAKE) --no-print-directory $@-run
+
+check-run: all unit harness-module fuzz-build
 	@selftests/run $(if $(T),--only $(T))
 
-check-quick: deps all unit harness-module
+check-quick-run: all unit harness-module
 	@selftests/run --quick $(if $(T),--only $(T))
 
-demo: deps all
+demo-run: all
 	@qemu/run-vm --timeout 900 -- $(CURDIR)/scripts/demo.sh
 
-vm-shell: deps all
+vm-shell-run: all
 	@qemu/run-vm --interactive
 
 clean:
 	rm -rf $(O)
 
 .PHONY: all deps tools check-kver module harness-module userspace unit sim-long sparse \
-	checkpatch check check-quick demo vm-shell clean
+	checkpatch check check-quick demo vm-shell check-run check-quick-run \
+	demo-run vm-shell-run fuzz fuzz-build fuzz-brief clean

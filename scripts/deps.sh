@@ -17,8 +17,6 @@ pkgs=(
 	e2fsprogs fio iproute2 nftables util-linux procps
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
-	# the anchors the benchmarks compare against
-	nbd-server nbd-client mdadm drbd-utils
 )
 for s in "${series[@]}"; do
 	case "$s" in
