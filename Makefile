@@ -67,7 +67,7 @@ unit: userspace
 	$(MAKE) -C userspace O=$(O) unit
 
 # The election simulation, long: a million seeded runs over both cores
-# (make check runs 12,000). QREP_SIM_RUNS=N sets the number.
+# (make check runs 20,000). QREP_SIM_RUNS=N sets the number.
 QREP_SIM_RUNS ?= 1000000
 sim-long: tools
 	$(MAKE) -C userspace O=$(O) $(O)/unit/test_election_sim

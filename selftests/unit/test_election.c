@@ -152,54 +152,54 @@ static const struct row {
 		     MSG(506, EPOCH_REJECT, 1, CUR, ECUR, 7), TICK(705) },
 		   F_ROLE(PRIMARY_PENDING), 0, 0, 8, UNCH,
 		   "EPOCH_PROPOSE>t0 EPOCH_PROPOSE>t1 EPOCH_PROPOSE>t2" },
-	/* 46 */ { "refusals at its own epoch put W out of reach: new election", 3, NEVER,
+	/* 31 */ { "refusals at its own epoch put W out of reach: new election", 3, NEVER,
 		   { START(0), TICK(500), MSG(505, EPOCH_REJECT, 0, CUR, ECUR, 1),
 		     MSG(506, EPOCH_REJECT, 1, CUR, ECUR, 1) },
 		   F_ROLE(CANDIDATE), 0, 0, 1, UNCH, "" },
-	/* 31 */ { "no quorum within the quorum timeout: a new election", 3, NEVER,
+	/* 32 */ { "no quorum within the quorum timeout: a new election", 3, NEVER,
 		   { START(0), TICK(500), ACCEPT(505, 0), TICK(800) },
 		   F_ROLE(CANDIDATE), 0, 0, 1, UNCH, "" },
-	/* 32 */ { "started knowing epoch 9: proposes 10", 3, NEVER,
+	/* 33 */ { "started knowing epoch 9: proposes 10", 3, NEVER,
 		   { START_AT(0, 9), TICK(500) }, F_ROLE(PRIMARY_PENDING), 0, 0, 10,
 		   UNCH, "EPOCH_PROPOSE>t0 EPOCH_PROPOSE>t1 EPOCH_PROPOSE>t2" },
-	/* 33 */ { "catchup: caught up, bigger than the primary: election", 3, CATCHUP,
+	/* 34 */ { "catchup: caught up, bigger than the primary: election", 3, CATCHUP,
 		   { START(0), HB(50, 2, 1), CAUGHT_UP(60) },
 		   F_ROLE(CANDIDATE), 0, 1, 1, UNCH, "" },
-	/* 34 */ { "catchup: ... which it wins with a newer epoch", 3, CATCHUP,
+	/* 35 */ { "catchup: ... which it wins with a newer epoch", 3, CATCHUP,
 		   { START(0), HB(50, 2, 1), CAUGHT_UP(60), TICK(260) },
 		   F_ROLE(PRIMARY_PENDING), 0, 1, 2, UNCH,
 		   "EPOCH_PROPOSE>t0 EPOCH_PROPOSE>t1 EPOCH_PROPOSE>t2" },
-	/* 35 */ { "catchup: the old primary's heartbeat does not stop it", 3, CATCHUP,
+	/* 36 */ { "catchup: the old primary's heartbeat does not stop it", 3, CATCHUP,
 		   { START(0), HB(50, 2, 1), CAUGHT_UP(60), HB(150, 2, 1) },
 		   F_ROLE(CANDIDATE), 0, 1, 1, UNCH, "" },
-	/* 36 */ { "never: caught up changes nothing", 3, NEVER,
+	/* 37 */ { "never: caught up changes nothing", 3, NEVER,
 		   { START(0), HB(50, 2, 1), CAUGHT_UP(60) },
 		   F_ROLE(FOLLOWER), 2, 1, 1, UNCH, "" },
-	/* 37 */ { "catchup: caught up with an earlier primary does not count", 2, CATCHUP,
+	/* 38 */ { "catchup: caught up with an earlier primary does not count", 2, CATCHUP,
 		   { START(0), HB(50, 3, 1), CAUGHT_UP(60), HB(500, 1, 2) },
 		   F_ROLE(FOLLOWER), 1, 2, 2, UNCH, "" },
-	/* 38 */ { "catchup: a bigger node answers the takeover: follow, no loop", 2, CATCHUP,
+	/* 39 */ { "catchup: a bigger node answers the takeover: follow, no loop", 2, CATCHUP,
 		   { START(0), HB(50, 1, 1), CAUGHT_UP(60), MSG(70, ACK, 3, CUR, 1, 1),
 		     HB(150, 1, 1) },
 		   F_ROLE(FOLLOWER), 1, 1, 1, UNCH, "" },
-	/* 39 */ { "before START every event is ignored", 1, NEVER,
+	/* 40 */ { "before START every event is ignored", 1, NEVER,
 		   { HB(0, 3, 1), TICK(5000) }, F_ROLE(DOWN), 0, 0, 0, UNCH, "" },
-	/* 40 */ { "ELECTION knows a newer primary: the follower's is superseded", 2, NEVER,
+	/* 41 */ { "ELECTION knows a newer primary: the follower's is superseded", 2, NEVER,
 		   { START(0), COORD(20, 3, 1), MSG(30, ELECTION, 1, 9, 4, 4) },
 		   F_ROLE(CANDIDATE), 0, 4, 4, UNCH, "ACK>1 ELECTION>3" },
-	/* 41 */ { "pending: a bigger primary's heartbeat wins", 2, NEVER,
+	/* 42 */ { "pending: a bigger primary's heartbeat wins", 2, NEVER,
 		   { START_AT(0, 5), TICK(500), HB(505, 3, 2) },
 		   F_ROLE(FOLLOWER), 3, 2, 6, UNCH, "" },
-	/* 42 */ { "pending: a smaller primary of an older epoch does not", 3, NEVER,
+	/* 43 */ { "pending: a smaller primary of an older epoch does not", 3, NEVER,
 		   { START_AT(0, 5), TICK(500), HB(505, 1, 2) },
 		   F_ROLE(PRIMARY_PENDING), 0, 2, 6, UNCH, "" },
-	/* 43 */ { "a stale COORDINATOR (older epoch) is ignored", 1, NEVER,
+	/* 44 */ { "a stale COORDINATOR (older epoch) is ignored", 1, NEVER,
 		   { START(0), COORD(20, 3, 4), COORD(30, 2, 3) },
 		   F_ROLE(FOLLOWER), 3, 4, 4, UNCH, "" },
-	/* 44 */ { "a duplicate COORDINATOR changes nothing", 1, NEVER,
+	/* 45 */ { "a duplicate COORDINATOR changes nothing", 1, NEVER,
 		   { START(0), COORD(20, 3, 4), COORD(30, 3, 4) },
 		   F_ROLE(FOLLOWER), 3, 4, 4, UNCH, "" },
-	/* 45 */ { "a restart forgets the role, the device goes read-only", 3, NEVER,
+	/* 46 */ { "a restart forgets the role, the device goes read-only", 3, NEVER,
 		   { PRIMARY_3, START(600) }, F_ROLE(CANDIDATE), 0, 0, 0, READONLY, "" },
 };
 
@@ -232,7 +232,8 @@ static void format_sends(const struct qrep_election_actions *out, char *buf,
 	for (i = 0; i < out->nr_sends && used < len; i++) {
 		const struct qrep_election_send *s = &out->sends[i];
 
-		used += snprintf(buf + used, len - used, "%s%s>%s%u", i ? " " : "",
+		used += snprintf(buf + used, len - used, "%s%s>%s%u",
+				 i ? " " : "",
 				 qrep_election_msg_name(s->msg.type),
 				 s->dest == QREP_DEST_TARGET ? "t" : "", s->to);
 	}
@@ -242,7 +243,7 @@ TEST(transitions)
 {
 	size_t r, k;
 
-	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+	for (r = 0; r < ARRAY_SIZE(rows); r++) {
 		const struct row *row = &rows[r];
 		struct qrep_election_config cfg;
 		struct qrep_election e;
@@ -262,7 +263,8 @@ TEST(transitions)
 			ev.msg.type = st->msg;
 			ev.msg.from = st->from;
 			ev.msg.round = st->round == CUR ? e.round : st->round;
-			ev.msg.epoch = st->epoch == ECUR ? e.proposal_epoch : st->epoch;
+			ev.msg.epoch = st->epoch == ECUR ? e.proposal_epoch :
+							   st->epoch;
 			ev.msg.seen_epoch = st->seen;
 			qrep_election_step(&e, st->at, &ev, &out);
 			EXPECT_FALSE(out.sends_overflowed);
@@ -313,7 +315,7 @@ TEST(config)
 	};
 	size_t i, k;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct qrep_election_config c;
 		struct qrep_election e;
 		const char *err;
@@ -328,7 +330,8 @@ TEST(config)
 		c.nr_targets = cases[i].targets;
 		c.write_quorum = cases[i].w;
 		if (cases[i].hi)	/* UINT32_MAX: 0 */
-			c.heartbeat_interval_ms = cases[i].hi + (cases[i].hi == UINT32_MAX);
+			c.heartbeat_interval_ms = cases[i].hi == UINT32_MAX ?
+						  0 : cases[i].hi;
 		if (cases[i].ht)
 			c.heartbeat_timeout_ms = cases[i].ht;
 		err = qrep_election_config_check(&c);
