@@ -318,6 +318,24 @@ static const char *open_errstr(int err)
 	return strerror(err);
 }
 
+/* A store lives in a regular file or on a block device, nothing else. */
+static int stat_store_file(int fd, const char *path, struct stat *st,
+			   char *err, size_t errlen)
+{
+	if (fstat(fd, st)) {
+		int ret = -errno;
+
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		set_err(err, errlen, "%s: not a regular file or block device",
+			path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int lock_store(int fd, const char *path, char *err, size_t errlen)
 {
 	if (!flock(fd, LOCK_EX | LOCK_NB))
@@ -406,17 +424,9 @@ int qrep_store_init(const char *path, uint64_t size,
 	ret = lock_store(fd, path, err, errlen);
 	if (ret)
 		goto out_close;
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+	ret = stat_store_file(fd, path, &st, err, errlen);
+	if (ret)
 		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file or block device",
-			path);
-		ret = -EINVAL;
-		goto out_close;
-	}
 	if (!(flags & QREP_STORE_INIT_FORCE)) {
 		ret = check_overwrite(fd, path, err, errlen);
 		if (ret)
@@ -566,17 +576,9 @@ int qrep_store_open(const char *path, unsigned int flags,
 			"init')" : "");
 		return ret;
 	}
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+	ret = stat_store_file(fd, path, &st, err, errlen);
+	if (ret)
 		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file or block device",
-			path);
-		ret = -EINVAL;
-		goto out_close;
-	}
 	if (flags & QREP_STORE_EXCL) {
 		ret = lock_store(fd, path, err, errlen);
 		if (ret)
