@@ -15,8 +15,11 @@
  *  - a check returns a known status and says why, with and without the
  *    "why" pointer alike;
  *  - what a check accepts satisfies the rules of qrep_proto.h: known
- *    magic, version, op and flags, zero reserved fields, nblocks within
- *    the limits, blocks inside the device without wrapping;
+ *    magic, version, op and flags (flags on a WRITE only), zero reserved
+ *    fields, nblocks within the limits, blocks inside the device without
+ *    wrapping; for SUMMARY, an aligned first region and every region
+ *    starting inside the device, RANGE exactly when one does not;
+ *  - a successful reply's payload is what the op implies;
  *  - QREP_ERR_RANGE only for a request whose header is well formed, so
  *    the stream is still in step; its payload never exceeds one request's
  *    worth of data.
@@ -86,6 +89,49 @@ static void fuzz_hello_reply(const uint8_t *buf)
 	}
 }
 
+/*
+ * What a successful reply to a well-formed request carries: READ a
+ * version and a block each, VERSIONS and SUMMARY a __be64 each,
+ * CHECKSUMS a struct qrep_block_check each; WRITE and FLUSH nothing.
+ */
+static void check_reply_payload(const struct qrep_req_msg *m)
+{
+	size_t want = 0, got = qrep_reply_payload_bytes(m->op, m->nblocks);
+
+	switch (m->op) {
+	case QREP_OP_READ:
+		want = (size_t)m->nblocks * (8 + QREP_BLOCK_SIZE);
+		break;
+	case QREP_OP_VERSIONS:
+	case QREP_OP_SUMMARY:
+		want = (size_t)m->nblocks * 8;
+		break;
+	case QREP_OP_CHECKSUMS:
+		want = (size_t)m->nblocks * QREP_BLOCK_CHECK_SIZE;
+		break;
+	}
+	FUZZ_ASSERT(got == want);
+	FUZZ_ASSERT(got <= (size_t)QREP_MAX_REQ_BLOCKS *
+			   (8 + QREP_BLOCK_SIZE));
+}
+
+/*
+ * SUMMARY counts regions from a region's first block: malformed unless
+ * aligned; otherwise in range exactly when its last region starts inside
+ * the device (which may end in a shorter region). In region numbers,
+ * which cannot overflow.
+ */
+static void check_summary_range(const struct qrep_req_msg *m,
+				uint64_t dev_blocks, enum qrep_status st)
+{
+	uint64_t regions = dev_blocks / QREP_REGION_BLOCKS +
+			   (dev_blocks % QREP_REGION_BLOCKS != 0);
+	uint64_t last = (m->block >> QREP_REGION_SHIFT) + m->nblocks - 1;
+
+	FUZZ_ASSERT(m->block % QREP_REGION_BLOCKS == 0);
+	FUZZ_ASSERT((st == QREP_OK) == (last < regions));
+}
+
 static void fuzz_req(const uint8_t *buf, uint64_t dev_blocks)
 {
 	struct qrep_req_msg m, back;
@@ -110,10 +156,11 @@ static void fuzz_req(const uint8_t *buf, uint64_t dev_blocks)
 
 	/* Well formed: the reader consumes the payload and stays in step. */
 	FUZZ_ASSERT(m.magic == QREP_REQ_MAGIC);
-	FUZZ_ASSERT(m.op == QREP_OP_READ || m.op == QREP_OP_WRITE ||
-		    m.op == QREP_OP_FLUSH);
+	FUZZ_ASSERT(m.op >= QREP_OP_READ && m.op < __QREP_OP_MAX);
 	FUZZ_ASSERT(!(m.flags & ~QREP_REQ_FLAGS_ALL));
+	FUZZ_ASSERT(m.flags == 0 || m.op == QREP_OP_WRITE);
 	FUZZ_ASSERT(m.reserved == 0);
+	check_reply_payload(&m);
 	payload = qrep_req_payload_bytes(&m);
 	FUZZ_ASSERT(payload <= (uint64_t)QREP_MAX_REQ_BLOCKS * QREP_BLOCK_SIZE);
 	FUZZ_ASSERT(payload % QREP_BLOCK_SIZE == 0);
@@ -127,6 +174,10 @@ static void fuzz_req(const uint8_t *buf, uint64_t dev_blocks)
 		return;
 	}
 	FUZZ_ASSERT(m.nblocks >= 1 && m.nblocks <= QREP_MAX_REQ_BLOCKS);
+	if (m.op == QREP_OP_SUMMARY) {
+		check_summary_range(&m, dev_blocks, st);
+		return;
+	}
 	if (st == QREP_OK) {
 		FUZZ_ASSERT(m.block < dev_blocks);
 		FUZZ_ASSERT(m.nblocks <= dev_blocks - m.block);

@@ -28,10 +28,12 @@
  *    exactly when the hello matches the store and is not fenced;
  *  - each complete request gets exactly one reply, in order, with its
  *    handle and the status, flags, epoch, versions and data that the
- *    protocol's rules (write-if-newer per block, fencing by epoch,
- *    ranges, checksum errors until a block is rewritten) give; a
- *    truncated WRITE is never applied; a malformed header gets
- *    QREP_ERR_INVAL and ends the stream;
+ *    protocol's rules (write-if-newer per block, or equal too with
+ *    REPAIR, fencing by epoch, ranges, checksum errors until a block is
+ *    rewritten) give; VERSIONS, SUMMARY and CHECKSUMS answer from the
+ *    model's versions, CRCs and damage; a truncated WRITE is never
+ *    applied; a malformed header gets QREP_ERR_INVAL and ends the
+ *    stream;
  *  - at the end the store holds exactly the model's versions, epoch and
  *    max_version, and closes cleanly.
  */
@@ -195,13 +197,78 @@ static bool check_hello(int fd, const uint8_t *data, size_t size,
 	return st == QREP_OK;
 }
 
-/* Reads and checks a READ reply's versions and data against the model. */
-static void check_read_data(int fd, const struct qrep_req_msg *q,
-			    const struct model *m, uint8_t *block)
+/* Whether a successful reply to op carries nblocks entries after it. */
+static bool op_has_payload(uint16_t op)
+{
+	return op == QREP_OP_READ || op == QREP_OP_VERSIONS ||
+	       op == QREP_OP_SUMMARY || op == QREP_OP_CHECKSUMS;
+}
+
+/* FNV-1a 64 over the big-endian versions of the model's blocks. */
+static uint64_t model_summary(const struct model *m, uint64_t first)
+{
+	uint64_t h = QREP_FNV64_OFFSET, end = first + QREP_REGION_BLOCKS;
+	uint64_t b;
+	int shift;
+
+	if (end > STORE_BLOCKS)
+		end = STORE_BLOCKS;
+	for (b = first; b < end; b++)
+		for (shift = 56; shift >= 0; shift -= 8) {
+			h ^= (m->versions[b] >> shift) & 0xff;
+			h *= QREP_FNV64_PRIME;
+		}
+	return h;
+}
+
+/*
+ * Reads and checks what follows a successful VERSIONS, SUMMARY or
+ * CHECKSUMS reply against the model: versions; one summary per region;
+ * version, recorded CRC (0 if never written) and the BAD flag per block.
+ */
+static void check_meta(int fd, const struct qrep_req_msg *q,
+		       const struct model *m)
+{
+	uint8_t e[QREP_BLOCK_CHECK_SIZE];
+	uint64_t b;
+	uint32_t i;
+
+	for (i = 0; i < q->nblocks; i++) {
+		if (q->op == QREP_OP_SUMMARY) {
+			b = q->block + (uint64_t)i * QREP_REGION_BLOCKS;
+			FUZZ_ASSERT(read_msg(fd, e, 8));
+			FUZZ_ASSERT(qrep_get_be64(e) == model_summary(m, b));
+			continue;
+		}
+		b = q->block + i;
+		if (q->op == QREP_OP_VERSIONS) {
+			FUZZ_ASSERT(read_msg(fd, e, 8));
+			FUZZ_ASSERT(qrep_get_be64(e) == m->versions[b]);
+			continue;
+		}
+		FUZZ_ASSERT(read_msg(fd, e, sizeof(e)));
+		FUZZ_ASSERT(qrep_get_be64(e) == m->versions[b]);
+		FUZZ_ASSERT(qrep_get_be32(e + 8) ==
+			    (m->versions[b] ? m->crcs[b] : 0));
+		FUZZ_ASSERT(qrep_get_be32(e + 12) ==
+			    (m->bad[b] ? QREP_CHECK_BAD : 0));
+	}
+}
+
+/*
+ * Reads and checks what follows a successful reply against the model: a
+ * READ's versions and data, or another op's entries (check_meta).
+ */
+static void check_payload(int fd, const struct qrep_req_msg *q,
+			  const struct model *m, uint8_t *block)
 {
 	uint8_t version[8];
 	uint32_t i;
 
+	if (q->op != QREP_OP_READ) {
+		check_meta(fd, q, m);
+		return;
+	}
 	for (i = 0; i < q->nblocks; i++) {
 		FUZZ_ASSERT(read_msg(fd, version, sizeof(version)));
 		FUZZ_ASSERT(qrep_get_be64(version) ==
@@ -238,12 +305,17 @@ static enum qrep_status model_run(const struct fuzz_req *r, struct model *m,
 				return QREP_ERR_CHECKSUM;
 		return QREP_OK;
 	}
+	/* FLUSH, and the resync ops: they read, a bad block included. */
 	if (q->op != QREP_OP_WRITE)
 		return QREP_OK;
 	if (!q->version)
 		return QREP_ERR_INVAL;
 	for (i = 0; i < q->nblocks; i++) {
-		if (q->version <= m->versions[q->block + i]) {
+		uint64_t stored = m->versions[q->block + i];
+
+		/* Newer applies; equal too with REPAIR; older never. */
+		if (q->version < stored ||
+		    (q->version == stored && !(q->flags & QREP_REQ_REPAIR))) {
 			*flags = QREP_REPLY_OLDER_IGNORED;
 			continue;
 		}
@@ -271,7 +343,7 @@ static bool is_reply_to(const struct qrep_reply_msg *rep,
 	st = model_run(r, &after, &flags);
 	return rep->status == st && rep->flags == flags &&
 	       rep->epoch == after.epoch &&
-	       rep->nblocks == (st == QREP_OK && r->msg.op == QREP_OP_READ ?
+	       rep->nblocks == (st == QREP_OK && op_has_payload(r->msg.op) ?
 				r->msg.nblocks : 0);
 }
 
@@ -296,7 +368,7 @@ static void check_replies(int fd, const struct fuzz_req *reqs, size_t n,
 		if (next < n && is_reply_to(&rep, &reqs[next], m)) {
 			model_run(&reqs[next], m, &flags);
 			if (rep.nblocks)
-				check_read_data(fd, &reqs[next].msg, m, block);
+				check_payload(fd, &reqs[next].msg, m, block);
 			next++;
 			continue;
 		}

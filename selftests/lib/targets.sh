@@ -45,14 +45,28 @@ target_start()
 	}
 }
 
-target_kill()
+# The pid of target I, found by its store: a target (re)started inside a
+# test's subshell is not in this shell's TARGET_PIDS.
+target_pid()
 {
-	kill -9 "${TARGET_PIDS[$1]}" 2>/dev/null || true
-	wait "${TARGET_PIDS[$1]}" 2>/dev/null || true
+	pgrep -f -- "qrep-target serve --store $(target_store "$1") " |
+		head -n 1
 }
 
-target_stop() { kill -STOP "${TARGET_PIDS[$1]}"; }
-target_cont() { kill -CONT "${TARGET_PIDS[$1]}"; }
+target_gone() { [ -z "$(target_pid "$1")" ]; }
+
+target_kill()
+{
+	local pid
+	pid=$(target_pid "$1")
+	[ -n "$pid" ] || return 0
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	wait_for 10 target_gone "$1"
+}
+
+target_stop() { kill -STOP "$(target_pid "$1")"; }
+target_cont() { kill -CONT "$(target_pid "$1")"; }
 
 # target_stats I KEY: the value of KEY in target I's stats file.
 target_stats()
@@ -102,6 +116,9 @@ targets_teardown()
 		kill -CONT "${TARGET_PIDS[$i]}" 2>/dev/null || true
 		kill "${TARGET_PIDS[$i]}" 2>/dev/null || true
 		wait "${TARGET_PIDS[$i]}" 2>/dev/null || true
+	done
+	for i in $(seq 0 $((TARGETS_N - 1))); do
+		target_kill "$i"
 	done
 	TARGET_PIDS=()
 	rm -rf "$TARGETS_DIR"

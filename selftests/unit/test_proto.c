@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Wire protocol: encode/decode round trips, exact byte layout, and every
- * validation rejection, table-driven with numbered rows.
+ * validation rejection, table-driven with numbered rows; the resync ops
+ * (VERSIONS, SUMMARY, CHECKSUMS), the REPAIR flag, and reply payloads.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kselftest_harness.h"
 
+#include "bytes.h"
 #include "proto.h"
 
 #define DEV_BLOCKS	1024ULL
@@ -135,7 +138,7 @@ TEST(req_check_table)
 		/*  6 */ { R(0, 0, 0, 1), QREP_ERR_INVAL },	/* op 0 */
 		/*  7 */ { R(__QREP_OP_MAX, 0, 0, 1), QREP_ERR_INVAL },
 		/*  8 */ { R(0xffff, 0, 0, 1), QREP_ERR_INVAL },
-		/*  9 */ { R(QREP_OP_WRITE, 0x0002, 0, 1), QREP_ERR_INVAL },
+		/*  9 */ { R(QREP_OP_WRITE, 0x0004, 0, 1), QREP_ERR_INVAL },
 		/* 10 */ { R(QREP_OP_READ, 0x8000, 0, 1), QREP_ERR_INVAL },
 		/* 11 */ { { QREP_REQ_MAGIC, QREP_OP_READ, 0, 7, 1, 0, 1, 1,
 			     0 },
@@ -151,7 +154,9 @@ TEST(req_check_table)
 		/* 19 */ { R(QREP_OP_WRITE, 0, UINT64_MAX, 1), QREP_ERR_RANGE },
 		/* 20 */ { R(QREP_OP_WRITE, 0, UINT64_MAX - 100, 256),
 			   QREP_ERR_RANGE },			/* wraps */
-		/* 21 */ { R(QREP_OP_FLUSH, QREP_REQ_FUA, 0, 0), QREP_OK },
+		/* 21: flags belong to a WRITE alone */
+		/* 21 */ { R(QREP_OP_FLUSH, QREP_REQ_FUA, 0, 0),
+			   QREP_ERR_INVAL },
 #undef R
 	};
 	const char *why;
@@ -164,6 +169,224 @@ TEST(req_check_table)
 			TH_LOG("row %zu: %s", i, why ? why : "(null)");
 		EXPECT_NE(NULL, why);
 	}
+}
+
+/*
+ * VERSIONS, SUMMARY, CHECKSUMS and the REPAIR flag. Each row names the
+ * device size it is checked against: DEV_BLOCKS (4 whole regions) or
+ * ODD_BLOCKS (3 whole regions and a fourth of 232 blocks).
+ */
+#define ODD_BLOCKS	1000ULL
+
+TEST(req_check_new_ops_table)
+{
+	static const struct {
+		struct qrep_req_msg m;
+		uint64_t dev_blocks;
+		enum qrep_status want;
+	} rows[] = {
+#define Q(op_, fl_, blk_, n_) { QREP_REQ_MAGIC, op_, fl_, 9, 2, blk_, n_, 0, 0 }
+		/* VERSIONS and CHECKSUMS take block ranges, as READ does */
+		/*  0 */ { Q(QREP_OP_VERSIONS, 0, 0, 256), DEV_BLOCKS,
+			   QREP_OK },
+		/*  1 */ { Q(QREP_OP_VERSIONS, 0, DEV_BLOCKS - 1, 1),
+			   DEV_BLOCKS, QREP_OK },
+		/*  2 */ { Q(QREP_OP_VERSIONS, 0, DEV_BLOCKS - 1, 2),
+			   DEV_BLOCKS, QREP_ERR_RANGE },
+		/*  3 */ { Q(QREP_OP_VERSIONS, 0, 0, 0), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/*  4 */ { Q(QREP_OP_VERSIONS, 0, 0, 257), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/*  5 */ { Q(QREP_OP_CHECKSUMS, 0, 768, 256), DEV_BLOCKS,
+			   QREP_OK },
+		/*  6 */ { Q(QREP_OP_CHECKSUMS, 0, 769, 256), DEV_BLOCKS,
+			   QREP_ERR_RANGE },
+		/*  7 */ { Q(QREP_OP_CHECKSUMS, 0, UINT64_MAX - 3, 8),
+			   DEV_BLOCKS, QREP_ERR_RANGE },	/* wraps */
+		/*  8 */ { Q(QREP_OP_CHECKSUMS, 0, 0, 0), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* SUMMARY: block is a region's first, nblocks counts regions */
+		/*  9 */ { Q(QREP_OP_SUMMARY, 0, 0, 1), DEV_BLOCKS, QREP_OK },
+		/* 10 */ { Q(QREP_OP_SUMMARY, 0, 0, 4), DEV_BLOCKS, QREP_OK },
+		/* 11 */ { Q(QREP_OP_SUMMARY, 0, 256, 3), DEV_BLOCKS, QREP_OK },
+		/* 12 */ { Q(QREP_OP_SUMMARY, 0, 768, 1), DEV_BLOCKS, QREP_OK },
+		/* 13 */ { Q(QREP_OP_SUMMARY, 0, 0, 5), DEV_BLOCKS,
+			   QREP_ERR_RANGE },
+		/* 14 */ { Q(QREP_OP_SUMMARY, 0, 256, 4), DEV_BLOCKS,
+			   QREP_ERR_RANGE },
+		/* 15 */ { Q(QREP_OP_SUMMARY, 0, DEV_BLOCKS, 1), DEV_BLOCKS,
+			   QREP_ERR_RANGE },
+		/* 16: aligned, huge */
+		/* 16 */ { Q(QREP_OP_SUMMARY, 0, UINT64_MAX - 255, 1),
+			   DEV_BLOCKS, QREP_ERR_RANGE },
+		/* 17 */ { Q(QREP_OP_SUMMARY, 0, UINT64_MAX - 255, 256),
+			   DEV_BLOCKS, QREP_ERR_RANGE },
+		/* 18: not at a region's first block */
+		/* 18 */ { Q(QREP_OP_SUMMARY, 0, 1, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 19 */ { Q(QREP_OP_SUMMARY, 0, 255, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 20: unaligned and beyond the end: malformed first */
+		/* 20 */ { Q(QREP_OP_SUMMARY, 0, DEV_BLOCKS + 1, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 21 */ { Q(QREP_OP_SUMMARY, 0, 0, 0), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 22 */ { Q(QREP_OP_SUMMARY, 0, 0, 257), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* a shorter last region still counts, and starts inside */
+		/* 23 */ { Q(QREP_OP_SUMMARY, 0, 768, 1), ODD_BLOCKS, QREP_OK },
+		/* 24 */ { Q(QREP_OP_SUMMARY, 0, 0, 4), ODD_BLOCKS, QREP_OK },
+		/* 25 */ { Q(QREP_OP_SUMMARY, 0, 0, 5), ODD_BLOCKS,
+			   QREP_ERR_RANGE },
+		/* 26 */ { Q(QREP_OP_SUMMARY, 0, 1024, 1), ODD_BLOCKS,
+			   QREP_ERR_RANGE },
+		/* 27 */ { Q(QREP_OP_SUMMARY, 0, 0, 1), 1, QREP_OK },
+		/* 28 */ { Q(QREP_OP_SUMMARY, 0, 0, 2), 1, QREP_ERR_RANGE },
+		/* 29 */ { Q(QREP_OP_SUMMARY, 0, 0, 1), 0, QREP_ERR_RANGE },
+		/* 30 */ { Q(QREP_OP_SUMMARY, 0, 65536, 256), 65536 + 256 * 256,
+			   QREP_OK },
+		/* 31 */ { Q(QREP_OP_SUMMARY, 0, 65536, 256),
+			   65536 + 255 * 256 + 1, QREP_OK },
+		/* 32 */ { Q(QREP_OP_SUMMARY, 0, 65536, 256),
+			   65536 + 255 * 256, QREP_ERR_RANGE },
+		/* REPAIR: on a WRITE only, alone or with FUA */
+		/* 33 */ { Q(QREP_OP_WRITE, QREP_REQ_REPAIR, 0, 1), DEV_BLOCKS,
+			   QREP_OK },
+		/* 34 */ { Q(QREP_OP_WRITE, QREP_REQ_REPAIR | QREP_REQ_FUA, 8,
+			     256), DEV_BLOCKS, QREP_OK },
+		/* 35 */ { Q(QREP_OP_WRITE, QREP_REQ_REPAIR, DEV_BLOCKS, 1),
+			   DEV_BLOCKS, QREP_ERR_RANGE },
+		/* 36 */ { Q(QREP_OP_WRITE, QREP_REQ_REPAIR | 0x0004, 0, 1),
+			   DEV_BLOCKS, QREP_ERR_INVAL },
+		/* any flag on another op: malformed, whatever the range */
+		/* 37 */ { Q(QREP_OP_READ, QREP_REQ_REPAIR, 0, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 38 */ { Q(QREP_OP_READ, QREP_REQ_FUA, 0, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 39 */ { Q(QREP_OP_FLUSH, QREP_REQ_REPAIR, 0, 0), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 40 */ { Q(QREP_OP_VERSIONS, QREP_REQ_FUA, 0, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 41 */ { Q(QREP_OP_VERSIONS, QREP_REQ_REPAIR, DEV_BLOCKS, 1),
+			   DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 42 */ { Q(QREP_OP_SUMMARY, QREP_REQ_REPAIR, 0, 1),
+			   DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 43 */ { Q(QREP_OP_SUMMARY, QREP_REQ_FUA, 0, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+		/* 44 */ { Q(QREP_OP_CHECKSUMS, QREP_REQ_REPAIR, 0, 1),
+			   DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 45 */ { Q(QREP_OP_CHECKSUMS, QREP_REQ_FUA | QREP_REQ_REPAIR,
+			     0, 1), DEV_BLOCKS, QREP_ERR_INVAL },
+		/* the first op past the new ones is still unknown */
+		/* 46 */ { Q(QREP_OP_CHECKSUMS + 1, 0, 0, 1), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+#undef Q
+	};
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		why = NULL;
+		EXPECT_EQ(rows[i].want,
+			  qrep_req_check(&rows[i].m, rows[i].dev_blocks, &why))
+			TH_LOG("row %zu: %s", i, why ? why : "(null)");
+		EXPECT_NE(NULL, why);
+		/* Same verdict without asking why. */
+		EXPECT_EQ(rows[i].want,
+			  qrep_req_check(&rows[i].m, rows[i].dev_blocks, NULL))
+			TH_LOG("row %zu", i);
+		/* Only a WRITE carries data after its header. */
+		EXPECT_EQ(rows[i].m.op == QREP_OP_WRITE ?
+			  (uint64_t)rows[i].m.nblocks * QREP_BLOCK_SIZE : 0,
+			  qrep_req_payload_bytes(&rows[i].m))
+			TH_LOG("row %zu", i);
+	}
+}
+
+/* The new on-wire constants and struct qrep_block_check's layout. */
+TEST(block_check_and_region_layout)
+{
+	struct qrep_block_check c;
+	const uint8_t *p = (const uint8_t *)&c;
+
+	ASSERT_EQ(QREP_BLOCK_CHECK_SIZE, sizeof(struct qrep_block_check));
+	EXPECT_EQ(0U, offsetof(struct qrep_block_check, version));
+	EXPECT_EQ(8U, offsetof(struct qrep_block_check, crc));
+	EXPECT_EQ(12U, offsetof(struct qrep_block_check, flags));
+	EXPECT_EQ(256U, QREP_REGION_BLOCKS);
+	EXPECT_EQ(QREP_REGION_BLOCKS, 1U << QREP_REGION_SHIFT);
+	EXPECT_EQ(QREP_MAX_REQ_BLOCKS, QREP_REGION_BLOCKS);
+	EXPECT_EQ(0x1U, QREP_CHECK_BAD);
+	EXPECT_EQ(0x2U, QREP_REQ_REPAIR);
+	EXPECT_EQ(0x3U, QREP_REQ_FLAGS_ALL);
+	EXPECT_EQ(4, QREP_OP_VERSIONS);
+	EXPECT_EQ(5, QREP_OP_SUMMARY);
+	EXPECT_EQ(6, QREP_OP_CHECKSUMS);
+	EXPECT_EQ(7, __QREP_OP_MAX);
+
+	/* Big-endian fields, as the library's byte helpers write them. */
+	memset(&c, 0, sizeof(c));
+	qrep_put_be64((uint8_t *)&c.version, 0x0102030405060708ULL);
+	qrep_put_be32((uint8_t *)&c.crc, 0xa1b2c3d4U);
+	qrep_put_be32((uint8_t *)&c.flags, QREP_CHECK_BAD);
+	EXPECT_EQ(0x01, p[0]);
+	EXPECT_EQ(0x08, p[7]);
+	EXPECT_EQ(0xa1, p[8]);
+	EXPECT_EQ(0xd4, p[11]);
+	EXPECT_EQ(0x00, p[12]);
+	EXPECT_EQ(0x01, p[15]);
+}
+
+/* What follows a successful reply, per op, at the limits. */
+TEST(reply_payload_bytes)
+{
+	static const struct {
+		uint32_t op, nblocks;
+		size_t want;
+	} rows[] = {
+		/*  0 */ { QREP_OP_READ, 1, 8 + QREP_BLOCK_SIZE },
+		/*  1 */ { QREP_OP_READ, 256, 256 * (8 + QREP_BLOCK_SIZE) },
+		/*  2 */ { QREP_OP_READ, 0, 0 },
+		/*  3 */ { QREP_OP_WRITE, 256, 0 },
+		/*  4 */ { QREP_OP_FLUSH, 0, 0 },
+		/*  5 */ { QREP_OP_FLUSH, 7, 0 },
+		/*  6 */ { QREP_OP_VERSIONS, 1, 8 },
+		/*  7 */ { QREP_OP_VERSIONS, 256, 2048 },
+		/*  8 */ { QREP_OP_SUMMARY, 1, 8 },
+		/*  9 */ { QREP_OP_SUMMARY, 256, 2048 },
+		/* 10 */ { QREP_OP_CHECKSUMS, 1, QREP_BLOCK_CHECK_SIZE },
+		/* 11 */ { QREP_OP_CHECKSUMS, 256, 4096 },
+		/* 12 */ { QREP_OP_CHECKSUMS, 0, 0 },
+		/* 13 */ { 0, 256, 0 },
+		/* 14 */ { __QREP_OP_MAX, 256, 0 },
+		/* 15 */ { UINT32_MAX, 256, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		EXPECT_EQ(rows[i].want,
+			  qrep_reply_payload_bytes(rows[i].op,
+						   rows[i].nblocks))
+			TH_LOG("row %zu", i);
+}
+
+TEST(op_names)
+{
+	static const char *const names[] = {
+		[QREP_OP_READ] = "READ",
+		[QREP_OP_WRITE] = "WRITE",
+		[QREP_OP_FLUSH] = "FLUSH",
+		[QREP_OP_VERSIONS] = "VERSIONS",
+		[QREP_OP_SUMMARY] = "SUMMARY",
+		[QREP_OP_CHECKSUMS] = "CHECKSUMS",
+	};
+	uint32_t op;
+
+	for (op = QREP_OP_READ; op < __QREP_OP_MAX; op++)
+		EXPECT_STREQ(names[op], qrep_op_str(op)) TH_LOG("op %u", op);
+	EXPECT_STREQ("unknown", qrep_op_str(0));
+	EXPECT_STREQ("unknown", qrep_op_str(__QREP_OP_MAX));
+	EXPECT_STREQ("unknown", qrep_op_str(UINT32_MAX));
 }
 
 TEST(hello_check_table)

@@ -2,8 +2,9 @@
 /*
  * The replica store: init/open and their refusals, write-if-newer per
  * block, checksums catching corruption, epoch durability, max_version
- * after clean and unclean closes, a sparse 64 GiB store, and concurrent
- * writers racing on the same blocks.
+ * after clean and unclean closes, a sparse 64 GiB store, concurrent
+ * writers racing on the same blocks, and what resync relies on: REPAIR
+ * writes, region summaries, and reads that report checksums.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -603,6 +604,345 @@ TEST_F(store, exclusive_open)
 	ASSERT_EQ(0, qrep_store_open(self->path, QREP_STORE_RDONLY, &other,
 				     err, sizeof(err)));
 	qrep_store_close(other);
+}
+
+/*
+ * QREP_STORE_REPAIR, step by step on blocks 30..33: also replaces a block
+ * of the same version, never an older one over a newer. Each row writes
+ * [block, block + n) at version, every byte of it data; want[] is each
+ * block's version afterwards and holds[] the byte its data is made of.
+ */
+TEST_F(store, repair_replaces_equal_version_never_older)
+{
+	static const struct {
+		uint64_t block;
+		uint32_t n;
+		uint64_t version;
+		unsigned int flags;
+		uint8_t data;
+		uint32_t ignored;
+		uint64_t want[4];
+		uint8_t holds[4];	/* data byte each block holds */
+	} rows[] = {
+		/* 0: a plain write at 5 */
+		{ 30, 4, 5, 0, 0x11, 0, { 5, 5, 5, 5 },
+		  { 0x11, 0x11, 0x11, 0x11 } },
+		/* 1: same version, other data, no REPAIR: left alone */
+		{ 30, 4, 5, 0, 0x22, 4, { 5, 5, 5, 5 },
+		  { 0x11, 0x11, 0x11, 0x11 } },
+		/* 2: same version with REPAIR: replaced */
+		{ 31, 2, 5, QREP_STORE_REPAIR, 0x33, 0, { 5, 5, 5, 5 },
+		  { 0x11, 0x33, 0x33, 0x11 } },
+		/* 3: older with REPAIR: never */
+		{ 30, 4, 4, QREP_STORE_REPAIR, 0x44, 4, { 5, 5, 5, 5 },
+		  { 0x11, 0x33, 0x33, 0x11 } },
+		/* 4: block 33 moves on to 8 */
+		{ 33, 1, 8, 0, 0x55, 0, { 5, 5, 5, 8 },
+		  { 0x11, 0x33, 0x33, 0x55 } },
+		/* 5: REPAIR at 5 across it: equal ones replaced, 33 kept */
+		{ 30, 4, 5, QREP_STORE_REPAIR | QREP_STORE_FUA, 0x66, 1,
+		  { 5, 5, 5, 8 }, { 0x66, 0x66, 0x66, 0x55 } },
+		/* 6: REPAIR at a newer version is a plain newer write */
+		{ 32, 2, 9, QREP_STORE_REPAIR, 0x77, 0, { 5, 5, 9, 9 },
+		  { 0x66, 0x66, 0x77, 0x77 } },
+		/* 7: REPAIR at 8: below 9 on 32..33, above 5 on 30..31 */
+		{ 30, 4, 8, QREP_STORE_REPAIR, 0x88, 2, { 8, 8, 9, 9 },
+		  { 0x88, 0x88, 0x77, 0x77 } },
+	};
+	uint32_t ignored, i, k;
+	uint64_t max = 0;
+	char err[256];
+	size_t r;
+
+	ASSERT_EQ(0, make_store(self->path, SMALL_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		memset(self->buf, rows[r].data, (size_t)rows[r].n * BS);
+		ignored = 99;
+		ASSERT_EQ(0, qrep_store_write(self->s, rows[r].block,
+					      rows[r].n, self->buf,
+					      rows[r].version, rows[r].flags,
+					      &ignored)) TH_LOG("row %zu", r);
+		EXPECT_EQ(rows[r].ignored, ignored) TH_LOG("row %zu", r);
+		ASSERT_EQ(0, qrep_store_read(self->s, 30, 4, self->buf,
+					     self->versions, self->bad));
+		for (k = 0; k < 4; k++) {
+			const uint8_t *b = self->buf + (size_t)k * BS;
+
+			EXPECT_EQ(rows[r].want[k], self->versions[k])
+				TH_LOG("row %zu block %u", r, 30 + k);
+			EXPECT_FALSE(self->bad[k]);
+			for (i = 0; i < BS && b[i] == rows[r].holds[k]; i++)
+				;
+			EXPECT_EQ(BS, i) TH_LOG("row %zu block %u holds %#x",
+						r, 30 + k, b[0]);
+		}
+	}
+	EXPECT_EQ(0, qrep_store_max_version(self->s, &max));
+	EXPECT_EQ(9ULL, max);
+	/* REPAIR does not make version 0 writable. */
+	EXPECT_EQ(-EINVAL, qrep_store_write(self->s, 40, 1, self->buf, 0,
+					    QREP_STORE_REPAIR, NULL));
+}
+
+/* A corrupt copy is made good by rewriting it at its own version. */
+TEST_F(store, repair_fixes_a_corrupt_block)
+{
+	uint64_t data_offset;
+	uint32_t ignored = 99;
+	uint8_t byte;
+	char err[256];
+
+	ASSERT_EQ(0, make_store(self->path, SMALL_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	data_offset = qrep_store_info(self->s)->data_offset;
+	fill(self->buf, 70, 6);
+	ASSERT_EQ(0, qrep_store_write(self->s, 70, 1, self->buf, 6, 0, NULL));
+	ASSERT_EQ(0, read_file(self->path, data_offset + 70ULL * BS + 7,
+			       &byte, 1));
+	byte ^= 0x40;
+	ASSERT_EQ(0, patch_file(self->path, data_offset + 70ULL * BS + 7,
+				&byte, 1));
+	EXPECT_EQ(1, qrep_store_read(self->s, 70, 1, self->buf,
+				     self->versions, self->bad));
+
+	/* Without REPAIR the same write changes nothing. */
+	fill(self->buf, 70, 6);
+	ASSERT_EQ(0, qrep_store_write(self->s, 70, 1, self->buf, 6, 0,
+				      &ignored));
+	EXPECT_EQ(1U, ignored);
+	EXPECT_EQ(1, qrep_store_read(self->s, 70, 1, self->buf,
+				     self->versions, self->bad));
+
+	fill(self->buf, 70, 6);
+	ASSERT_EQ(0, qrep_store_write(self->s, 70, 1, self->buf, 6,
+				      QREP_STORE_REPAIR, &ignored));
+	EXPECT_EQ(0U, ignored);
+	EXPECT_EQ(0, qrep_store_read(self->s, 70, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(6ULL, self->versions[0]);
+	EXPECT_TRUE(is_fill(self->buf, 70, 6));
+}
+
+/*
+ * FNV-1a, 64 bits, written out here rather than taken from the library:
+ * offset basis and prime from the FNV specification, bytes fed one by
+ * one.
+ */
+static uint64_t ref_fnv1a_bytes(uint64_t h, const uint8_t *p, size_t len)
+{
+	while (len--) {
+		h ^= *p++;
+		h *= 1099511628211ULL;		/* 2^40 + 2^8 + 0xb3 */
+	}
+	return h;
+}
+
+#define REF_FNV_BASIS	14695981039346656037ULL
+
+/* The hash of the versions' big-endian bytes, most significant first. */
+static uint64_t ref_summary(const uint64_t *versions, size_t n)
+{
+	uint64_t h = REF_FNV_BASIS;
+	uint8_t be[8];
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 8; k++)
+			be[k] = (uint8_t)(versions[i] >> (56 - 8 * k));
+		h = ref_fnv1a_bytes(h, be, sizeof(be));
+	}
+	return h;
+}
+
+/*
+ * qrep_store_region_summary against the reference: a store of two whole
+ * regions and a third of 37 blocks, written at various versions.
+ */
+#define SUM_REGIONS	3
+#define SUM_BLOCKS	(2 * QREP_REGION_BLOCKS + 37)
+
+TEST_F(store, region_summary_is_fnv1a_of_be_versions)
+{
+	static uint64_t want[SUM_BLOCKS];
+	uint64_t got[SUM_REGIONS], before[SUM_REGIONS], summary;
+	uint32_t r, len;
+	char err[256];
+	uint64_t b;
+
+	/* The reference itself, on the published test vectors. */
+	ASSERT_EQ(0xcbf29ce484222325ULL, ref_fnv1a_bytes(REF_FNV_BASIS,
+							 NULL, 0));
+	ASSERT_EQ(0xaf63dc4c8601ec8cULL,
+		  ref_fnv1a_bytes(REF_FNV_BASIS, (const uint8_t *)"a", 1));
+	ASSERT_EQ(0x85944171f73967e8ULL,
+		  ref_fnv1a_bytes(REF_FNV_BASIS, (const uint8_t *)"foobar",
+				  6));
+	ASSERT_EQ(REF_FNV_BASIS, QREP_FNV64_OFFSET);
+	ASSERT_EQ(1099511628211ULL, QREP_FNV64_PRIME);
+
+	ASSERT_EQ(0, make_store(self->path, (uint64_t)SUM_BLOCKS * BS));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+
+	/* Empty: every region hashes zeros, the short one fewer of them. */
+	for (r = 0; r < SUM_REGIONS; r++) {
+		len = r < 2 ? QREP_REGION_BLOCKS : 37;
+		ASSERT_EQ(0, qrep_store_region_summary(self->s,
+				(uint64_t)r * QREP_REGION_BLOCKS, &summary));
+		EXPECT_EQ(ref_summary(want, len), summary) TH_LOG("region %u",
+								   r);
+		before[r] = summary;
+	}
+	EXPECT_EQ(before[0], before[1]);
+	EXPECT_NE(before[0], before[2]);
+
+	/*
+	 * Versions with high bytes set (byte order matters), a run, and
+	 * the short region's first and last blocks.
+	 */
+	for (b = 3; b < 40; b++)
+		want[b] = 7;
+	want[0] = 0x0102030405060708ULL;
+	want[255] = 0x8000000000000001ULL;
+	want[256] = 2;
+	want[2 * QREP_REGION_BLOCKS] = 11;
+	want[SUM_BLOCKS - 1] = 0xff00000000000000ULL;
+	for (b = 0; b < SUM_BLOCKS; b++) {
+		if (!want[b])
+			continue;
+		fill(self->buf, b, want[b]);
+		ASSERT_EQ(0, qrep_store_write(self->s, b, 1, self->buf,
+					      want[b], 0, NULL));
+	}
+	for (r = 0; r < SUM_REGIONS; r++) {
+		len = r < 2 ? QREP_REGION_BLOCKS : 37;
+		ASSERT_EQ(0, qrep_store_region_summary(self->s,
+				(uint64_t)r * QREP_REGION_BLOCKS, &got[r]));
+		EXPECT_EQ(ref_summary(want + r * QREP_REGION_BLOCKS, len),
+			  got[r]) TH_LOG("region %u", r);
+		EXPECT_NE(before[r], got[r]) TH_LOG("region %u", r);
+	}
+
+	/* One block of region 1 moves on: only region 1's summary moves. */
+	want[300] = 12;
+	fill(self->buf, 300, 12);
+	ASSERT_EQ(0, qrep_store_write(self->s, 300, 1, self->buf, 12, 0,
+				      NULL));
+	for (r = 0; r < SUM_REGIONS; r++) {
+		ASSERT_EQ(0, qrep_store_region_summary(self->s,
+				(uint64_t)r * QREP_REGION_BLOCKS, &summary));
+		EXPECT_EQ(r == 1, got[r] != summary) TH_LOG("region %u", r);
+		len = r < 2 ? QREP_REGION_BLOCKS : 37;
+		EXPECT_EQ(ref_summary(want + r * QREP_REGION_BLOCKS, len),
+			  summary) TH_LOG("region %u", r);
+	}
+
+	/* Same versions in another order hash differently. */
+	EXPECT_NE(ref_summary((const uint64_t[]){ 1, 2 }, 2),
+		  ref_summary((const uint64_t[]){ 2, 1 }, 2));
+
+	/* Not a region's first block, or past the end. */
+	summary = 42;
+	EXPECT_EQ(-ERANGE, qrep_store_region_summary(self->s, 1, &summary));
+	EXPECT_EQ(-ERANGE, qrep_store_region_summary(self->s, 255, &summary));
+	EXPECT_EQ(-ERANGE, qrep_store_region_summary(self->s,
+			3ULL * QREP_REGION_BLOCKS, &summary));
+	EXPECT_EQ(-ERANGE, qrep_store_region_summary(self->s,
+			UINT64_MAX - 255, &summary));
+	EXPECT_EQ(42ULL, summary);
+}
+
+/*
+ * qrep_store_read_checked: the recorded CRC32C of every written block, 0
+ * for a never-written one, and after a byte of the data area is flipped,
+ * that block flagged bad with its record's CRC unchanged.
+ */
+TEST_F(store, read_checked_reports_crcs_and_bad_blocks)
+{
+	uint32_t crcs[16], want_crc[16];
+	uint64_t data_offset;
+	uint8_t byte;
+	char err[256];
+	uint32_t i;
+
+	ASSERT_EQ(0, make_store(self->path, SMALL_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	/* Blocks 100..115: 102..109 written at 4, 112 at 9. */
+	for (i = 0; i < 8; i++) {
+		fill(self->buf + (size_t)i * BS, 102 + i, 4);
+		want_crc[2 + i] = qrep_crc32c(0, self->buf + (size_t)i * BS,
+					      BS);
+	}
+	ASSERT_EQ(0, qrep_store_write(self->s, 102, 8, self->buf, 4, 0,
+				      NULL));
+	fill(self->buf, 112, 9);
+	want_crc[12] = qrep_crc32c(0, self->buf, BS);
+	ASSERT_EQ(0, qrep_store_write(self->s, 112, 1, self->buf, 9, 0,
+				      NULL));
+
+	memset(crcs, 0xee, sizeof(crcs));
+	memset(self->buf, 0xee, 16 * BS);
+	ASSERT_EQ(0, qrep_store_read_checked(self->s, 100, 16, self->buf,
+					     self->versions, crcs,
+					     self->bad));
+	for (i = 0; i < 16; i++) {
+		bool written = (i >= 2 && i < 10) || i == 12;
+
+		EXPECT_EQ(written ? (i == 12 ? 9ULL : 4ULL) : 0ULL,
+			  self->versions[i]) TH_LOG("block %u", 100 + i);
+		EXPECT_EQ(written ? want_crc[i] : 0U, crcs[i])
+			TH_LOG("block %u", 100 + i);
+		EXPECT_FALSE(self->bad[i]);
+		EXPECT_TRUE(written ? is_fill(self->buf + (size_t)i * BS,
+					      100 + i, self->versions[i]) :
+				      is_zero(self->buf + (size_t)i * BS))
+			TH_LOG("block %u", 100 + i);
+	}
+
+	/* Flip one byte of block 105's data, found from the layout. */
+	data_offset = qrep_store_info(self->s)->data_offset;
+	ASSERT_EQ(0, read_file(self->path, data_offset + 105ULL * BS + 4000,
+			       &byte, 1));
+	byte ^= 0x08;
+	ASSERT_EQ(0, patch_file(self->path, data_offset + 105ULL * BS + 4000,
+				&byte, 1));
+
+	memset(crcs, 0xee, sizeof(crcs));
+	EXPECT_EQ(1, qrep_store_read_checked(self->s, 100, 16, self->buf,
+					     self->versions, crcs,
+					     self->bad));
+	for (i = 0; i < 16; i++) {
+		bool written = (i >= 2 && i < 10) || i == 12;
+
+		EXPECT_EQ(i == 5, self->bad[i]) TH_LOG("block %u", 100 + i);
+		/* The record is untouched: its CRC is still the good one. */
+		EXPECT_EQ(written ? want_crc[i] : 0U, crcs[i])
+			TH_LOG("block %u", 100 + i);
+	}
+	EXPECT_EQ(4ULL, self->versions[5]);
+	EXPECT_NE(want_crc[5], qrep_crc32c(0, self->buf + 5ULL * BS, BS));
+
+	/* Optional outputs may be left out; the count still tells. */
+	EXPECT_EQ(1, qrep_store_read_checked(self->s, 105, 1, self->buf,
+					     self->versions, NULL, NULL));
+	EXPECT_EQ(0, qrep_store_read_checked(self->s, 106, 4, self->buf,
+					     self->versions, crcs, NULL));
+	EXPECT_EQ(want_crc[6], crcs[0]);
+	/* Same limits as qrep_store_read. */
+	EXPECT_EQ(-ERANGE, qrep_store_read_checked(self->s, 255, 2, self->buf,
+						   self->versions, crcs,
+						   NULL));
+	EXPECT_EQ(-EINVAL, qrep_store_read_checked(self->s, 0, 0, self->buf,
+						   self->versions, crcs,
+						   NULL));
+	EXPECT_EQ(-EINVAL, qrep_store_read_checked(self->s, 0, 257,
+						   self->buf, self->versions,
+						   crcs, NULL));
 }
 
 static double now_s(void)

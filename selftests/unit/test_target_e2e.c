@@ -10,8 +10,9 @@
  * Covers the handshake (good, wrong UUID, wrong size, wrong protocol),
  * write/read/flush and write-if-newer over the wire, fencing by epoch,
  * malformed requests, clients vanishing mid-request, checksum errors,
- * the stats file, clean shutdown, the CLI's errors, and a throughput
- * figure. The target binary is found next to this test's build folder
+ * the resync ops (VERSIONS, SUMMARY, CHECKSUMS, WRITE with REPAIR), the
+ * stats file, clean shutdown, the CLI's errors, and a throughput figure.
+ * The target binary is found next to this test's build folder
  * (../bin/qrep-target) or in $QREP_TARGET_BIN; without it, tests skip.
  */
 #include <dirent.h>
@@ -35,6 +36,7 @@
 #include "kselftest_harness.h"
 
 #include "bytes.h"
+#include "crc32c.h"
 #include "net.h"
 #include "proto.h"
 #include "store.h"
@@ -380,6 +382,67 @@ static bool cli_closed(int fd)
 		return false;
 	n = read(fd, &c, 1);
 	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+/*
+ * One request of an op whose successful reply carries metadata (VERSIONS,
+ * SUMMARY, CHECKSUMS): reads the reply and exactly the bytes it implies
+ * into meta, which has room for QREP_MAX_REQ_BLOCKS entries of any op.
+ */
+static int cli_call_meta(int fd, uint16_t op, uint16_t flags, uint64_t epoch,
+			 uint64_t block, uint32_t n,
+			 struct qrep_reply_msg *rep, uint8_t *meta)
+{
+	static uint64_t handle = 500000;
+	uint8_t hdr[QREP_REPLY_SIZE];
+	size_t len;
+	ssize_t got;
+	int err;
+
+	handle++;
+	err = cli_send(fd, op, flags, handle, epoch, block, n, 0, NULL);
+	if (err)
+		return err;
+	got = qrep_read_full(fd, hdr, sizeof(hdr));
+	if (got != (ssize_t)sizeof(hdr))
+		return got < 0 ? (int)got : -EPIPE;
+	qrep_reply_decode(hdr, rep);
+	if (qrep_reply_check(rep, NULL) != QREP_OK || rep->handle != handle)
+		return -EPROTO;
+	len = qrep_reply_payload_bytes(op, rep->nblocks);
+	if (!len)
+		return 0;
+	got = qrep_read_full(fd, meta, len);
+	return got == (ssize_t)len ? 0 : -EPIPE;
+}
+
+/* Entry i of a CHECKSUMS reply. */
+static void check_entry(const uint8_t *meta, uint32_t i, uint64_t *version,
+			uint32_t *crc, uint32_t *flags)
+{
+	const uint8_t *e = meta + (size_t)i * QREP_BLOCK_CHECK_SIZE;
+
+	*version = qrep_get_be64(e);
+	*crc = qrep_get_be32(e + 8);
+	*flags = qrep_get_be32(e + 12);
+}
+
+/*
+ * What SUMMARY must answer for versions v[0..n): FNV-1a 64 over each
+ * version's eight bytes, most significant first.
+ */
+static uint64_t expect_summary(const uint64_t *v, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t i;
+	int shift;
+
+	for (i = 0; i < n; i++)
+		for (shift = 56; shift >= 0; shift -= 8) {
+			h ^= (v[i] >> shift) & 0xff;
+			h *= 0x100000001b3ULL;
+		}
+	return h;
 }
 
 static void fill(uint8_t *b, uint64_t block, uint64_t version)
@@ -862,6 +925,8 @@ TEST_F(target, malformed_request_closes_connection)
 {
 #define M(magic_, op_, fl_, n_, rsv_) \
 	{ magic_, op_, fl_, 77, 0, 0, n_, rsv_, 1 }
+#define MB(op_, fl_, blk_, n_) \
+	{ QREP_REQ_MAGIC, op_, fl_, 77, 0, blk_, n_, 0, 1 }
 	static const struct qrep_req_msg rows[] = {
 		/* 0: magic */ M(0xdeadbeef, QREP_OP_READ, 0, 1, 0),
 		/* 1: op 0 */ M(QREP_REQ_MAGIC, 0, 0, 1, 0),
@@ -873,7 +938,26 @@ TEST_F(target, malformed_request_closes_connection)
 		/* 7: huge */ M(QREP_REQ_MAGIC, QREP_OP_WRITE, 0, UINT32_MAX,
 				0),
 		/* 8: flush n */ M(QREP_REQ_MAGIC, QREP_OP_FLUSH, 0, 1, 0),
+		/* flags on anything but a WRITE */
+		/* 9 */ MB(QREP_OP_VERSIONS, QREP_REQ_FUA, 0, 1),
+		/* 10 */ MB(QREP_OP_SUMMARY, QREP_REQ_REPAIR, 0, 1),
+		/* 11 */ MB(QREP_OP_CHECKSUMS, QREP_REQ_REPAIR, 0, 1),
+		/* 12 */ MB(QREP_OP_READ, QREP_REQ_REPAIR, 0, 1),
+		/* 13 */ MB(QREP_OP_FLUSH, QREP_REQ_FUA, 0, 0),
+		/* 14: REPAIR with an unknown flag */
+		MB(QREP_OP_WRITE, QREP_REQ_REPAIR | 0x0100, 0, 1),
+		/* SUMMARY: unaligned, no region, too many regions */
+		/* 15 */ MB(QREP_OP_SUMMARY, 0, 100, 1),
+		/* 16 */ MB(QREP_OP_SUMMARY, 0, STORE_BLOCKS + 1, 1),
+		/* 17 */ MB(QREP_OP_SUMMARY, 0, 0, 0),
+		/* 18 */ MB(QREP_OP_SUMMARY, 0, 0, 257),
+		/* VERSIONS and CHECKSUMS: nblocks 0 or too many */
+		/* 19 */ MB(QREP_OP_VERSIONS, 0, 0, 0),
+		/* 20 */ MB(QREP_OP_CHECKSUMS, 0, 0, 257),
+		/* 21: the op after CHECKSUMS */
+		MB(QREP_OP_CHECKSUMS + 1, 0, 0, 1),
 	};
+#undef MB
 #undef M
 	struct qrep_reply_msg rep;
 	int fd, before, i;
@@ -902,7 +986,8 @@ TEST_F(target, malformed_request_closes_connection)
 	/* No descriptor left behind. */
 	EXPECT_EQ(before, settled_fds(self->pid));
 	EXPECT_EQ(0, target_stop(self));
-	EXPECT_EQ(9, stats_get(self->stats, "requests_malformed"));
+	EXPECT_EQ((long long)(sizeof(rows) / sizeof(rows[0])),
+		  stats_get(self->stats, "requests_malformed"));
 }
 
 /*
@@ -1018,6 +1103,280 @@ TEST_F(target, checksum_error_reply)
 	EXPECT_TRUE(file_has(self->log, "block 41 (version 2) fails its "
 			     "checksum"));
 	EXPECT_EQ(1, stats_get(self->stats, "checksum_errors"));
+}
+
+/* Flips one bit of a block's data in the store file, found from its layout. */
+static int corrupt_block(const char *store, uint64_t block, uint32_t at)
+{
+	struct qrep_store *s;
+	uint64_t off;
+	uint8_t byte;
+	int fd, err;
+
+	err = qrep_store_open(store, QREP_STORE_RDONLY, &s, NULL, 0);
+	if (err)
+		return err;
+	off = qrep_store_info(s)->data_offset + block * BS + at;
+	qrep_store_close(s);
+	fd = open(store, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	err = pread(fd, &byte, 1, (off_t)off) == 1 ? 0 : -EIO;
+	byte ^= 0x10;
+	if (!err && pwrite(fd, &byte, 1, (off_t)off) != 1)
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+/*
+ * VERSIONS, SUMMARY and CHECKSUMS over the wire: the replies' payloads
+ * against what was written, ranges refused with the stream kept, and
+ * the stats the target keeps for each op.
+ */
+TEST_F(target, versions_summary_checksums)
+{
+	static uint64_t model[STORE_BLOCKS];
+	static uint8_t meta[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_CHECK_SIZE];
+	uint32_t crc_of[8] = { 0 }, crc, flags, i;
+	struct qrep_reply_msg rep;
+	uint64_t v, b;
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 1);
+	ASSERT_LE(0, fd);
+
+	/* 100..103 at 10, then 102 at 12; the last block; one in region 5. */
+	for (i = 0; i < 4; i++)
+		fill(self->buf + (size_t)i * BS, 100 + i, 10);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, 100, 4, 10, self->buf,
+			      &rep, NULL, NULL));
+	ASSERT_EQ(QREP_OK, rep.status);
+	fill(self->buf, 102, 12);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, 102, 1, 12, self->buf,
+			      &rep, NULL, NULL));
+	fill(self->buf, STORE_BLOCKS - 1, 3);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_FUA, 1,
+			      STORE_BLOCKS - 1, 1, 3, self->buf, &rep, NULL,
+			      NULL));
+	fill(self->buf, 5 * 256 + 7, 0x0807060504030201ULL);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 1, 5 * 256 + 7, 1,
+			      0x0807060504030201ULL, self->buf, &rep, NULL,
+			      NULL));
+	ASSERT_EQ(QREP_OK, rep.status);
+	for (b = 100; b < 104; b++)
+		model[b] = b == 102 ? 12 : 10;
+	model[STORE_BLOCKS - 1] = 3;
+	model[5 * 256 + 7] = 0x0807060504030201ULL;
+	for (i = 0; i < 8; i++) {
+		b = 98 + i;
+		if (model[b]) {
+			fill(self->buf, b, model[b]);
+			crc_of[i] = qrep_crc32c(0, self->buf, BS);
+		}
+	}
+
+	/* VERSIONS: metadata only, nblocks entries. */
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_VERSIONS, 0, 1, 98, 8, &rep,
+				   meta));
+	ASSERT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(8U, rep.nblocks);
+	EXPECT_EQ(0U, rep.flags);
+	EXPECT_EQ(1ULL, rep.epoch);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(model[98 + i], qrep_get_be64(meta + i * 8))
+			TH_LOG("block %u", 98 + i);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_VERSIONS, 0, 1,
+				   STORE_BLOCKS - 256, 256, &rep, meta));
+	ASSERT_EQ(256U, rep.nblocks);
+	for (i = 0; i < 256; i++)
+		EXPECT_EQ(model[STORE_BLOCKS - 256 + i],
+			  qrep_get_be64(meta + i * 8)) TH_LOG("entry %u", i);
+
+	/* SUMMARY: every region at once, then one alone. */
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_SUMMARY, 0, 1, 0,
+				   STORE_BLOCKS / 256, &rep, meta));
+	ASSERT_EQ(QREP_OK, rep.status);
+	ASSERT_EQ(STORE_BLOCKS / 256, rep.nblocks);
+	for (i = 0; i < STORE_BLOCKS / 256; i++)
+		EXPECT_EQ(expect_summary(model + i * 256, 256),
+			  qrep_get_be64(meta + i * 8)) TH_LOG("region %u", i);
+	/* Regions 2..4 hold nothing, region 5 one block. */
+	EXPECT_EQ(qrep_get_be64(meta + 2 * 8), qrep_get_be64(meta + 3 * 8));
+	EXPECT_NE(qrep_get_be64(meta + 2 * 8), qrep_get_be64(meta + 5 * 8));
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_SUMMARY, 0, 1, 5 * 256, 1,
+				   &rep, meta));
+	ASSERT_EQ(1U, rep.nblocks);
+	EXPECT_EQ(expect_summary(model + 5 * 256, 256), qrep_get_be64(meta));
+
+	/* CHECKSUMS: version, recorded crc (0 if never written), no flag. */
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_CHECKSUMS, 0, 1, 98, 8, &rep,
+				   meta));
+	ASSERT_EQ(QREP_OK, rep.status);
+	ASSERT_EQ(8U, rep.nblocks);
+	for (i = 0; i < 8; i++) {
+		check_entry(meta, i, &v, &crc, &flags);
+		EXPECT_EQ(model[98 + i], v) TH_LOG("block %u", 98 + i);
+		EXPECT_EQ(crc_of[i], crc) TH_LOG("block %u", 98 + i);
+		EXPECT_EQ(0U, flags) TH_LOG("block %u", 98 + i);
+	}
+
+	/* Out of range: an error without payload, the stream in step. */
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_VERSIONS, 0, 1,
+				   STORE_BLOCKS - 1, 2, &rep, meta));
+	EXPECT_EQ(QREP_ERR_RANGE, rep.status);
+	EXPECT_EQ(0U, rep.nblocks);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_SUMMARY, 0, 1, 0,
+				   STORE_BLOCKS / 256 + 1, &rep, meta));
+	EXPECT_EQ(QREP_ERR_RANGE, rep.status);
+	EXPECT_EQ(0U, rep.nblocks);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_SUMMARY, 0, 1, STORE_BLOCKS, 1,
+				   &rep, meta));
+	EXPECT_EQ(QREP_ERR_RANGE, rep.status);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_CHECKSUMS, 0, 1, STORE_BLOCKS,
+				   1, &rep, meta));
+	EXPECT_EQ(QREP_ERR_RANGE, rep.status);
+	EXPECT_EQ(0U, rep.nblocks);
+	/* Fenced like any other request. */
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_VERSIONS, 0, 0, 98, 8, &rep,
+				   meta));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	EXPECT_EQ(0U, rep.nblocks);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_SUMMARY, 0, 1,
+				   STORE_BLOCKS - 256, 1, &rep, meta));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(expect_summary(model + STORE_BLOCKS - 256, 256),
+		  qrep_get_be64(meta));
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+
+	/* Header and payload counted per op. */
+	EXPECT_EQ(4, stats_get(self->stats, "versions_requests"));
+	EXPECT_EQ(2, stats_get(self->stats, "versions_errors"));
+	EXPECT_EQ(4 * QREP_REPLY_SIZE + (8 + 256) * 8,
+		  stats_get(self->stats, "versions_bytes_sent"));
+	EXPECT_EQ(4 * QREP_REQ_SIZE,
+		  stats_get(self->stats, "versions_bytes_received"));
+	EXPECT_EQ(5, stats_get(self->stats, "summary_requests"));
+	EXPECT_EQ(2, stats_get(self->stats, "summary_errors"));
+	EXPECT_EQ(5 * QREP_REPLY_SIZE + (STORE_BLOCKS / 256 + 1 + 1) * 8,
+		  stats_get(self->stats, "summary_bytes_sent"));
+	EXPECT_EQ(2, stats_get(self->stats, "checksums_requests"));
+	EXPECT_EQ(1, stats_get(self->stats, "checksums_errors"));
+	EXPECT_EQ(2 * QREP_REPLY_SIZE + 8 * QREP_BLOCK_CHECK_SIZE,
+		  stats_get(self->stats, "checksums_bytes_sent"));
+	EXPECT_EQ(0, stats_get(self->stats, "checksum_errors"));
+	EXPECT_EQ(0, stats_get(self->stats, "requests_malformed"));
+}
+
+/*
+ * A corrupt block: CHECKSUMS answers QREP_OK and flags it, READ refuses
+ * it, a plain WRITE of the same version leaves it, an older one with
+ * REPAIR too, and a WRITE with REPAIR at its own version makes it good.
+ */
+TEST_F(target, checksums_flag_bad_block_and_repair_fixes_it)
+{
+	static uint8_t meta[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_CHECK_SIZE];
+	uint32_t good_crc[4], crc, flags, i;
+	struct qrep_reply_msg rep;
+	uint64_t v;
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 4; i++) {
+		fill(self->buf + (size_t)i * BS, 40 + i, 2);
+		good_crc[i] = qrep_crc32c(0, self->buf + (size_t)i * BS, BS);
+	}
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_FUA, 0, 40, 4, 2,
+			      self->buf, &rep, NULL, NULL));
+	ASSERT_EQ(QREP_OK, rep.status);
+	/* The target reads through the page cache: no restart needed. */
+	ASSERT_EQ(0, corrupt_block(self->store, 41, 2049));
+
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_CHECKSUMS, 0, 0, 40, 4, &rep,
+				   meta));
+	EXPECT_EQ(QREP_OK, rep.status);
+	ASSERT_EQ(4U, rep.nblocks);
+	for (i = 0; i < 4; i++) {
+		check_entry(meta, i, &v, &crc, &flags);
+		EXPECT_EQ(2ULL, v);
+		EXPECT_EQ(good_crc[i], crc) TH_LOG("block %u", 40 + i);
+		EXPECT_EQ(i == 1 ? QREP_CHECK_BAD : 0U, flags)
+			TH_LOG("block %u", 40 + i);
+	}
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 41, 1, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_EQ(QREP_ERR_CHECKSUM, rep.status);
+
+	/* Same version, no REPAIR: ignored, still bad. */
+	fill(self->buf, 41, 2);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 0, 41, 1, 2, self->buf,
+			      &rep, NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(QREP_REPLY_OLDER_IGNORED, rep.flags);
+	/* Older, with REPAIR: ignored, still bad. */
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_REPAIR, 0, 41, 1, 1,
+			      self->buf, &rep, NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(QREP_REPLY_OLDER_IGNORED, rep.flags);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_CHECKSUMS, 0, 0, 41, 1, &rep,
+				   meta));
+	EXPECT_EQ(QREP_OK, rep.status);
+	check_entry(meta, 0, &v, &crc, &flags);
+	EXPECT_EQ(2ULL, v);
+	EXPECT_EQ(QREP_CHECK_BAD, flags);
+
+	/* Its own version with REPAIR, over a good neighbour too: fixed. */
+	fill(self->buf, 40, 2);
+	fill(self->buf + BS, 41, 2);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_REPAIR | QREP_REQ_FUA,
+			      0, 40, 2, 2, self->buf, &rep, NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(0U, rep.flags);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_CHECKSUMS, 0, 0, 40, 4, &rep,
+				   meta));
+	ASSERT_EQ(4U, rep.nblocks);
+	for (i = 0; i < 4; i++) {
+		check_entry(meta, i, &v, &crc, &flags);
+		EXPECT_EQ(2ULL, v);
+		EXPECT_EQ(good_crc[i], crc);
+		EXPECT_EQ(0U, flags) TH_LOG("block %u", 40 + i);
+	}
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 40, 4, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	ASSERT_EQ(QREP_OK, rep.status);
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(2ULL, self->versions[i]);
+		EXPECT_TRUE(is_fill(self->rbuf + (size_t)i * BS, 40 + i, 2));
+	}
+
+	/* A newer version is never replaced by REPAIR at an older one. */
+	fill(self->buf, 42, 7);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 0, 42, 1, 7, self->buf,
+			      &rep, NULL, NULL));
+	fill(self->buf, 42, 2);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, QREP_REQ_REPAIR, 0, 42, 1, 2,
+			      self->buf, &rep, NULL, NULL));
+	EXPECT_EQ(QREP_REPLY_OLDER_IGNORED, rep.flags);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 0, 42, 1, 0, NULL, &rep,
+			      self->versions, self->rbuf));
+	EXPECT_EQ(7ULL, self->versions[0]);
+	EXPECT_TRUE(is_fill(self->rbuf, 42, 7));
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+
+	/* CHECKSUMS found a bad block twice, READ once; none was an error. */
+	EXPECT_EQ(3, stats_get(self->stats, "checksum_errors"));
+	EXPECT_EQ(0, stats_get(self->stats, "checksums_errors"));
+	EXPECT_EQ(1, stats_get(self->stats, "read_errors"));
+	EXPECT_EQ(3, stats_get(self->stats, "write_blocks_ignored"));
+	EXPECT_TRUE(file_has(self->log, "block 41 (version 2) fails its "
+			     "checksum"));
 }
 
 /* The stats file counts exactly what crossed the wire. */

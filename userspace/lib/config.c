@@ -32,6 +32,8 @@ enum {
 	SEEN_MODE = 1 << 4,
 	SEEN_IO_TIMEOUT = 1 << 5,
 	SEEN_CONNECT_TIMEOUT = 1 << 6,
+	SEEN_RESYNC_RATE = 1 << 7,
+	SEEN_RECONNECT_INTERVAL = 1 << 8,
 };
 
 struct parser {
@@ -221,6 +223,20 @@ static int parse_words(struct parser *p, char **w, int n)
 			return -EINVAL;
 		if (qrep_parse_duration_ms(w[1], &cfg->connect_timeout_ms))
 			return fail(p, "'%s' is not a duration (e.g. 5s)", w[1]);
+	} else if (strcmp(k, "reconnect-interval") == 0) {
+		if (once(p, SEEN_RECONNECT_INTERVAL, k))
+			return -EINVAL;
+		if (qrep_parse_duration_ms(w[1], &cfg->reconnect_interval_ms) ||
+		    cfg->reconnect_interval_ms < QREP_MIN_RECONNECT_INTERVAL_MS)
+			return fail(p, "reconnect-interval is a duration of at least 100ms (e.g. 5s), not '%s'",
+				    w[1]);
+	} else if (strcmp(k, "resync-rate") == 0) {
+		if (once(p, SEEN_RESYNC_RATE, k))
+			return -EINVAL;
+		if (qrep_parse_size(w[1], &cfg->resync_rate) ||
+		    cfg->resync_rate < QREP_MIN_RESYNC_RATE)
+			return fail(p, "resync-rate is bytes per second, at least 1M (e.g. 100M), not '%s'",
+				    w[1]);
 	} else {
 		return fail(p, "unknown keyword '%s'", k);
 	}
@@ -272,6 +288,8 @@ int qrep_config_parse(const char *text, size_t len, struct qrep_config *cfg,
 	cfg->mode = QREP_MODE_MIRROR;
 	cfg->io_timeout_ms = QREP_DEFAULT_IO_TIMEOUT_MS;
 	cfg->connect_timeout_ms = QREP_DEFAULT_CONNECT_TIMEOUT_MS;
+	cfg->resync_rate = QREP_DEFAULT_RESYNC_RATE;
+	cfg->reconnect_interval_ms = QREP_DEFAULT_RECONNECT_INTERVAL_MS;
 	err[0] = '\0';
 
 	while (pos < len) {

@@ -21,6 +21,12 @@
 #define QREP_CONFIG_DIR		"/etc/qrep"
 /* Default connect-timeout: how long to wait for a target to answer. */
 #define QREP_DEFAULT_CONNECT_TIMEOUT_MS	5000
+/* resync-rate: bytes of block data a resync copies per second, at most. */
+#define QREP_DEFAULT_RESYNC_RATE	(100ULL << 20)
+#define QREP_MIN_RESYNC_RATE		(1ULL << 20)
+/* reconnect-interval: how often qrepd tries a failed replica's target. */
+#define QREP_DEFAULT_RECONNECT_INTERVAL_MS	5000
+#define QREP_MIN_RECONNECT_INTERVAL_MS		100
 
 struct qrep_config_replica {
 	char name[QREP_CONFIG_NAME_MAX];
@@ -35,6 +41,8 @@ struct qrep_config {
 	uint32_t mode;				/* enum qrep_mode */
 	uint32_t io_timeout_ms;
 	uint32_t connect_timeout_ms;
+	uint64_t resync_rate;			/* bytes per second */
+	uint32_t reconnect_interval_ms;
 	unsigned int nr_replicas;
 	struct qrep_config_replica replicas[QREP_MAX_REPLICAS];
 };

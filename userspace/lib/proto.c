@@ -194,23 +194,40 @@ enum qrep_status qrep_hello_reply_check(const struct qrep_hello_reply_msg *m,
 	return fail(why, "ok", QREP_OK);
 }
 
+/* SUMMARY: nblocks counts regions; each must start inside the device. */
+static enum qrep_status summary_check(const struct qrep_req_msg *m,
+				      uint64_t dev_blocks, const char **why)
+{
+	/* Rounded up without dev_blocks + 255, which could wrap. */
+	uint64_t regions = (dev_blocks >> QREP_REGION_SHIFT) +
+			   !!(dev_blocks % QREP_REGION_BLOCKS);
+
+	if (m->block % QREP_REGION_BLOCKS)
+		return fail(why, "SUMMARY not at a region boundary",
+			    QREP_ERR_INVAL);
+	if (m->block >> QREP_REGION_SHIFT >= regions ||
+	    regions - (m->block >> QREP_REGION_SHIFT) < m->nblocks)
+		return fail(why, "regions beyond the end of the device",
+			    QREP_ERR_RANGE);
+	return fail(why, "ok", QREP_OK);
+}
+
 enum qrep_status qrep_req_check(const struct qrep_req_msg *m,
 				uint64_t dev_blocks, const char **why)
 {
-	bool is_io;
-
 	if (m->magic != QREP_REQ_MAGIC)
 		return fail(why, "bad request magic", QREP_ERR_INVAL);
-	if (m->op != QREP_OP_READ && m->op != QREP_OP_WRITE &&
-	    m->op != QREP_OP_FLUSH)
+	if (m->op < QREP_OP_READ || m->op >= __QREP_OP_MAX)
 		return fail(why, "unknown op", QREP_ERR_INVAL);
 	if (m->flags & ~QREP_REQ_FLAGS_ALL)
 		return fail(why, "unknown request flags", QREP_ERR_INVAL);
+	if (m->flags && m->op != QREP_OP_WRITE)
+		return fail(why, "flags on a request other than WRITE",
+			    QREP_ERR_INVAL);
 	if (m->reserved)
 		return fail(why, "reserved field not zero", QREP_ERR_INVAL);
 
-	is_io = m->op != QREP_OP_FLUSH;
-	if (!is_io) {
+	if (m->op == QREP_OP_FLUSH) {
 		if (m->nblocks)
 			return fail(why, "FLUSH with nblocks != 0",
 				    QREP_ERR_INVAL);
@@ -221,6 +238,8 @@ enum qrep_status qrep_req_check(const struct qrep_req_msg *m,
 	if (m->nblocks > QREP_MAX_REQ_BLOCKS)
 		return fail(why, "nblocks above QREP_MAX_REQ_BLOCKS",
 			    QREP_ERR_INVAL);
+	if (m->op == QREP_OP_SUMMARY)
+		return summary_check(m, dev_blocks, why);
 	/* Written so that neither side can wrap: nblocks <= 256. */
 	if (m->block > UINT64_MAX - m->nblocks)
 		return fail(why, "block + nblocks wraps", QREP_ERR_RANGE);
@@ -252,6 +271,20 @@ uint64_t qrep_req_payload_bytes(const struct qrep_req_msg *m)
 	if (m->op != QREP_OP_WRITE)
 		return 0;
 	return (uint64_t)m->nblocks * QREP_BLOCK_SIZE;
+}
+
+size_t qrep_reply_payload_bytes(uint32_t op, uint32_t nblocks)
+{
+	switch (op) {
+	case QREP_OP_READ:
+		return (size_t)nblocks * (sizeof(uint64_t) + QREP_BLOCK_SIZE);
+	case QREP_OP_VERSIONS:
+	case QREP_OP_SUMMARY:
+		return (size_t)nblocks * sizeof(uint64_t);
+	case QREP_OP_CHECKSUMS:
+		return (size_t)nblocks * QREP_BLOCK_CHECK_SIZE;
+	}
+	return 0;
 }
 
 const char *qrep_status_str(uint32_t status)
@@ -288,6 +321,12 @@ const char *qrep_op_str(uint32_t op)
 		return "WRITE";
 	case QREP_OP_FLUSH:
 		return "FLUSH";
+	case QREP_OP_VERSIONS:
+		return "VERSIONS";
+	case QREP_OP_SUMMARY:
+		return "SUMMARY";
+	case QREP_OP_CHECKSUMS:
+		return "CHECKSUMS";
 	}
 	return "unknown";
 }

@@ -11,6 +11,7 @@
 #ifndef QREP_LIB_PROTO_H
 #define QREP_LIB_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/qrep_proto.h>
 
@@ -99,6 +100,9 @@ enum qrep_status qrep_reply_check(const struct qrep_reply_msg *m,
 
 /* Bytes of data following a request header on the wire. */
 uint64_t qrep_req_payload_bytes(const struct qrep_req_msg *m);
+
+/* Bytes following a successful reply of nblocks to a request of op. */
+size_t qrep_reply_payload_bytes(uint32_t op, uint32_t nblocks);
 
 const char *qrep_status_str(uint32_t status);
 const char *qrep_op_str(uint32_t op);

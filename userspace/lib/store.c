@@ -113,8 +113,44 @@ int qrep_store_read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
 	return 0;
 }
 
+int qrep_store_region_summary(struct qrep_store *s, uint64_t block,
+			      uint64_t *summary)
+{
+	uint64_t versions[QREP_REGION_BLOCKS];
+	uint64_t h = QREP_FNV64_OFFSET;
+	uint8_t be[sizeof(uint64_t)];
+	uint32_t i, n;
+	unsigned int k;
+	int err;
+
+	if (block % QREP_REGION_BLOCKS || block >= s->info.nblocks)
+		return -ERANGE;
+	n = s->info.nblocks - block < QREP_REGION_BLOCKS ?
+	    (uint32_t)(s->info.nblocks - block) : QREP_REGION_BLOCKS;
+	err = qrep_store_read_meta(s, block, n, versions, NULL);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		qrep_put_be64(be, versions[i]);
+		for (k = 0; k < sizeof(be); k++) {
+			h ^= be[k];
+			h *= QREP_FNV64_PRIME;
+		}
+	}
+	*summary = h;
+	return 0;
+}
+
 int qrep_store_read(struct qrep_store *s, uint64_t block, uint32_t n,
 		    void *data, uint64_t *versions, bool *crc_bad)
+{
+	return qrep_store_read_checked(s, block, n, data, versions, NULL,
+				       crc_bad);
+}
+
+int qrep_store_read_checked(struct qrep_store *s, uint64_t block, uint32_t n,
+			    void *data, uint64_t *versions, uint32_t *crcs,
+			    bool *crc_bad)
 {
 	uint8_t recs[QREP_STORE_MAX_IO_BLOCKS * META_REC_BYTES];
 	uint8_t *buf = data;
@@ -154,12 +190,14 @@ out_unlock:
 
 	for (i = 0; i < n; i++) {
 		uint8_t *b = buf + (size_t)i * QREP_BLOCK_SIZE;
+		uint32_t crc = qrep_get_le32(recs + i * META_REC_BYTES + MO_CRC);
 		bool is_bad = false;
 
+		if (crcs)
+			crcs[i] = crc;
 		if (!versions[i]) {
 			memset(b, 0, QREP_BLOCK_SIZE);
-		} else if (qrep_crc32c(0, b, QREP_BLOCK_SIZE) !=
-			   qrep_get_le32(recs + i * META_REC_BYTES + MO_CRC)) {
+		} else if (qrep_crc32c(0, b, QREP_BLOCK_SIZE) != crc) {
 			is_bad = true;
 			bad++;
 		}
@@ -218,7 +256,9 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 	bool apply[QREP_STORE_MAX_IO_BLOCKS];
 	const uint8_t *buf = data;
 	struct stripe_set set;
+	bool repair = flags & QREP_STORE_REPAIR;
 	uint32_t i, skipped = 0;
+	uint64_t stored;
 	int err;
 
 	if (s->flags & QREP_STORE_RDONLY)
@@ -245,7 +285,9 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 	for (i = 0; i < n; i++) {
 		uint8_t *rec = recs + i * META_REC_BYTES;
 
-		apply[i] = version > qrep_get_le64(rec + MO_VERSION);
+		stored = qrep_get_le64(rec + MO_VERSION);
+		apply[i] = version > stored ||
+			   (repair && version == stored);
 		if (!apply[i]) {
 			skipped++;
 			continue;

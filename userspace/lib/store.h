@@ -41,6 +41,7 @@
 
 /* Flags for qrep_store_write(). */
 #define QREP_STORE_FUA		0x1U	/* durable before returning */
+#define QREP_STORE_REPAIR	0x2U	/* also replace blocks of equal version */
 
 struct qrep_store;
 
@@ -100,9 +101,25 @@ int qrep_store_read(struct qrep_store *s, uint64_t block, uint32_t n,
 		    void *data, uint64_t *versions, bool *crc_bad);
 
 /*
+ * qrep_store_read(), also giving the checksum each block's record holds
+ * (crcs[n]; whatever a never-written block's record holds).
+ */
+int qrep_store_read_checked(struct qrep_store *s, uint64_t block, uint32_t n,
+			    void *data, uint64_t *versions, uint32_t *crcs,
+			    bool *crc_bad);
+
+/*
+ * The SUMMARY of the region starting at block (a multiple of
+ * QREP_REGION_BLOCKS inside the store): see qrep_proto.h.
+ */
+int qrep_store_region_summary(struct qrep_store *s, uint64_t block,
+			      uint64_t *summary);
+
+/*
  * Writes n blocks at version (> 0), block by block only where version is
- * newer than the stored one. *ignored, if not NULL, gets the number of
- * blocks left as they were. QREP_STORE_FUA: durable before returning.
+ * newer than the stored one (QREP_STORE_REPAIR: or equal to it). *ignored,
+ * if not NULL, gets the number of blocks left as they were.
+ * QREP_STORE_FUA: durable before returning.
  */
 int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 		     const void *data, uint64_t version, unsigned int flags,

@@ -21,14 +21,25 @@ static const char *event_name(uint32_t event)
 		return "replica-removed";
 	case QREP_EVENT_DEV_NO_REPLICAS:
 		return "no-replicas-left";
+	case QREP_EVENT_REPLICA_STALE:
+		return "replica-stale";
+	case QREP_EVENT_RESYNC_STARTED:
+		return "resync-started";
+	case QREP_EVENT_RESYNC_PROGRESS:
+		return "resync-progress";
+	case QREP_EVENT_RESYNC_FINISHED:
+		return "resync-finished";
+	case QREP_EVENT_RESYNC_STOPPED:
+		return "resync-stopped";
 	}
 	return "unknown";
 }
 
 /* A replica event carries the replica as one nested QREP_A_REPLICA. */
-static void print_replica(const struct nlattr *nest)
+static void print_replica(const struct nlattr *nest, uint32_t event)
 {
 	const struct nlattr *tb[QREP_A_MAX + 1];
+	uint64_t done, total;
 
 	if (qrep_genl_parse_nested(nest, tb))
 		return;
@@ -36,8 +47,14 @@ static void print_replica(const struct nlattr *nest)
 		printf(" replica=%" PRIu32, mnl_attr_get_u32(tb[QREP_A_REPLICA_ID]));
 	if (tb[QREP_A_REPLICA_NAME])
 		printf(" name=%s", mnl_attr_get_str(tb[QREP_A_REPLICA_NAME]));
-	if (tb[QREP_A_REPLICA_LAST_ERROR])
+	if (event >= QREP_EVENT_RESYNC_STARTED && event <= QREP_EVENT_RESYNC_STOPPED &&
+	    tb[QREP_A_RESYNC_DONE_BYTES] && tb[QREP_A_RESYNC_TOTAL_BYTES]) {
+		done = mnl_attr_get_u64(tb[QREP_A_RESYNC_DONE_BYTES]);
+		total = mnl_attr_get_u64(tb[QREP_A_RESYNC_TOTAL_BYTES]);
+		printf(" done=%" PRIu64 "%%", total ? done * 100 / total : 0);
+	} else if (tb[QREP_A_REPLICA_LAST_ERROR]) {
 		printf(" reason=\"%s\"", mnl_attr_get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+	}
 }
 
 static int print_event(const struct nlmsghdr *nlh, void *data)
@@ -53,7 +70,8 @@ static int print_event(const struct nlmsghdr *nlh, void *data)
 	if (tb[QREP_A_DEV_NAME])
 		printf(" device=%s", mnl_attr_get_str(tb[QREP_A_DEV_NAME]));
 	if (tb[QREP_A_REPLICA])
-		print_replica(tb[QREP_A_REPLICA]);
+		print_replica(tb[QREP_A_REPLICA],
+			      mnl_attr_get_u32(tb[QREP_A_EVENT]));
 	printf("\n");
 	fflush(stdout);
 	return MNL_CB_OK;

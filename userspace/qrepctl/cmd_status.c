@@ -65,6 +65,37 @@ static const char *get_str(const struct nlattr *a)
 	return a ? mnl_attr_get_str(a) : "";
 }
 
+/* Resync progress: percent, rate and the time left at that rate. */
+static void print_resync(const struct nlattr **tb, bool json)
+{
+	uint64_t done = get_u64(tb[QREP_A_RESYNC_DONE_BYTES]);
+	uint64_t total = get_u64(tb[QREP_A_RESYNC_TOTAL_BYTES]);
+	uint64_t rate = get_u64(tb[QREP_A_RESYNC_RATE]);
+	uint64_t eta = rate && total > done ? (total - done) / rate : 0;
+	bool active = tb[QREP_A_RESYNC_ACTIVE];
+
+	if (json) {
+		printf(",\"dirty_regions\":%" PRIu64 ",\"history_unknown\":%s"
+		       ",\"resync\":{\"active\":%s,\"done_bytes\":%" PRIu64
+		       ",\"total_bytes\":%" PRIu64 ",\"rate\":%" PRIu64
+		       ",\"eta_seconds\":%" PRIu64 "}",
+		       get_u64(tb[QREP_A_REPLICA_DIRTY_REGIONS]),
+		       tb[QREP_A_REPLICA_HISTORY_UNKNOWN] ? "true" : "false",
+		       active ? "true" : "false", done, total, rate, eta);
+		return;
+	}
+	if (active)
+		printf("    resyncing: %" PRIu64 "%% (%" PRIu64 " of %" PRIu64
+		       " MiB of regions), %.1f MiB/s, ETA %" PRIu64 " s\n",
+		       total ? done * 100 / total : 0, done >> 20, total >> 20,
+		       rate / 1048576.0, eta);
+	else if (get_u32(tb[QREP_A_REPLICA_STATE]) == QREP_REPLICA_STALE)
+		printf("    needs resync: %" PRIu64 " regions marked%s\n",
+		       get_u64(tb[QREP_A_REPLICA_DIRTY_REGIONS]),
+		       tb[QREP_A_REPLICA_HISTORY_UNKNOWN] ?
+		       " (history unknown: every region is compared)" : "");
+}
+
 static int print_replica(const struct nlattr *nest, bool json, bool first)
 {
 	const struct nlattr *tb[QREP_A_MAX + 1];
@@ -85,6 +116,7 @@ static int print_replica(const struct nlattr *nest, bool json, bool first)
 		       get_u64(tb[QREP_A_REPLICA_ERRORS]),
 		       get_u64(tb[QREP_A_REPLICA_MAX_VERSION]));
 		json_string(get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+		print_resync(tb, true);
 		printf("}");
 		return 0;
 	}
@@ -100,6 +132,7 @@ static int print_replica(const struct nlattr *nest, bool json, bool first)
 	       get_u64(tb[QREP_A_REPLICA_MAX_VERSION]));
 	if (tb[QREP_A_REPLICA_LAST_ERROR])
 		printf("    last error: %s\n", get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
+	print_resync(tb, false);
 	return 0;
 }
 

@@ -18,6 +18,8 @@
 
 #include "client.h"
 #include "qrepctl.h"
+#include "replica_add.h"
+#include "resync_driver.h"
 
 struct replica_conn {
 	int fd;
@@ -46,23 +48,11 @@ static int connect_replica(const struct qrep_config *cfg, unsigned int i,
 static int add_replica(struct qrep_genl *g, const struct qrep_config *cfg,
 		       unsigned int i, const struct replica_conn *conn)
 {
-	const struct qrep_config_replica *r = &cfg->replicas[i];
-	char name[QREP_CONFIG_NAME_MAX + QREP_ADDR_STR_MAX + 2];
-	struct nlmsghdr *nlh;
-	int ret;
+	int ret = qrep_replica_hand_over(g, cfg, i, conn->fd,
+					 conn->hello.max_version, conn->stale);
 
-	snprintf(name, sizeof(name), "%s@%s", r->name, r->addr);
-	nlh = qrep_genl_request(g, QREP_CMD_REPLICA_ADD, 0);
-	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, cfg->device);
-	mnl_attr_put_u32(nlh, QREP_A_REPLICA_ID, i);
-	mnl_attr_put_u32(nlh, QREP_A_REPLICA_FD, (uint32_t)conn->fd);
-	mnl_attr_put_strz(nlh, QREP_A_REPLICA_NAME, name);
-	mnl_attr_put_u64(nlh, QREP_A_REPLICA_MAX_VERSION, conn->hello.max_version);
-	if (conn->stale)
-		mnl_attr_put_u32(nlh, QREP_A_REPLICA_FLAGS, QREP_REPLICA_F_STALE);
-	ret = qrep_genl_talk(g, nlh, NULL, NULL);
 	if (ret) {
-		fprintf(stderr, "qrepctl: replica %s: ", r->name);
+		fprintf(stderr, "qrepctl: replica %s: ", cfg->replicas[i].name);
 		return qrepctl_genl_fail(g, "add", ret);
 	}
 	return 0;
@@ -180,6 +170,11 @@ int qrepctl_up(int argc, char **argv)
 	}
 	printf("/dev/qrep%u is up: resource %s, %s mode, %u replicas\n",
 	       cfg.device, cfg.name, qrepctl_mode_name(cfg.mode), cfg.nr_replicas);
+	fflush(stdout);
+	/* The device serves meanwhile; a failed resync leaves it up. */
+	if (qrep_resync_stale(&g, &cfg, -1))
+		fprintf(stderr, "qrepctl: /dev/qrep%u is up, but a replica is still stale: see above; 'qrepctl resync %s' tries again\n",
+			cfg.device, cfg.name);
 out:
 	/* The kernel holds its own references to the sockets it took. */
 	close_all(conns, cfg.nr_replicas);
@@ -214,7 +209,8 @@ int qrepctl_down(int argc, char **argv)
 
 int qrepctl_reconnect(int argc, char **argv)
 {
-	struct replica_conn conn = { .fd = -1, .stale = true };
+	/* Not flagged stale: the kernel knows what the replica missed. */
+	struct replica_conn conn = { .fd = -1 };
 	struct qrep_config cfg;
 	struct qrep_genl g;
 	unsigned int i;
@@ -240,9 +236,11 @@ int qrepctl_reconnect(int argc, char **argv)
 		goto out;
 	}
 	ret = add_replica(&g, &cfg, i, &conn);
-	if (!ret)
-		printf("replica %s reconnected to /dev/qrep%u (stale until resynced)\n",
+	if (!ret) {
+		printf("replica %s reconnected to /dev/qrep%u; resyncing it\n",
 		       cfg.replicas[i].name, cfg.device);
+		ret = qrep_resync_stale(&g, &cfg, (int)i) ? QREPCTL_EXIT_FAIL : 0;
+	}
 out:
 	close_all(&conn, 1);
 	qrep_genl_close(&g);

@@ -19,6 +19,9 @@ int qrepctl_events(int argc, char **argv);
 int qrepctl_up(int argc, char **argv);
 int qrepctl_down(int argc, char **argv);
 int qrepctl_reconnect(int argc, char **argv);
+int qrepctl_resync(int argc, char **argv);
+int qrepctl_verify(int argc, char **argv);
+
 
 /*
  * Parses "[-c FILE] [RESOURCE] ARGS..." for a resource command: loads the

@@ -195,7 +195,7 @@ static void conn_malformed(struct qrep_target *t, struct qrep_target_conn *c,
 	qrep_err("%s: malformed request: %s (magic %#x op %u flags %#x "
 		 "nblocks %u reserved %#x); closing the connection", c->peer,
 		 why, m->magic, m->op, m->flags, m->nblocks, m->reserved);
-	qrep_target_send_reply(c, &rep, NULL, NULL, 0,
+	qrep_target_send_reply(c, &rep, NULL, 0, NULL, 0,
 			       qrep_stats_kind(m->op));
 }
 

@@ -59,6 +59,18 @@ static enum qrep_status status_of(int err)
 	       err == -EINVAL ? QREP_ERR_INVAL : QREP_ERR_IO;
 }
 
+/* The reply carries r->versions, big-endian, before anything else. */
+static enum qrep_status reply_versions(struct qrep_target_req *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->msg.nblocks; i++)
+		qrep_put_be64(r->meta_wire + i * sizeof(uint64_t),
+			      r->versions[i]);
+	r->meta_len = (size_t)r->msg.nblocks * sizeof(uint64_t);
+	return QREP_OK;
+}
+
 static enum qrep_status run_read(struct qrep_target *t,
 				 struct qrep_target_req *r)
 {
@@ -84,9 +96,84 @@ static enum qrep_status run_read(struct qrep_target *t,
 		qrep_stat_add(&t->stats.checksum_errors, (uint64_t)ret);
 		return QREP_ERR_CHECKSUM;
 	}
-	for (i = 0; i < m->nblocks; i++)
-		qrep_put_be64(r->versions_wire + i * sizeof(uint64_t),
-			      r->versions[i]);
+	return reply_versions(r);
+}
+
+/* VERSIONS: the blocks' metadata only; no data is read. */
+static enum qrep_status run_versions(struct qrep_target *t,
+				     struct qrep_target_req *r)
+{
+	const struct qrep_req_msg *m = &r->msg;
+	int err;
+
+	err = qrep_store_read_meta(t->store, m->block, m->nblocks,
+				   r->versions, NULL);
+	if (err) {
+		qrep_err("%s: VERSIONS %llu+%u: %s", r->conn->peer,
+			 (unsigned long long)m->block, m->nblocks,
+			 strerror(-err));
+		return status_of(err);
+	}
+	return reply_versions(r);
+}
+
+/* SUMMARY: one hash of versions per region (see qrep_proto.h). */
+static enum qrep_status run_summary(struct qrep_target *t,
+				    struct qrep_target_req *r)
+{
+	const struct qrep_req_msg *m = &r->msg;
+	uint64_t summary;
+	uint32_t i;
+	int err;
+
+	for (i = 0; i < m->nblocks; i++) {
+		err = qrep_store_region_summary(t->store, m->block +
+						(uint64_t)i * QREP_REGION_BLOCKS,
+						&summary);
+		if (err) {
+			qrep_err("%s: SUMMARY of region %llu: %s",
+				 r->conn->peer,
+				 (unsigned long long)(m->block >>
+						      QREP_REGION_SHIFT) + i,
+				 strerror(-err));
+			return status_of(err);
+		}
+		qrep_put_be64(r->meta_wire + i * sizeof(uint64_t), summary);
+	}
+	r->meta_len = (size_t)m->nblocks * sizeof(uint64_t);
+	return QREP_OK;
+}
+
+/*
+ * CHECKSUMS: reads the data and says, block by block, whether it still
+ * matches its recorded checksum. A mismatch is the answer here, not an
+ * error: verify wants to know where the bad copies are.
+ */
+static enum qrep_status run_checksums(struct qrep_target *t,
+				      struct qrep_target_req *r)
+{
+	const struct qrep_req_msg *m = &r->msg;
+	uint8_t *e;
+	uint32_t i;
+	int ret;
+
+	ret = qrep_store_read_checked(t->store, m->block, m->nblocks, r->data,
+				      r->versions, r->crcs, r->crc_bad);
+	if (ret < 0) {
+		qrep_err("%s: CHECKSUMS %llu+%u: %s", r->conn->peer,
+			 (unsigned long long)m->block, m->nblocks,
+			 strerror(-ret));
+		return status_of(ret);
+	}
+	if (ret > 0)
+		qrep_stat_add(&t->stats.checksum_errors, (uint64_t)ret);
+	for (i = 0; i < m->nblocks; i++) {
+		e = r->meta_wire + (size_t)i * QREP_BLOCK_CHECK_SIZE;
+		qrep_put_be64(e, r->versions[i]);
+		qrep_put_be32(e + 8, r->versions[i] ? r->crcs[i] : 0);
+		qrep_put_be32(e + 12, r->crc_bad[i] ? QREP_CHECK_BAD : 0);
+	}
+	r->meta_len = (size_t)m->nblocks * QREP_BLOCK_CHECK_SIZE;
 	return QREP_OK;
 }
 
@@ -95,13 +182,16 @@ static enum qrep_status run_write(struct qrep_target *t,
 				  uint32_t *reply_flags)
 {
 	const struct qrep_req_msg *m = &r->msg;
+	unsigned int flags = 0;
 	uint32_t ignored = 0;
 	int err;
 
+	if (m->flags & QREP_REQ_FUA)
+		flags |= QREP_STORE_FUA;
+	if (m->flags & QREP_REQ_REPAIR)
+		flags |= QREP_STORE_REPAIR;
 	err = qrep_store_write(t->store, m->block, m->nblocks, r->data,
-			       m->version,
-			       m->flags & QREP_REQ_FUA ? QREP_STORE_FUA : 0,
-			       &ignored);
+			       m->version, flags, &ignored);
 	if (err) {
 		qrep_err("%s: WRITE %llu+%u v%llu: %s", r->conn->peer,
 			 (unsigned long long)m->block, m->nblocks,
@@ -135,7 +225,9 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 		.handle = m->handle,
 	};
 	enum qrep_status st = r->status;
+	size_t data_len = 0;
 
+	r->meta_len = 0;
 	if (st == QREP_OK) {
 		st = fence_enter(t, m->epoch);
 		if (st == QREP_OK) {
@@ -148,6 +240,15 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 				st = m->version ? run_write(t, r, &reply.flags)
 						: QREP_ERR_INVAL;
 				break;
+			case QREP_OP_VERSIONS:
+				st = run_versions(t, r);
+				break;
+			case QREP_OP_SUMMARY:
+				st = run_summary(t, r);
+				break;
+			case QREP_OP_CHECKSUMS:
+				st = run_checksums(t, r);
+				break;
 			default:
 				st = run_flush(t, r);
 				break;
@@ -157,25 +258,30 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 	}
 	reply.status = st;
 	reply.epoch = qrep_store_epoch(t->store);
-	if (st == QREP_OK && m->op == QREP_OP_READ)
+	if (st == QREP_OK && r->meta_len)
 		reply.nblocks = m->nblocks;
-	if (st != QREP_OK)
+	if (st == QREP_OK && m->op == QREP_OP_READ)
+		data_len = (size_t)m->nblocks * QREP_BLOCK_SIZE;
+	if (st != QREP_OK) {
+		r->meta_len = 0;
 		qrep_stat_add(&t->stats.errors[qrep_stats_kind(m->op)], 1);
-	qrep_target_send_reply(r->conn, &reply, r->versions_wire, r->data,
-			       reply.nblocks, qrep_stats_kind(m->op));
+	}
+	qrep_target_send_reply(r->conn, &reply, r->meta_wire, r->meta_len,
+			       r->data, data_len, qrep_stats_kind(m->op));
 }
 
 /*
- * Sends one reply (header, then for a READ the versions and the data)
- * with a single writev under the connection's send lock, and counts its
- * bytes under stats kind. A failed send
- * marks the connection dead and shuts the socket down, which also ends
- * its reader; later replies on it are dropped.
+ * Sends one reply (header, then what the op returns: meta, and for a READ
+ * the data) with a single writev under the connection's send lock, and
+ * counts its bytes under stats kind. A failed send marks the connection
+ * dead and shuts the socket down, which also ends its reader; later
+ * replies on it are dropped.
  */
 int qrep_target_send_reply(struct qrep_target_conn *c,
 			   const struct qrep_reply_msg *m,
-			   const void *versions, const void *data,
-			   uint32_t nblocks, unsigned int kind)
+			   const void *meta, size_t meta_len,
+			   const void *data, size_t data_len,
+			   unsigned int kind)
 {
 	struct qrep_target_stats *stats = &c->t->stats;
 	uint8_t hdr[QREP_REPLY_SIZE];
@@ -186,15 +292,15 @@ int qrep_target_send_reply(struct qrep_target_conn *c,
 	qrep_reply_encode(m, hdr);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
-	if (nblocks) {
-		iov[1].iov_base = (void *)versions;
-		iov[1].iov_len = (size_t)nblocks * sizeof(uint64_t);
-		iov[2].iov_base = (void *)data;
-		iov[2].iov_len = (size_t)nblocks * QREP_BLOCK_SIZE;
-		iovcnt = 3;
+	if (meta_len) {
+		iov[iovcnt].iov_base = (void *)meta;
+		iov[iovcnt++].iov_len = meta_len;
 	}
-	total = sizeof(hdr) + (size_t)nblocks *
-		(sizeof(uint64_t) + QREP_BLOCK_SIZE);
+	if (data_len) {
+		iov[iovcnt].iov_base = (void *)data;
+		iov[iovcnt++].iov_len = data_len;
+	}
+	total = sizeof(hdr) + meta_len + data_len;
 
 	pthread_mutex_lock(&c->send_mutex);
 	if (atomic_load(&c->dead)) {

@@ -17,6 +17,9 @@ static const char *const kind_names[QREP_STATS_KINDS] = {
 	[QREP_OP_READ] = "read",
 	[QREP_OP_WRITE] = "write",
 	[QREP_OP_FLUSH] = "flush",
+	[QREP_OP_VERSIONS] = "versions",
+	[QREP_OP_SUMMARY] = "summary",
+	[QREP_OP_CHECKSUMS] = "checksums",
 };
 
 _Static_assert(__QREP_OP_MAX == QREP_STATS_KINDS, "one kind per op");

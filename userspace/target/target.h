@@ -91,8 +91,11 @@ struct qrep_target_req {
 	enum qrep_status status;	/* set by the reader: OK or RANGE */
 	uint8_t *data;			/* QREP_MAX_REQ_BLOCKS blocks */
 	uint64_t versions[QREP_MAX_REQ_BLOCKS];
+	uint32_t crcs[QREP_MAX_REQ_BLOCKS];
 	bool crc_bad[QREP_MAX_REQ_BLOCKS];
-	uint8_t versions_wire[QREP_MAX_REQ_BLOCKS * sizeof(uint64_t)];
+	/* What a reply carries before any data: versions, summaries, checks. */
+	uint8_t meta_wire[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_CHECK_SIZE];
+	size_t meta_len;
 };
 
 struct qrep_target {
@@ -164,8 +167,9 @@ void qrep_target_pool_stopping(struct qrep_target *t);
 void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r);
 int qrep_target_send_reply(struct qrep_target_conn *c,
 			   const struct qrep_reply_msg *m,
-			   const void *versions, const void *data,
-			   uint32_t nblocks, unsigned int kind);
+			   const void *meta, size_t meta_len,
+			   const void *data, size_t data_len,
+			   unsigned int kind);
 int qrep_target_raise_epoch(struct qrep_target *t, uint64_t epoch);
 
 #endif /* QREP_TARGET_H */

@@ -18,6 +18,7 @@
 #include "netlink.h"
 #include "replica.h"
 #include "request.h"
+#include "resync.h"
 #include "sysfs.h"
 
 /* See device.h: the device list and create/destroy. */
@@ -111,6 +112,7 @@ struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
 	dev->config = *config;
 	mutex_init(&dev->slots_mutex);
 	atomic64_set(&dev->version, 0);
+	dev->nr_regions = qrep_regions_of(config->size);
 
 	ret = qrep_index_alloc(index, extack);
 	if (ret < 0)
@@ -175,6 +177,7 @@ static void qrep_device_teardown(struct qrep_device *dev)
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
 	ida_free(&qrep_index_ida, dev->index);
+	qrep_dirty_free(dev);
 	mutex_destroy(&dev->slots_mutex);
 	kfree(dev);
 }

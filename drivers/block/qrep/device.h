@@ -63,6 +63,12 @@ struct qrep_device {
 	 */
 	atomic64_t version;
 	unsigned long flags;		/* QREP_DEV_* bits */
+
+	/* What each slot's replica missed: see resync.c. */
+	unsigned long nr_regions;
+	unsigned long *dirty[QREP_MAX_REPLICAS];
+	unsigned long history_unknown;	/* slots whose every region is suspect */
+	unsigned long check_data;	/* slots a read found a corrupt block on */
 	atomic_t read_rotor;		/* where the search for a reader starts */
 };
 

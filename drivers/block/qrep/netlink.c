@@ -15,6 +15,7 @@
 #include "device.h"
 #include "netlink.h"
 #include "replica.h"
+#include "resync.h"
 
 /* Largest device we accept: 2^50 bytes (1 PiB). */
 #define QREP_MAX_DEV_SIZE	BIT_ULL(50)
@@ -67,6 +68,23 @@ static const struct nla_policy qrep_policy[QREP_A_MAX + 1] = {
 	[QREP_A_REPLICA_READS] = QREP_READ_ONLY,
 	[QREP_A_REPLICA_WRITES] = QREP_READ_ONLY,
 	[QREP_A_REPLICA_LAST_ERROR] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_INSTANCE] = NLA_POLICY_MIN(NLA_U64, 1),
+	[QREP_A_REPLICA_DIRTY_REGIONS] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_HISTORY_UNKNOWN] = QREP_READ_ONLY,
+	[QREP_A_RESYNC_PHASE] = NLA_POLICY_RANGE(NLA_U32, QREP_RESYNC_START,
+						 QREP_RESYNC_STOP),
+	[QREP_A_RESYNC_SOURCE_ID] = NLA_POLICY_MAX(NLA_U32,
+						   QREP_MAX_REPLICAS - 1),
+	[QREP_A_RESYNC_SOURCE_INSTANCE] = NLA_POLICY_MIN(NLA_U64, 1),
+	[QREP_A_RESYNC_START] = { .type = NLA_U64 },
+	[QREP_A_RESYNC_COUNT] = { .type = NLA_U64 },
+	[QREP_A_RESYNC_REGIONS] = QREP_READ_ONLY,
+	[QREP_A_RESYNC_BITMAP] = QREP_READ_ONLY,
+	[QREP_A_RESYNC_DONE_BYTES] = { .type = NLA_U64 },
+	[QREP_A_RESYNC_TOTAL_BYTES] = { .type = NLA_U64 },
+	[QREP_A_RESYNC_RATE] = { .type = NLA_U64 },
+	[QREP_A_RESYNC_ACTIVE] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_CHECK_DATA] = QREP_READ_ONLY,
 };
 
 enum qrep_mcgrp {
@@ -86,6 +104,39 @@ static struct genl_family qrep_genl_family;
  */
 static DEFINE_MUTEX(qrep_events_mutex);
 static u64 qrep_event_seq;
+
+/* A replica's resync bookkeeping, inside its QREP_A_REPLICA. */
+static int qrep_fill_replica_resync(struct sk_buff *skb,
+				    struct qrep_replica *r)
+{
+	struct qrep_device *dev = r->dev;
+	u64 done, total, rate;
+	bool active;
+
+	spin_lock(&r->state_lock);
+	active = r->resync_active;
+	done = r->resync_done;
+	total = r->resync_total;
+	rate = r->resync_rate;
+	spin_unlock(&r->state_lock);
+
+	if (nla_put_u64_64bit(skb, QREP_A_REPLICA_INSTANCE, r->instance,
+			      QREP_A_PAD) ||
+	    nla_put_u64_64bit(skb, QREP_A_REPLICA_DIRTY_REGIONS,
+			      qrep_dirty_weight(dev, r->id), QREP_A_PAD) ||
+	    (qrep_dirty_history_unknown(dev, r->id) &&
+	     nla_put_flag(skb, QREP_A_REPLICA_HISTORY_UNKNOWN)) ||
+	    (active && nla_put_flag(skb, QREP_A_RESYNC_ACTIVE)) ||
+	    (qrep_dirty_check_data(dev, r->id) &&
+	     nla_put_flag(skb, QREP_A_REPLICA_CHECK_DATA)) ||
+	    nla_put_u64_64bit(skb, QREP_A_RESYNC_DONE_BYTES, done,
+			      QREP_A_PAD) ||
+	    nla_put_u64_64bit(skb, QREP_A_RESYNC_TOTAL_BYTES, total,
+			      QREP_A_PAD) ||
+	    nla_put_u64_64bit(skb, QREP_A_RESYNC_RATE, rate, QREP_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
 
 /* One nested QREP_A_REPLICA: its slot, name, state and counters. */
 static int qrep_fill_replica(struct sk_buff *skb, struct qrep_replica *r)
@@ -112,7 +163,8 @@ static int qrep_fill_replica(struct sk_buff *skb, struct qrep_replica *r)
 	    nla_put_u64_64bit(skb, QREP_A_REPLICA_MAX_VERSION,
 			      atomic64_read(&r->max_version), QREP_A_PAD) ||
 	    (last_error[0] &&
-	     nla_put_string(skb, QREP_A_REPLICA_LAST_ERROR, last_error))) {
+	     nla_put_string(skb, QREP_A_REPLICA_LAST_ERROR, last_error)) ||
+	    qrep_fill_replica_resync(skb, r)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -406,6 +458,189 @@ static int qrep_nl_replica_remove(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* The replica in QREP_A_REPLICA_ID, or an ERR_PTR explained in extack. */
+static struct qrep_replica *qrep_nl_find_replica(struct genl_info *info,
+						 struct qrep_device *dev)
+{
+	struct qrep_replica *r;
+
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_REPLICA_ID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the replica slot is required");
+		return ERR_PTR(-EINVAL);
+	}
+	r = qrep_replica_in_slot(dev,
+				 nla_get_u32(info->attrs[QREP_A_REPLICA_ID]));
+	if (!r) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[QREP_A_REPLICA_ID],
+				    "no replica in this slot");
+		return ERR_PTR(-ENOENT);
+	}
+	return r;
+}
+
+/* Bitmap words in one QREP_CMD_RESYNC_GET reply. */
+#define QREP_RESYNC_GET_WORDS	(QREP_RESYNC_GET_MAX_REGIONS / 32)
+
+static int qrep_resync_get_reply(struct genl_info *info,
+				 struct qrep_device *dev,
+				 struct qrep_replica *r, u64 start)
+{
+	size_t bytes = QREP_RESYNC_GET_WORDS * sizeof(u32);
+	struct sk_buff *msg;
+	unsigned long n;
+	u32 *words;
+	void *hdr;
+	int ret = -EMSGSIZE;
+
+	words = kvmalloc(bytes, GFP_KERNEL);
+	if (!words)
+		return -ENOMEM;
+	n = qrep_dirty_get(dev, r->id, start, words,
+			   QREP_RESYNC_GET_MAX_REGIONS);
+	bytes = DIV_ROUND_UP(n, 32) * sizeof(u32);
+	msg = genlmsg_new(bytes + NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg) {
+		ret = -ENOMEM;
+		goto out_free_words;
+	}
+	hdr = genlmsg_put_reply(msg, info, &qrep_genl_family, 0,
+				QREP_CMD_RESYNC_GET);
+	if (!hdr || qrep_fill_dev_id(msg, dev) || qrep_fill_replica(msg, r) ||
+	    nla_put_u64_64bit(msg, QREP_A_RESYNC_REGIONS, dev->nr_regions,
+			      QREP_A_PAD) ||
+	    nla_put_u64_64bit(msg, QREP_A_RESYNC_START, start, QREP_A_PAD) ||
+	    nla_put_u64_64bit(msg, QREP_A_RESYNC_COUNT, n, QREP_A_PAD) ||
+	    nla_put(msg, QREP_A_RESYNC_BITMAP, bytes, words)) {
+		nlmsg_free(msg);
+		goto out_free_words;
+	}
+	genlmsg_end(msg, hdr);
+	ret = genlmsg_reply(msg, info);
+out_free_words:
+	kvfree(words);
+	return ret;
+}
+
+static int qrep_nl_resync_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_replica *r = NULL;
+	struct qrep_device *dev;
+	u64 start = 0;
+	int ret;
+
+	if (info->attrs[QREP_A_RESYNC_START])
+		start = nla_get_u64(info->attrs[QREP_A_RESYNC_START]);
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto out;
+	}
+	if (start >= dev->nr_regions) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[QREP_A_RESYNC_START],
+				    "region beyond the end of the device");
+		ret = -ERANGE;
+		goto out;
+	}
+	mutex_lock(&dev->slots_mutex);
+	r = qrep_nl_find_replica(info, dev);
+	ret = IS_ERR(r) ? PTR_ERR(r) : qrep_resync_get_reply(info, dev, r, start);
+	mutex_unlock(&dev->slots_mutex);
+out:
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
+/* PROGRESS and FINISH may clear regions copied from an up-to-date source. */
+static int qrep_nl_resync_clear(struct genl_info *info,
+				struct qrep_device *dev, struct qrep_replica *r)
+{
+	struct nlattr **attrs = info->attrs;
+	struct qrep_replica *source;
+
+	if (!attrs[QREP_A_RESYNC_START] && !attrs[QREP_A_RESYNC_COUNT])
+		return 0;
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_START) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_COUNT) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_SOURCE_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_SOURCE_INSTANCE)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "clearing regions needs their start and count and the source's slot and instance");
+		return -EINVAL;
+	}
+	source = qrep_replica_in_slot(dev,
+				      nla_get_u32(attrs[QREP_A_RESYNC_SOURCE_ID]));
+	if (!source || source == r ||
+	    source->instance != nla_get_u64(attrs[QREP_A_RESYNC_SOURCE_INSTANCE])) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the source replica is gone or was replaced");
+		return -ESTALE;
+	}
+	return qrep_resync_clear(dev, r, source,
+				 nla_get_u64(attrs[QREP_A_RESYNC_START]),
+				 nla_get_u64(attrs[QREP_A_RESYNC_COUNT]),
+				 info->extack);
+}
+
+static int qrep_nl_resync_phase(struct genl_info *info,
+				struct qrep_device *dev, struct qrep_replica *r)
+{
+	struct nlattr **attrs = info->attrs;
+	u32 phase = nla_get_u32(attrs[QREP_A_RESYNC_PHASE]);
+	int ret;
+
+	if (r->instance != nla_get_u64(attrs[QREP_A_REPLICA_INSTANCE])) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the replica was replaced since the resync began");
+		return -ESTALE;
+	}
+	if (phase == QREP_RESYNC_START)
+		return qrep_resync_start(dev, r, info->extack);
+	if (phase == QREP_RESYNC_STOP) {
+		qrep_resync_stop(r);
+		return 0;
+	}
+	ret = qrep_nl_resync_clear(info, dev, r);
+	if (ret)
+		return ret;
+	if (attrs[QREP_A_RESYNC_DONE_BYTES] && attrs[QREP_A_RESYNC_TOTAL_BYTES])
+		qrep_resync_progress(r,
+				     nla_get_u64(attrs[QREP_A_RESYNC_DONE_BYTES]),
+				     nla_get_u64(attrs[QREP_A_RESYNC_TOTAL_BYTES]),
+				     attrs[QREP_A_RESYNC_RATE] ?
+				     nla_get_u64(attrs[QREP_A_RESYNC_RATE]) : 0);
+	if (phase == QREP_RESYNC_FINISH)
+		return qrep_resync_finish(dev, r, info->extack);
+	return 0;
+}
+
+static int qrep_nl_resync_update(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_device *dev;
+	struct qrep_replica *r;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_PHASE) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_REPLICA_INSTANCE)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the phase and the replica's instance are required");
+		return -EINVAL;
+	}
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto out;
+	}
+	mutex_lock(&dev->slots_mutex);
+	r = qrep_nl_find_replica(info, dev);
+	ret = IS_ERR(r) ? PTR_ERR(r) : qrep_nl_resync_phase(info, dev, r);
+	mutex_unlock(&dev->slots_mutex);
+out:
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
+}
+
 static const struct genl_ops qrep_genl_ops[] = {
 	{
 		.cmd = QREP_CMD_DEV_CREATE,
@@ -430,6 +665,16 @@ static const struct genl_ops qrep_genl_ops[] = {
 	{
 		.cmd = QREP_CMD_REPLICA_REMOVE,
 		.doit = qrep_nl_replica_remove,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = QREP_CMD_RESYNC_GET,
+		.doit = qrep_nl_resync_get,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = QREP_CMD_RESYNC_UPDATE,
+		.doit = qrep_nl_resync_update,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

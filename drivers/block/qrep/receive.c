@@ -11,8 +11,15 @@
  * the request's; anything else: none). Anything else is a protocol
  * violation: the replica fails and its stream is read no further. An
  * error status is no violation, but it fails the replica all the same:
- * a WRITE it refused has left it behind, and a READ it cannot serve
- * (QREP_ERR_CHECKSUM included) is re-driven to another replica.
+ * a WRITE it refused has left it behind, and a READ it cannot serve is
+ * re-driven to another replica. One exception: a READ refused with
+ * QREP_ERR_CHECKSUM (a block on the store no longer matches its
+ * checksum) makes the replica stale instead, with that region marked for
+ * the resync to repair; the read is re-driven, and the connection, still
+ * in step, goes on carrying writes.
+ *
+ * A WRITE that this replica lets go of without acknowledging it (an
+ * error, or the sweep) is marked in the slot's bitmap: see resync.c.
  *
  * However the loop ends (violation, error, end of stream, or the socket
  * shut down by qrep_replica_fail), the thread fails the replica if no one
@@ -31,6 +38,7 @@
 #include "device.h"
 #include "replica.h"
 #include "request.h"
+#include "resync.h"
 
 #define QREP_REPLY_KNOWN_FLAGS	QREP_REPLY_OLDER_IGNORED
 
@@ -169,7 +177,12 @@ static struct qrep_io *qrep_receive_lookup(struct qrep_replica *r,
 /* This replica is done with @io: it no longer waits for us. */
 static void qrep_receive_done(struct qrep_replica *r, struct qrep_io *io)
 {
+	struct request *rq = blk_mq_rq_from_pdu(io);
+
 	if (test_and_clear_bit(r->id, &io->pending)) {
+		if (req_op(rq) == REQ_OP_WRITE && !test_bit(r->id, &io->written))
+			qrep_dirty_mark(r->dev, r->id, qrep_rq_block(rq),
+					qrep_rq_nblocks(rq));
 		atomic_dec(&r->inflight);
 		qrep_io_put(io);
 	}
@@ -226,6 +239,14 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 				  qrep_rq_op_name(rq), nblocks, expect);
 		return -EPROTO;
 	}
+	if (status == QREP_ERR_CHECKSUM && req_op(rq) == REQ_OP_READ) {
+		qrep_dirty_mark_corrupt(r->dev, r->id, qrep_rq_block(rq),
+					qrep_rq_nblocks(rq));
+		qrep_replica_make_stale(r, "READ of blocks %llu+%u: %s",
+					qrep_rq_block(rq), qrep_rq_nblocks(rq),
+					qrep_status_name(status));
+		return 0;
+	}
 	if (status != QREP_OK) {
 		qrep_replica_fail(r, "%s refused: %s", qrep_rq_op_name(rq),
 				  qrep_status_name(status));
@@ -242,6 +263,7 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 		if (req_op(rq) == REQ_OP_WRITE) {
 			qrep_replica_note_version(r, io->version);
 			atomic64_inc(&r->writes);
+			set_bit(r->id, &io->written);
 		}
 		qrep_receive_ack(r, io);
 	}

@@ -6,9 +6,11 @@
  *
  *   added -> STALE		qrep_replica_join
  *   STALE -> UPTODATE		right after joining, if it may be up to date
- *				(qrep_replica_may_be_uptodate); later, resync
+ *				(qrep_replica_may_be_uptodate); or when a
+ *				resync finishes (resync.c)
  *   UPTODATE -> STALE		before the first write, a replica joined with
- *				newer data than it has
+ *				newer data than it has; or a READ found a
+ *				block on it failing its checksum
  *   UPTODATE, STALE -> FAILED	qrep_replica_fail: socket error, protocol
  *				violation, error reply, I/O timeout, removal
  *
@@ -40,6 +42,10 @@
 #include "device.h"
 #include "netlink.h"
 #include "replica.h"
+#include "resync.h"
+
+/* Numbers every replica ever added, so that a resync names its replica. */
+static atomic64_t qrep_replica_instances = ATOMIC64_INIT(0);
 
 void qrep_replica_get(struct qrep_replica *r)
 {
@@ -67,6 +73,11 @@ static struct qrep_replica *qrep_slot(struct qrep_device *dev, u32 slot)
 {
 	return rcu_dereference_protected(dev->replicas[slot],
 					 lockdep_is_held(&dev->slots_mutex));
+}
+
+struct qrep_replica *qrep_replica_in_slot(struct qrep_device *dev, u32 slot)
+{
+	return qrep_slot(dev, slot);
 }
 
 bool qrep_replicas_serving(struct qrep_device *dev)
@@ -143,13 +154,36 @@ void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...)
 	wake_up(&r->tx_wait);
 }
 
-/* A replica that joins with newer data than @r holds: @r is behind. */
-static void qrep_replica_demote(struct qrep_replica *r)
+static void qrep_replica_stale_worker(struct work_struct *work)
 {
+	struct qrep_replica *r = container_of(work, struct qrep_replica,
+					      stale_work);
+
+	qrep_netlink_notify_replica(r->dev, r, QREP_EVENT_REPLICA_STALE);
+}
+
+/*
+ * Takes an up-to-date replica out of the readers; it still gets writes.
+ * Whatever made it stale has been marked in its bitmap before, so that
+ * a resync finishing meanwhile cannot promote it past that. Any context.
+ */
+void qrep_replica_make_stale(struct qrep_replica *r, const char *fmt, ...)
+{
+	va_list args;
+
 	spin_lock(&r->state_lock);
-	if (r->state == QREP_REPLICA_UPTODATE)
-		WRITE_ONCE(r->state, QREP_REPLICA_STALE);
+	if (r->state != QREP_REPLICA_UPTODATE) {
+		spin_unlock(&r->state_lock);
+		return;
+	}
+	WRITE_ONCE(r->state, QREP_REPLICA_STALE);
+	va_start(args, fmt);
+	vsnprintf(r->last_error, sizeof(r->last_error), fmt, args);
+	va_end(args);
+	queue_work(system_wq, &r->stale_work);
 	spin_unlock(&r->state_lock);
+	pr_info("qrep%d: replica %u (%s) is stale: %s\n", r->dev->index, r->id,
+		r->name, r->last_error);
 }
 
 /* Only the receiver updates max_version (and REPLICA_ADD, before it runs). */
@@ -244,8 +278,10 @@ qrep_replica_alloc(struct qrep_device *dev,
 	init_completion(&r->tx_exited);
 	init_completion(&r->rx_exited);
 	atomic64_set(&r->max_version, config->max_version);
+	r->instance = atomic64_inc_return(&qrep_replica_instances);
 	ewma_qrep_latency_init(&r->read_latency);
 	INIT_WORK(&r->failed_work, qrep_replica_failed_worker);
+	INIT_WORK(&r->stale_work, qrep_replica_stale_worker);
 	return r;
 }
 
@@ -336,8 +372,11 @@ static void qrep_replicas_demote_behind(struct qrep_device *dev, u64 version)
 		return;
 	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
 		r = qrep_slot(dev, slot);
-		if (r && (u64)atomic64_read(&r->max_version) < version)
-			qrep_replica_demote(r);
+		if (!r || (u64)atomic64_read(&r->max_version) >= version)
+			continue;
+		qrep_dirty_mark_all(dev, slot);
+		qrep_replica_make_stale(r, "a replica joined with newer data (version %llu)",
+					version);
 	}
 }
 
@@ -355,6 +394,7 @@ static void qrep_replica_promote(struct qrep_replica *r)
  * stamped by then. A write that looked at the slots before @r was there
  * set QREP_DEV_WRITTEN inside its RCU read section, so after the grace
  * period the flag shows it; a later write finds @r and is sent to it.
+ * If one did, what it missed is not known: every region is suspect.
  */
 static void qrep_replica_join(struct qrep_device *dev, struct qrep_replica *r,
 			      bool may_be_uptodate)
@@ -367,8 +407,10 @@ static void qrep_replica_join(struct qrep_device *dev, struct qrep_replica *r,
 	if (!may_be_uptodate)
 		return;
 	synchronize_rcu();
-	if (test_bit(QREP_DEV_WRITTEN, &dev->flags))
+	if (test_bit(QREP_DEV_WRITTEN, &dev->flags)) {
+		qrep_dirty_mark_all(dev, r->id);
 		return;
+	}
 	qrep_replica_promote(r);
 	clear_bit(QREP_DEV_NO_REPLICAS_SENT, &dev->flags);
 }
@@ -396,9 +438,25 @@ static void qrep_replicas_retire(struct qrep_device *dev, unsigned long slots)
 			continue;
 		wait_for_completion(&r->rx_exited);
 		flush_work(&r->failed_work);
+		flush_work(&r->stale_work);
 		qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_REMOVED);
 		qrep_replica_put(r);
 	}
+}
+
+/*
+ * What the slot's bitmap says about a stale newcomer is to be trusted
+ * only if it was kept while the newcomer's store was away: the slot had
+ * a replica in this device before (so misses were recorded since), the
+ * caller does not say otherwise, and the store still holds at least what
+ * its predecessor in the slot had acknowledged (a store replaced, or
+ * restored from an older copy, holds less).
+ */
+static bool qrep_replica_history_known(struct qrep_device *dev,
+				       const struct qrep_replica_config *config,
+				       u64 old_version, bool tracked)
+{
+	return tracked && !config->stale && config->max_version >= old_version;
 }
 
 static int qrep_replica_publish(struct qrep_device *dev,
@@ -406,21 +464,31 @@ static int qrep_replica_publish(struct qrep_device *dev,
 				struct netlink_ext_ack *extack)
 {
 	struct qrep_replica *old = qrep_slot(dev, config->id), *r;
-	bool may_be_uptodate;
+	bool may_be_uptodate, tracked = dev->dirty[config->id];
+	u64 old_version = 0;
+	int ret;
 
 	if (old && qrep_replica_state(old) != QREP_REPLICA_FAILED) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the replica slot holds a live replica");
 		return -EBUSY;
 	}
+	ret = qrep_dirty_track(dev, config->id);
+	if (ret)
+		return ret;
 	r = qrep_replica_create(dev, config, extack);
 	if (IS_ERR(r))
 		return PTR_ERR(r);
 	/* The old receiver's sweep is done: see the top of this file. */
-	if (old)
+	if (old) {
+		old_version = atomic64_read(&old->max_version);
 		qrep_replicas_retire(dev, BIT(config->id));
+	}
 
 	may_be_uptodate = qrep_replica_may_be_uptodate(dev, config, !!old);
+	if (!may_be_uptodate &&
+	    !qrep_replica_history_known(dev, config, old_version, tracked))
+		qrep_dirty_mark_all(dev, config->id);
 	if (config->max_version > (u64)atomic64_read(&dev->version))
 		qrep_replicas_demote_behind(dev, config->max_version);
 	qrep_device_seed_version(dev, config->max_version);

@@ -79,11 +79,20 @@ struct qrep_replica {
 	atomic64_t reads;
 	atomic64_t writes;
 	atomic64_t max_version;		/* highest acknowledged or reported */
+	u64 instance;			/* unique among all replicas ever added */
+
+	/* Resync progress, as user space reports it; under state_lock. */
+	bool resync_active;
+	unsigned int resync_tenths;	/* the last milestone announced */
+	u64 resync_done;		/* bytes */
+	u64 resync_total;
+	u64 resync_rate;		/* bytes per second */
 	/* Written by the receiver only. */
 	struct ewma_qrep_latency read_latency;
 	unsigned long read_sampled;	/* jiffies of the last sample */
 
 	struct work_struct failed_work;	/* tells user space it failed */
+	struct work_struct stale_work;	/* tells user space it needs resync */
 };
 
 static inline enum qrep_replica_state
@@ -109,6 +118,11 @@ void qrep_replica_put(struct qrep_replica *r);
 
 __printf(2, 3)
 void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...);
+/* Up to date no more, for the reason given: it serves no reads. */
+__printf(2, 3)
+void qrep_replica_make_stale(struct qrep_replica *r, const char *fmt, ...);
+/* The replica in @slot, under slots_mutex. */
+struct qrep_replica *qrep_replica_in_slot(struct qrep_device *dev, u32 slot);
 void qrep_replica_note_version(struct qrep_replica *r, u64 version);
 /* Copies last_error (empty if none) and returns the state it goes with. */
 enum qrep_replica_state qrep_replica_snapshot(struct qrep_replica *r,

@@ -26,6 +26,7 @@
 #include "device.h"
 #include "replica.h"
 #include "request.h"
+#include "resync.h"
 
 int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
 			 struct bio_vec *batch, qrep_xfer_fn xfer)
@@ -49,6 +50,16 @@ int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
 		bytes = 0;
 	}
 	return WARN_ON_ONCE(left) ? -EIO : 0;
+}
+
+u64 qrep_rq_block(struct request *rq)
+{
+	return blk_rq_pos(rq) >> (QREP_BLOCK_SHIFT - SECTOR_SHIFT);
+}
+
+u32 qrep_rq_nblocks(struct request *rq)
+{
+	return blk_rq_bytes(rq) >> QREP_BLOCK_SHIFT;
 }
 
 u64 qrep_io_handle(struct qrep_io *io)
@@ -100,6 +111,7 @@ static void qrep_io_start(struct qrep_io *io)
 	io->queued = 0;
 	io->sent = 0;
 	io->acked = 0;
+	io->written = 0;
 	io->version = 0;
 	io->start = ktime_get();
 	atomic_set(&io->refs, 1);	/* the dispatch reference */
@@ -166,24 +178,35 @@ static void qrep_dispatch_read(struct qrep_device *dev, struct qrep_io *io)
 	}
 }
 
-/* WRITE and FLUSH: every replica that takes writes. */
+/*
+ * WRITE and FLUSH: every replica that takes writes. A WRITE that a
+ * replica cannot take (its sender has just gone: it is failing) is
+ * marked in that replica's bitmap, like one for a slot with no replica.
+ */
 static void qrep_dispatch_all(struct qrep_device *dev, struct qrep_io *io)
 {
+	struct request *rq = blk_mq_rq_from_pdu(io);
 	struct qrep_replica *r;
 	unsigned int slot;
 
 	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
 		r = rcu_dereference(dev->replicas[slot]);
-		if (r && qrep_replica_live(r))
-			qrep_replica_queue(r, io);
+		if (!r || !qrep_replica_live(r) || qrep_replica_queue(r, io))
+			continue;
+		if (req_op(rq) == REQ_OP_WRITE)
+			qrep_dirty_mark(dev, slot, qrep_rq_block(rq),
+					qrep_rq_nblocks(rq));
 	}
 }
 
 static void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
 {
+	struct request *rq = blk_mq_rq_from_pdu(io);
+
 	if (!test_bit(QREP_DEV_WRITTEN, &dev->flags))
 		set_bit(QREP_DEV_WRITTEN, &dev->flags);
 	io->version = atomic64_inc_return(&dev->version);
+	qrep_dirty_mark_absent(dev, qrep_rq_block(rq), qrep_rq_nblocks(rq));
 	qrep_dispatch_all(dev, io);
 }
 

@@ -49,6 +49,7 @@ struct qrep_io {
 	unsigned long queued;		/* replicas whose sender holds it */
 	unsigned long sent;		/* replicas it went to, this dispatch */
 	unsigned long acked;		/* up-to-date replicas that acknowledged */
+	unsigned long written;		/* any replica that acknowledged a WRITE */
 	u64 version;			/* WRITE: the version stamped on it */
 	ktime_t start;			/* dispatch time, for reply latency */
 	struct qrep_io_tx tx[QREP_MAX_REPLICAS];
@@ -58,6 +59,10 @@ extern const struct blk_mq_ops qrep_mq_ops;
 
 /* The 64-bit handle of the request's current dispatch. */
 u64 qrep_io_handle(struct qrep_io *io);
+
+/* The request's first block and block count (0 for a FLUSH). */
+u64 qrep_rq_block(struct request *rq);
+u32 qrep_rq_nblocks(struct request *rq);
 
 struct qrep_replica;
 struct bio_vec;

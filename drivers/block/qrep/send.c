@@ -145,9 +145,8 @@ static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
 	memset(req, 0, sizeof(*req));
 	if (req_op(rq) == REQ_OP_READ || req_op(rq) == REQ_OP_WRITE) {
 		op = req_op(rq) == REQ_OP_READ ? QREP_OP_READ : QREP_OP_WRITE;
-		req->block = cpu_to_be64(blk_rq_pos(rq) >>
-					 (QREP_BLOCK_SHIFT - SECTOR_SHIFT));
-		req->nblocks = cpu_to_be32(blk_rq_bytes(rq) >> QREP_BLOCK_SHIFT);
+		req->block = cpu_to_be64(qrep_rq_block(rq));
+		req->nblocks = cpu_to_be32(qrep_rq_nblocks(rq));
 	}
 	if (op == QREP_OP_WRITE) {
 		if (rq->cmd_flags & REQ_FUA)

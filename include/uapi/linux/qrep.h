@@ -42,6 +42,8 @@ enum qrep_cmd {
 	QREP_CMD_EVENT,		/* kernel -> "events" group only */
 	QREP_CMD_REPLICA_ADD,	/* admin: hand a connected socket to a slot */
 	QREP_CMD_REPLICA_REMOVE,	/* admin: drop a replica from a device */
+	QREP_CMD_RESYNC_GET,	/* admin: what a replica missed (its bitmap) */
+	QREP_CMD_RESYNC_UPDATE,	/* admin: resync start, progress, finish */
 	__QREP_CMD_MAX,
 };
 
@@ -59,7 +61,35 @@ enum qrep_event {
 	QREP_EVENT_REPLICA_FAILED = 4,	/* dropped from the live set */
 	QREP_EVENT_REPLICA_REMOVED = 5,
 	QREP_EVENT_DEV_NO_REPLICAS = 6,	/* no live replica: I/O fails */
+	QREP_EVENT_REPLICA_STALE = 7,	/* up to date no more: needs resync */
+	QREP_EVENT_RESYNC_STARTED = 8,
+	QREP_EVENT_RESYNC_PROGRESS = 9,	/* at each tenth of the way */
+	QREP_EVENT_RESYNC_FINISHED = 10, /* the replica is up to date */
+	QREP_EVENT_RESYNC_STOPPED = 11,	/* given up part way; resumes later */
 };
+
+/*
+ * QREP_A_RESYNC_PHASE: what a QREP_CMD_RESYNC_UPDATE reports.
+ *
+ * START waits until every write stamped before it has completed (so the
+ * bitmap holds every write the replica missed), then the caller reads
+ * the bitmap with QREP_CMD_RESYNC_GET. PROGRESS clears the regions the
+ * caller has copied (QREP_A_RESYNC_CLEAR_*), FINISH promotes the replica
+ * to up to date if nothing is left in its bitmap, STOP records that the
+ * caller gave up.
+ */
+enum qrep_resync_phase {
+	QREP_RESYNC_START = 1,
+	QREP_RESYNC_PROGRESS = 2,
+	QREP_RESYNC_FINISH = 3,
+	QREP_RESYNC_STOP = 4,
+};
+
+/*
+ * QREP_CMD_RESYNC_GET answers with at most this many regions of bitmap
+ * (16 KiB) at a time; QREP_A_RESYNC_START asks for the next ones.
+ */
+#define QREP_RESYNC_GET_MAX_REGIONS	131072
 
 /* A replica's state, as the device sees it. */
 enum qrep_replica_state {
@@ -69,8 +99,13 @@ enum qrep_replica_state {
 	QREP_REPLICA_FAILED = 3,	/* disconnected; gets nothing */
 };
 
-/* QREP_A_REPLICA_FLAGS */
-#define QREP_REPLICA_F_STALE	0x1U	/* added behind: no reads until resync */
+/*
+ * QREP_A_REPLICA_FLAGS
+ * QREP_REPLICA_F_STALE: added behind, and by how much is not known: no
+ * reads until a resync has compared every region with an up-to-date
+ * replica.
+ */
+#define QREP_REPLICA_F_STALE	0x1U
 #define QREP_REPLICA_F_ALL	QREP_REPLICA_F_STALE
 
 enum qrep_attr {
@@ -99,6 +134,21 @@ enum qrep_attr {
 	QREP_A_REPLICA_READS,	/* u64: read requests served (read-only) */
 	QREP_A_REPLICA_WRITES,	/* u64: write requests acknowledged (read-only) */
 	QREP_A_REPLICA_LAST_ERROR, /* string: why it failed (read-only) */
+	QREP_A_REPLICA_INSTANCE, /* u64: tells apart replicas of one slot */
+	QREP_A_REPLICA_DIRTY_REGIONS, /* u64: regions it may lack (read-only) */
+	QREP_A_REPLICA_HISTORY_UNKNOWN, /* flag: it may lack anything (read-only) */
+	QREP_A_RESYNC_PHASE,	/* u32: enum qrep_resync_phase */
+	QREP_A_RESYNC_SOURCE_ID, /* u32: slot of the up-to-date source */
+	QREP_A_RESYNC_SOURCE_INSTANCE, /* u64: the source's instance */
+	QREP_A_RESYNC_START,	/* u64: first region wanted or cleared */
+	QREP_A_RESYNC_COUNT,	/* u64: regions cleared, from START */
+	QREP_A_RESYNC_REGIONS,	/* u64: regions in the device (read-only) */
+	QREP_A_RESYNC_BITMAP,	/* binary: u32 words, bit i = region START + i */
+	QREP_A_RESYNC_DONE_BYTES, /* u64: resync progress, for status */
+	QREP_A_RESYNC_TOTAL_BYTES, /* u64 */
+	QREP_A_RESYNC_RATE,	/* u64: bytes per second, recent */
+	QREP_A_RESYNC_ACTIVE,	/* flag: a resync of this replica runs (read-only) */
+	QREP_A_REPLICA_CHECK_DATA, /* flag: a block of it failed its checksum (read-only) */
 	__QREP_A_MAX,
 };
 

@@ -40,12 +40,49 @@ enum qrep_op {
 	QREP_OP_READ = 1,	/* reply: nblocks versions, then the data */
 	QREP_OP_WRITE = 2,	/* request carries data; one version for all */
 	QREP_OP_FLUSH = 3,	/* everything acknowledged before is durable */
+	QREP_OP_VERSIONS = 4,	/* reply: nblocks versions, no data */
+	QREP_OP_SUMMARY = 5,	/* reply: one summary per region */
+	QREP_OP_CHECKSUMS = 6,	/* reply: nblocks struct qrep_block_check */
 	__QREP_OP_MAX,
 };
 
+/*
+ * A region: QREP_REGION_BLOCKS consecutive blocks starting at a multiple
+ * of it (the last region of a device may be shorter). The unit in which
+ * a primary records what a replica missed, and the unit of SUMMARY.
+ *
+ * SUMMARY: block is the first block of a region, nblocks the number of
+ * regions (1..QREP_MAX_REQ_BLOCKS); each must start inside the device.
+ * The reply carries one __be64 per region: the FNV-1a 64-bit hash of the
+ * big-endian versions of its blocks, in order. Equal summaries mean equal
+ * versions, up to a hash collision; unequal ones mean some block differs.
+ */
+#define QREP_REGION_SHIFT	8
+#define QREP_REGION_BLOCKS	(1U << QREP_REGION_SHIFT)
+#define QREP_FNV64_OFFSET	0xcbf29ce484222325ULL
+#define QREP_FNV64_PRIME	0x100000001b3ULL
+
+/*
+ * One block in a CHECKSUMS reply: its version, the checksum its metadata
+ * record holds, and whether the data on the store still matches it.
+ */
+struct qrep_block_check {
+	__be64 version;
+	__be32 crc;			/* CRC32C of the data, as recorded */
+	__be32 flags;			/* QREP_CHECK_* */
+};
+
+#define QREP_CHECK_BAD		0x1U	/* the data does not match the crc */
+
 /* Request flags. Unknown flags are refused with QREP_ERR_INVAL. */
 #define QREP_REQ_FUA		0x0001U	/* WRITE durable before reply */
-#define QREP_REQ_FLAGS_ALL	QREP_REQ_FUA
+/*
+ * WRITE: also replace blocks whose stored version equals the request's.
+ * For repairing a corrupt copy with the same write's good data; a write
+ * of a given version carries the same data wherever it goes.
+ */
+#define QREP_REQ_REPAIR		0x0002U
+#define QREP_REQ_FLAGS_ALL	(QREP_REQ_FUA | QREP_REQ_REPAIR)
 
 /* Reply flags. */
 #define QREP_REPLY_OLDER_IGNORED 0x0001U /* WRITE: some blocks held newer */
@@ -100,9 +137,10 @@ struct qrep_req {
 };
 
 /*
- * Target -> client: one reply. For a successful READ it is followed by
- * nblocks __be64 versions and then nblocks blocks of data; otherwise by
- * nothing, and nblocks is 0.
+ * Target -> client: one reply. A successful READ is followed by nblocks
+ * __be64 versions and then nblocks blocks of data; VERSIONS and SUMMARY
+ * by nblocks __be64 values; CHECKSUMS by nblocks struct qrep_block_check.
+ * Otherwise nothing follows and nblocks is 0.
  */
 struct qrep_reply {
 	__be32 magic;			/* QREP_REPLY_MAGIC */
@@ -117,5 +155,6 @@ struct qrep_reply {
 #define QREP_HELLO_REPLY_SIZE	56
 #define QREP_REQ_SIZE		48
 #define QREP_REPLY_SIZE		32
+#define QREP_BLOCK_CHECK_SIZE	16
 
 #endif /* _UAPI_LINUX_QREP_PROTO_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What qrepctl needs to know of a device, read from the kernel. */
+#ifndef QREPCTL_VIEW_H
+#define QREPCTL_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/qrep.h>
+
+#include "genl.h"
+
+struct qrep_view_replica {
+	bool present;
+	uint32_t state;			/* enum qrep_replica_state */
+	uint64_t instance;
+	uint64_t dirty_regions;
+	bool history_unknown;
+	bool check_data;		/* a read found a corrupt block on it */
+};
+
+struct qrep_view {
+	uint64_t size, epoch, regions;
+	struct qrep_view_replica replicas[QREP_MAX_REPLICAS];
+};
+
+/* 0, or -errno with g->error saying why. */
+int qrep_view_load(struct qrep_genl *g, uint32_t index, struct qrep_view *v);
+
+/*
+ * The whole bitmap of slot @slot (malloc'ed into *bits, bit i = region
+ * i), and the replica as it was then (history unknown, check data).
+ * -ESTALE if the slot's replica is no longer @instance.
+ */
+int qrep_view_bitmap(struct qrep_genl *g, uint32_t index, uint32_t slot,
+		     uint64_t instance, uint32_t **bits,
+		     struct qrep_view_replica *replica);
+
+#endif /* QREPCTL_VIEW_H */
