@@ -52,6 +52,20 @@ TEST(defaults)
 	EXPECT_EQ(QREP_MODE_MIRROR, cfg.mode);
 	EXPECT_EQ(QREP_DEFAULT_IO_TIMEOUT_MS, cfg.io_timeout_ms);
 	EXPECT_EQ(QREP_DEFAULT_CONNECT_TIMEOUT_MS, cfg.connect_timeout_ms);
+	EXPECT_STREQ("", cfg.secret_file);
+}
+
+/* The path only: the file itself is checked when it is read (test_auth). */
+TEST(secret_file)
+{
+	static const char text[] = GOOD_HEAD "secret-file /etc/qrep/r0.secret\n"
+		"replica a 127.0.0.1:1\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("/etc/qrep/r0.secret", cfg.secret_file);
 }
 
 static const struct {
@@ -89,6 +103,9 @@ static const struct {
 	/* 27 */ { GOOD_HEAD "replica a 192.0.2.1:7800\nreplica b 192.0.2.1:07800\n", "same address" },
 	/* 28 */ { GOOD_HEAD "replica a [::1]:7800\nreplica b [0:0::0001]:7800\n", "same address" },
 	/* 29 */ { GOOD_HEAD "replica a Node3:7800\nreplica b node3:7800\n", "same address" },
+	/* 30 */ { "resource r0\nsecret-file r0.secret\n", "line 2: secret-file must be an absolute path" },
+	/* 31 */ { "secret-file /a\nsecret-file /b\n", "line 2: 'secret-file' given twice" },
+	/* 32 */ { "secret-file /a b\n", "exactly one value" },
 };
 
 TEST(bad_files)

@@ -32,6 +32,7 @@ enum {
 	SEEN_MODE = 1 << 4,
 	SEEN_IO_TIMEOUT = 1 << 5,
 	SEEN_CONNECT_TIMEOUT = 1 << 6,
+	SEEN_SECRET_FILE = 1 << 7,
 };
 
 struct parser {
@@ -221,6 +222,14 @@ static int parse_words(struct parser *p, char **w, int n)
 			return -EINVAL;
 		if (qrep_parse_duration_ms(w[1], &cfg->connect_timeout_ms))
 			return fail(p, "'%s' is not a duration (e.g. 5s)", w[1]);
+	} else if (strcmp(k, "secret-file") == 0) {
+		if (once(p, SEEN_SECRET_FILE, k))
+			return -EINVAL;
+		/* Read when used (qrep_secret_load), which checks the file. */
+		if (w[1][0] != '/' || strlen(w[1]) >= sizeof(cfg->secret_file))
+			return fail(p, "secret-file must be an absolute path of at most %zu bytes",
+				    sizeof(cfg->secret_file) - 1);
+		snprintf(cfg->secret_file, sizeof(cfg->secret_file), "%s", w[1]);
 	} else {
 		return fail(p, "unknown keyword '%s'", k);
 	}
