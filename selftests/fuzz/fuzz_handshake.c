@@ -79,7 +79,9 @@ static void fuzz_target(struct fuzz_input *in, const struct qrep_secret *s)
 		FUZZ_ASSERT(why && why[0]);
 	}
 	if (st == QREP_HST_REFUSED) {
-		FUZZ_ASSERT(t.status != QREP_OK && t.status < __QREP_ERR_MAX);
+		FUZZ_ASSERT(t.status != QREP_OK &&
+			    (t.status < __QREP_ERR_MAX ||
+			     t.status == QREP_ERR_AUTH));
 		FUZZ_ASSERT(!t.authenticated);
 	} else {
 		FUZZ_ASSERT(st == QREP_HST_VERDICT);

@@ -135,6 +135,19 @@ TEST(auth_messages_check_table)
 		EXPECT_EQ(pfs[i].want, qrep_auth_proof_check(&pfs[i].m, &why))
 			TH_LOG("proof row %zu", i);
 	EXPECT_STREQ("authentication failed", qrep_status_str(QREP_ERR_AUTH));
+	/* Handshake only: never a status a reply to a request may carry. */
+	EXPECT_LE(__QREP_ERR_MAX, QREP_ERR_AUTH);
+	{
+		struct qrep_reply_msg r = { QREP_REPLY_MAGIC, QREP_ERR_AUTH,
+					    1, 0, 0, 0 };
+		struct qrep_hello_reply_msg hr = {
+			QREP_HELLO_MAGIC, QREP_PROTO_VERSION, QREP_ERR_AUTH,
+			0, { 0 }, 0, 0, 0,
+		};
+
+		EXPECT_EQ(QREP_ERR_INVAL, qrep_reply_check(&r, &why));
+		EXPECT_EQ(QREP_OK, qrep_hello_reply_check(&hr, &why));
+	}
 }
 
 /* ---- proofs --------------------------------------------------------- */
@@ -411,7 +424,7 @@ struct session {
 	struct qrep_hs_target t;
 	enum qrep_hs_step cstep;
 	const char *cwhy, *twhy;
-	enum qrep_status status;	/* of the reply the target sent */
+	uint32_t status;		/* of the reply the target sent */
 	bool acted_on_hello;		/* the target ran its store checks */
 };
 
@@ -468,7 +481,7 @@ static void run_session(struct session *s)
 				       out, &out_len);
 		if (s->cstep != QREP_HS_SEND) {
 			/* The client hangs up: the target hears nothing. */
-			s->status = __QREP_ERR_MAX;
+			s->status = __QREP_ERR_MAX;	/* no reply */
 			return;
 		}
 		memcpy(s->response, out, sizeof(s->response));

@@ -221,7 +221,7 @@ enum qrep_hs_step qrep_hs_client_input(struct qrep_hs_client *c,
 /* ---- target ---------------------------------------------------------- */
 
 static enum qrep_hs_target_state target_refuse(struct qrep_hs_target *t,
-					       enum qrep_status st,
+					       uint32_t st,
 					       bool auth, const char **why,
 					       const char *msg)
 {

@@ -114,7 +114,7 @@ struct qrep_hs_target {
 	uint8_t target_nonce[QREP_AUTH_NONCE_SIZE];
 	uint8_t client_nonce[QREP_AUTH_NONCE_SIZE];
 	bool authenticated;	/* the client proved the secret */
-	enum qrep_status status;	/* QREP_HST_REFUSED: the reply's */
+	uint32_t status;	/* QREP_HST_REFUSED: the reply's status */
 	bool auth_refused;	/* refused for authentication */
 };
 

@@ -252,7 +252,7 @@ enum qrep_status qrep_hello_reply_check(const struct qrep_hello_reply_msg *m,
 	if (m->proto_version != QREP_PROTO_VERSION)
 		return fail(why, "unsupported protocol version",
 			    QREP_ERR_PROTO);
-	if (m->status >= __QREP_ERR_MAX)
+	if (m->status >= __QREP_ERR_MAX && m->status != QREP_ERR_AUTH)
 		return fail(why, "unknown status", QREP_ERR_INVAL);
 	if (m->status == QREP_OK && m->block_size != QREP_BLOCK_SIZE)
 		return fail(why, "unsupported block size", QREP_ERR_SIZE);

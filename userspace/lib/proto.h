@@ -109,7 +109,10 @@ void qrep_reply_decode(const uint8_t *buf, struct qrep_reply_msg *m);
 enum qrep_status qrep_hello_check(const struct qrep_hello_msg *m,
 				  const char **why);
 
-/* Checks the shape of a hello reply as the client does (magic, version). */
+/*
+ * Checks the shape of a hello reply as the client does (magic, version,
+ * a known status: enum qrep_status or QREP_ERR_AUTH).
+ */
 enum qrep_status qrep_hello_reply_check(const struct qrep_hello_reply_msg *m,
 					const char **why);
 

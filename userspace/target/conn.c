@@ -147,7 +147,7 @@ static bool conn_handshake(struct qrep_target *t, struct qrep_target_conn *c)
 	enum qrep_hs_target_state state;
 	struct qrep_hs_target hs;
 	const char *why = "";
-	enum qrep_status st;
+	uint32_t st;		/* enum qrep_status, or QREP_ERR_AUTH */
 	size_t len;
 	ssize_t n;
 	int err, proof;

@@ -67,7 +67,6 @@ enum qrep_status {
 	QREP_ERR_UUID = 6,		/* handshake: another device's store */
 	QREP_ERR_SIZE = 7,		/* handshake: size or block size differs */
 	QREP_ERR_PROTO = 8,		/* handshake: protocol version unknown */
-	QREP_ERR_AUTH = 9,		/* handshake: authentication failed */
 	__QREP_ERR_MAX,
 };
 
@@ -86,6 +85,14 @@ struct qrep_hello {
 #define QREP_HELLO_F_AUTH	0x00000001U /* challenge-response follows */
 #define QREP_HELLO_FLAGS_ALL	QREP_HELLO_F_AUTH
 
+/*
+ * Hello reply status: authentication failed, or only one side has a
+ * secret. Only ever in a hello reply, never in a reply to a request, so it
+ * lies outside enum qrep_status (whose every value qrep.ko may meet in a
+ * reply and names).
+ */
+#define QREP_ERR_AUTH		0x100U
+
 /* Authentication: one method, HMAC-SHA256 over a shared secret. */
 #define QREP_AUTH_HMAC_SHA256	1U
 #define QREP_AUTH_NONCE_SIZE	32
@@ -95,7 +102,7 @@ struct qrep_hello {
 struct qrep_hello_reply {
 	__be32 magic;			/* QREP_HELLO_MAGIC */
 	__be32 proto_version;		/* QREP_PROTO_VERSION */
-	__be32 status;			/* enum qrep_status */
+	__be32 status;			/* enum qrep_status, QREP_ERR_AUTH */
 	__be32 block_size;
 	__u8 uuid[QREP_UUID_SIZE];	/* the store's device UUID */
 	__be64 size;			/* the store's size in bytes */
