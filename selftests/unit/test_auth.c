@@ -517,6 +517,17 @@ static void run_session(struct session *s)
 	}
 }
 
+/* A session between two sides holding @key, through @mitm. */
+static void run_attacked(struct session *s, const struct qrep_secret *key,
+			 void (*mitm)(struct session *s, enum msg_kind kind,
+				      uint8_t *msg))
+{
+	memset(s, 0, sizeof(*s));
+	s->cs = s->ts = key;
+	s->mitm = mitm;
+	run_session(s);
+}
+
 static bool has(const char *s, const char *part)
 {
 	return s && strstr(s, part);
@@ -707,26 +718,17 @@ TEST(handshake_reflection_fails)
 	struct qrep_secret a;
 
 	secret_of(&a, KEY_A);
-	memset(&s, 0, sizeof(s));
-	s.cs = s.ts = &a;
-	s.mitm = mitm_reflect_proof;
-	run_session(&s);
+	run_attacked(&s, &a, mitm_reflect_proof);
 	EXPECT_FALSE(s.acted_on_hello);
 	EXPECT_EQ(QREP_ERR_AUTH, s.status);
 	EXPECT_TRUE(has(s.twhy, "wrong proof")) TH_LOG("%s", s.twhy);
 
-	memset(&s, 0, sizeof(s));
-	s.cs = s.ts = &a;
-	s.mitm = mitm_reflect_nonce;
-	run_session(&s);
+	run_attacked(&s, &a, mitm_reflect_nonce);
 	EXPECT_FALSE(s.acted_on_hello);
 	EXPECT_EQ(QREP_ERR_AUTH, s.status);
 	EXPECT_TRUE(has(s.twhy, "reflected")) TH_LOG("%s", s.twhy);
 
-	memset(&s, 0, sizeof(s));
-	s.cs = s.ts = &a;
-	s.mitm = mitm_client_proof_as_target;
-	run_session(&s);
+	run_attacked(&s, &a, mitm_client_proof_as_target);
 	EXPECT_EQ(QREP_HS_FAIL, s.cstep);
 	EXPECT_TRUE(has(s.cwhy, "target's proof is wrong"))
 		TH_LOG("%s", s.cwhy);
@@ -785,19 +787,13 @@ TEST(handshake_tampering_fails)
 	EXPECT_EQ(QREP_HS_FAIL, s.cstep);
 
 	/* A lowered max_version would make the primary reuse versions. */
-	memset(&s, 0, sizeof(s));
-	s.cs = s.ts = &a;
-	s.mitm = mitm_lower_max_version;
-	run_session(&s);
+	run_attacked(&s, &a, mitm_lower_max_version);
 	EXPECT_TRUE(s.acted_on_hello);
 	EXPECT_EQ(QREP_HS_FAIL, s.cstep);
 	EXPECT_TRUE(has(s.cwhy, "reply was altered")) TH_LOG("%s", s.cwhy);
 
 	/* Stripping the flag: the target still insists. */
-	memset(&s, 0, sizeof(s));
-	s.cs = s.ts = &a;
-	s.mitm = mitm_strip_auth;
-	run_session(&s);
+	run_attacked(&s, &a, mitm_strip_auth);
 	EXPECT_FALSE(s.acted_on_hello);
 	EXPECT_EQ(QREP_ERR_AUTH, s.status);
 	EXPECT_EQ(QREP_HS_FAIL, s.cstep);
