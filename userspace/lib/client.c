@@ -5,8 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "client.h"
 #include "handshake.h"
 #include "net.h"
@@ -98,7 +96,6 @@ static int handshake(int fd, const struct qrep_client_device *dev,
 
 	memcpy(hello.uuid, dev->uuid, QREP_UUID_SIZE);
 	ret = exchange(fd, &hs, &hello, dev->secret, err, errlen);
-	OPENSSL_cleanse(&hs.client_nonce, sizeof(hs.client_nonce));
 	if (ret)
 		return ret;
 	*reply = hs.reply_msg;
