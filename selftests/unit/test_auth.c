@@ -387,6 +387,26 @@ TEST_F(secret_file, refused)
 	EXPECT_NE(NULL, strstr(self->err, "No such file"));
 }
 
+/* A configuration without secret-file has no secret; with one, it must load. */
+TEST_F(secret_file, optional)
+{
+	const struct qrep_secret *out = &self->s;
+
+	EXPECT_EQ(0, qrep_secret_load_optional("", &self->s, &out, self->err,
+					       sizeof(self->err)));
+	EXPECT_EQ(NULL, out);
+	ASSERT_EQ(0, write_file(self->path, KEY_A, 32, 0600));
+	EXPECT_EQ(0, qrep_secret_load_optional(self->path, &self->s, &out,
+					       self->err, sizeof(self->err)));
+	EXPECT_EQ(&self->s, out);
+	EXPECT_EQ(32U, self->s.len);
+	ASSERT_EQ(0, chmod(self->path, 0640));
+	EXPECT_EQ(-EPERM, qrep_secret_load_optional(self->path, &self->s,
+						    &out, self->err,
+						    sizeof(self->err)));
+	EXPECT_EQ(NULL, out);
+}
+
 /* Someone else's file would let them choose our secret. */
 TEST_F(secret_file, owned_by_another_user)
 {

@@ -130,6 +130,21 @@ out:
 	return ret;
 }
 
+int qrep_secret_load_optional(const char *path, struct qrep_secret *buf,
+			      const struct qrep_secret **out, char *err,
+			      size_t errlen)
+{
+	int ret;
+
+	*out = NULL;
+	if (!path[0])
+		return 0;
+	ret = qrep_secret_load(path, buf, err, errlen);
+	if (!ret)
+		*out = buf;
+	return ret;
+}
+
 int qrep_auth_nonce(uint8_t *buf, size_t len)
 {
 	size_t done = 0;

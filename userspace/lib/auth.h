@@ -63,6 +63,16 @@ enum qrep_auth_dir {
 int qrep_secret_load(const char *path, struct qrep_secret *s, char *err,
 		     size_t errlen);
 
+/*
+ * For a configuration's optional secret-file (struct qrep_config's
+ * secret_file): with an empty @path, *out is NULL and nothing is read;
+ * else @buf is loaded from @path and *out points at it. Every tool that
+ * connects to targets for a resource should get its secret this way.
+ */
+int qrep_secret_load_optional(const char *path, struct qrep_secret *buf,
+			      const struct qrep_secret **out, char *err,
+			      size_t errlen);
+
 /* Wipes a secret (the memory is not freed: it is the caller's). */
 void qrep_secret_wipe(struct qrep_secret *s);
 

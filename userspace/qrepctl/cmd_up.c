@@ -26,24 +26,18 @@ struct replica_conn {
 	bool stale;
 };
 
-/*
- * The resource's secret, if its configuration names a secret-file: *out
- * points at @secret then, and stays NULL otherwise. 0 or an exit code.
- */
+/* The resource's secret, if it has one (*out NULL if not); 0 or an exit code. */
 static int load_secret(const struct qrep_config *cfg,
 		       struct qrep_secret *secret,
 		       const struct qrep_secret **out)
 {
 	char err[512];
 
-	*out = NULL;
-	if (!cfg->secret_file[0])
-		return 0;
-	if (qrep_secret_load(cfg->secret_file, secret, err, sizeof(err))) {
+	if (qrep_secret_load_optional(cfg->secret_file, secret, out, err,
+				      sizeof(err))) {
 		fprintf(stderr, "qrepctl: %s\n", err);
 		return QREPCTL_EXIT_FAIL;
 	}
-	*out = secret;
 	return 0;
 }
 
