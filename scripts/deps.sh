@@ -10,6 +10,8 @@ series=("$@")
 pkgs=(
 	# build; the 6.12 headers so that every check builds against both
 	build-essential make gcc pkg-config libmnl-dev linux-source-6.1
+	# peer authentication: HMAC-SHA256 from OpenSSL's libcrypto
+	libssl-dev
 	sparse xz-utils zstd linux-headers-6.12-amd64
 	# the VM harness: QEMU under TCG, a busybox init, a virtual switch
 	qemu-system-x86 busybox-static vde2 kmod cpio

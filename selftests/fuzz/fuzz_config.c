@@ -82,6 +82,10 @@ static void check_config(const struct qrep_config *cfg)
 	FUZZ_ASSERT(cfg->io_timeout_ms >= QREP_MIN_IO_TIMEOUT_MS &&
 		    cfg->io_timeout_ms <= QREP_MAX_IO_TIMEOUT_MS);
 	FUZZ_ASSERT(cfg->connect_timeout_ms > 0);
+	/* None, or an absolute path of one word. */
+	FUZZ_ASSERT(memchr(cfg->secret_file, '\0', sizeof(cfg->secret_file)));
+	FUZZ_ASSERT(!cfg->secret_file[0] || (cfg->secret_file[0] == '/' &&
+		    !strpbrk(cfg->secret_file, " \t\r\n#")));
 	FUZZ_ASSERT(cfg->nr_replicas >= 1 &&
 		    cfg->nr_replicas <= QREP_MAX_REPLICAS);
 	for (i = 0; i < cfg->nr_replicas; i++) {
@@ -114,6 +118,12 @@ static size_t config_write(const struct qrep_config *cfg, char *buf,
 		     cfg->io_timeout_ms, cfg->connect_timeout_ms);
 	FUZZ_ASSERT(n > 0 && (size_t)n < len);
 	used = (size_t)n;
+	if (cfg->secret_file[0]) {
+		n = snprintf(buf + used, len - used, "secret-file %s\n",
+			     cfg->secret_file);
+		FUZZ_ASSERT(n > 0 && (size_t)n < len - used);
+		used += (size_t)n;
+	}
 	for (i = 0; i < cfg->nr_replicas; i++) {
 		n = snprintf(buf + used, len - used, "replica %s %s\n",
 			     cfg->replicas[i].name, cfg->replicas[i].addr);

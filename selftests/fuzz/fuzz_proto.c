@@ -5,7 +5,8 @@
  * reply or a reply.
  *
  * Input: one byte choosing the message (hello, hello reply, request,
- * reply), the message (missing bytes read as zeros), then for a request
+ * reply, authentication challenge, response, proof), the message
+ * (missing bytes read as zeros), then for a request
  * the device size in blocks it is checked against (8 bytes, big-endian;
  * 1024 if absent).
  *
@@ -29,7 +30,7 @@
 #include "fuzz.h"
 #include "proto.h"
 
-#define MSG_MAX		QREP_HELLO_REPLY_SIZE
+#define MSG_MAX		QREP_AUTH_RESPONSE_SIZE
 #define DEFAULT_BLOCKS	1024
 
 static void check_why(enum qrep_status st, enum qrep_status st_nowhy,
@@ -60,7 +61,62 @@ static void fuzz_hello(const uint8_t *buf)
 		FUZZ_ASSERT(m.magic == QREP_HELLO_MAGIC);
 		FUZZ_ASSERT(m.proto_version == QREP_PROTO_VERSION);
 		FUZZ_ASSERT(m.block_size == QREP_BLOCK_SIZE);
-		FUZZ_ASSERT(m.flags == 0);
+		FUZZ_ASSERT(!(m.flags & ~QREP_HELLO_FLAGS_ALL));
+	}
+}
+
+/* The authentication messages: round trips and their shape checks. */
+static void fuzz_auth(unsigned int kind, const uint8_t *buf)
+{
+	struct qrep_auth_challenge_msg ch, ch2;
+	struct qrep_auth_response_msg rs, rs2;
+	struct qrep_auth_proof_msg pf, pf2;
+	uint8_t out[QREP_AUTH_RESPONSE_SIZE];
+	enum qrep_status st;
+	const char *why = NULL;
+
+	switch (kind) {
+	case 4:
+		qrep_auth_challenge_decode(buf, &ch);
+		qrep_auth_challenge_encode(&ch, out);
+		FUZZ_ASSERT(!memcmp(out, buf, QREP_AUTH_CHALLENGE_SIZE));
+		qrep_auth_challenge_decode(out, &ch2);
+		FUZZ_ASSERT(!memcmp(&ch, &ch2, sizeof(ch)));
+		st = qrep_auth_challenge_check(&ch, &why);
+		check_why(st, qrep_auth_challenge_check(&ch, NULL), why);
+		FUZZ_ASSERT(st == QREP_OK || st == QREP_ERR_PROTO);
+		if (st == QREP_OK)
+			FUZZ_ASSERT(ch.magic == QREP_CHALLENGE_MAGIC &&
+				    ch.proto_version == QREP_PROTO_VERSION &&
+				    ch.method == QREP_AUTH_HMAC_SHA256 &&
+				    !ch.reserved);
+		break;
+	case 5:
+		qrep_auth_response_decode(buf, &rs);
+		qrep_auth_response_encode(&rs, out);
+		FUZZ_ASSERT(!memcmp(out, buf, QREP_AUTH_RESPONSE_SIZE));
+		qrep_auth_response_decode(out, &rs2);
+		FUZZ_ASSERT(!memcmp(&rs, &rs2, sizeof(rs)));
+		st = qrep_auth_response_check(&rs, &why);
+		check_why(st, qrep_auth_response_check(&rs, NULL), why);
+		FUZZ_ASSERT(st == QREP_OK || st == QREP_ERR_PROTO);
+		if (st == QREP_OK)
+			FUZZ_ASSERT(rs.magic == QREP_RESPONSE_MAGIC &&
+				    rs.method == QREP_AUTH_HMAC_SHA256);
+		break;
+	default:
+		qrep_auth_proof_decode(buf, &pf);
+		qrep_auth_proof_encode(&pf, out);
+		FUZZ_ASSERT(!memcmp(out, buf, QREP_AUTH_PROOF_SIZE));
+		qrep_auth_proof_decode(out, &pf2);
+		FUZZ_ASSERT(!memcmp(&pf, &pf2, sizeof(pf)));
+		st = qrep_auth_proof_check(&pf, &why);
+		check_why(st, qrep_auth_proof_check(&pf, NULL), why);
+		FUZZ_ASSERT(st == QREP_OK || st == QREP_ERR_PROTO);
+		if (st == QREP_OK)
+			FUZZ_ASSERT(pf.magic == QREP_PROOF_MAGIC &&
+				    pf.proto_version == QREP_PROTO_VERSION);
+		break;
 	}
 }
 
@@ -82,7 +138,8 @@ static void fuzz_hello_reply(const uint8_t *buf)
 	if (st == QREP_OK) {
 		FUZZ_ASSERT(m.magic == QREP_HELLO_MAGIC);
 		FUZZ_ASSERT(m.proto_version == QREP_PROTO_VERSION);
-		FUZZ_ASSERT(m.status < __QREP_ERR_MAX);
+		FUZZ_ASSERT(m.status < __QREP_ERR_MAX ||
+			    m.status == QREP_ERR_AUTH);
 		FUZZ_ASSERT(m.status != QREP_OK ||
 			    m.block_size == QREP_BLOCK_SIZE);
 		FUZZ_ASSERT(strlen(qrep_status_str(m.status)) > 0);
@@ -217,10 +274,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { data, size };
 	uint8_t buf[MSG_MAX] = { 0 };
 	uint64_t dev_blocks = DEFAULT_BLOCKS;
-	unsigned int kind = fuzz_u8(&in) % 4;
+	/* Kinds 0-3 kept their numbers when 4-6 were added. */
+	unsigned int kind = fuzz_u8(&in) % 7;
 	static const size_t sizes[] = {
 		QREP_HELLO_SIZE, QREP_HELLO_REPLY_SIZE, QREP_REQ_SIZE,
-		QREP_REPLY_SIZE,
+		QREP_REPLY_SIZE, QREP_AUTH_CHALLENGE_SIZE,
+		QREP_AUTH_RESPONSE_SIZE, QREP_AUTH_PROOF_SIZE,
 	};
 	size_t n = sizes[kind] < in.left ? sizes[kind] : in.left;
 
@@ -240,8 +299,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		fuzz_req(buf, dev_blocks);
 		break;
-	default:
+	case 3:
 		fuzz_reply(buf);
+		break;
+	default:
+		fuzz_auth(kind, buf);
 		break;
 	}
 	return 0;

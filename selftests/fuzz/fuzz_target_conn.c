@@ -159,6 +159,9 @@ static enum qrep_status hello_expect(const struct qrep_hello_msg *h,
 
 	if (st != QREP_OK)
 		return st;
+	/* This target has no secret: a client that authenticates is refused. */
+	if (h->flags & QREP_HELLO_F_AUTH)
+		return QREP_ERR_AUTH;
 	if (memcmp(h->uuid, uuid, QREP_UUID_SIZE))
 		return QREP_ERR_UUID;
 	if (h->size != STORE_SIZE)

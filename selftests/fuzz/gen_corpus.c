@@ -132,7 +132,18 @@ static void proto_seeds(void)
 	struct qrep_reply_msg rp = {
 		QREP_REPLY_MAGIC, QREP_OK, 0x1234, 4, 0, 7,
 	};
-	uint8_t x[QREP_HELLO_REPLY_SIZE];
+	struct qrep_auth_challenge_msg ch = {
+		QREP_CHALLENGE_MAGIC, QREP_PROTO_VERSION,
+		QREP_AUTH_HMAC_SHA256, 0, { [0 ... 31] = 0x5a },
+	};
+	struct qrep_auth_response_msg rs = {
+		QREP_RESPONSE_MAGIC, QREP_AUTH_HMAC_SHA256,
+		{ [0 ... 31] = 0xa5 }, { [0 ... 31] = 0x3c },
+	};
+	struct qrep_auth_proof_msg pf = {
+		QREP_PROOF_MAGIC, QREP_PROTO_VERSION, { [0 ... 31] = 0xc3 },
+	};
+	uint8_t x[QREP_AUTH_RESPONSE_SIZE];
 	struct buf b;
 
 #define PROTO_SEED(name, kind, encode, msg, size, blocks) do {	\
@@ -175,7 +186,79 @@ static void proto_seeds(void)
 	rp.flags = QREP_REPLY_OLDER_IGNORED;
 	PROTO_SEED("reply-error", 3, qrep_reply_encode, rp, QREP_REPLY_SIZE,
 		   0);
+	h.flags = QREP_HELLO_F_AUTH;
+	PROTO_SEED("hello-auth", 0, qrep_hello_encode, h, QREP_HELLO_SIZE, 0);
+	PROTO_SEED("auth-challenge", 4, qrep_auth_challenge_encode, ch,
+		   QREP_AUTH_CHALLENGE_SIZE, 0);
+	PROTO_SEED("auth-response", 5, qrep_auth_response_encode, rs,
+		   QREP_AUTH_RESPONSE_SIZE, 0);
+	PROTO_SEED("auth-proof", 6, qrep_auth_proof_encode, pf,
+		   QREP_AUTH_PROOF_SIZE, 0);
 #undef PROTO_SEED
+}
+
+/* ---- fuzz_handshake: a control byte, then the peer's messages ------- */
+
+static void handshake_seeds(void)
+{
+	static struct buf b;
+	struct qrep_hello_msg h = {
+		QREP_HELLO_MAGIC, QREP_PROTO_VERSION, { 1, 2, 3 }, 1 << 20, BS,
+		0, 3,
+	};
+	struct qrep_hello_reply_msg hr = {
+		QREP_HELLO_MAGIC, QREP_PROTO_VERSION, QREP_OK, BS, { 1, 2, 3 },
+		1 << 20, 9, 3,
+	};
+	struct qrep_auth_challenge_msg ch = {
+		QREP_CHALLENGE_MAGIC, QREP_PROTO_VERSION,
+		QREP_AUTH_HMAC_SHA256, 0, { [0 ... 31] = 0x11 },
+	};
+	struct qrep_auth_response_msg rs = {
+		QREP_RESPONSE_MAGIC, QREP_AUTH_HMAC_SHA256,
+		{ [0 ... 31] = 0x22 }, { [0 ... 31] = 0x33 },
+	};
+	struct qrep_auth_proof_msg pf = {
+		QREP_PROOF_MAGIC, QREP_PROTO_VERSION, { [0 ... 31] = 0x44 },
+	};
+	uint8_t x[QREP_AUTH_RESPONSE_SIZE];
+
+	/* A target without a secret, a plain hello. */
+	b.len = 0;
+	buf_byte(&b, 0);
+	add_hello(&b, &h);
+	put_seed("handshake", "target-plain", b.data, b.len);
+	/* A target with a secret: an authenticating hello, a response. */
+	b.len = 0;
+	buf_byte(&b, 1);
+	h.flags = QREP_HELLO_F_AUTH;
+	add_hello(&b, &h);
+	qrep_auth_response_encode(&rs, x);
+	buf_add(&b, x, QREP_AUTH_RESPONSE_SIZE);
+	put_seed("handshake", "target-auth", b.data, b.len);
+	/* A client without a secret: a hello reply. */
+	b.len = 0;
+	buf_byte(&b, 2);
+	qrep_hello_reply_encode(&hr, x);
+	buf_add(&b, x, QREP_HELLO_REPLY_SIZE);
+	put_seed("handshake", "client-plain", b.data, b.len);
+	/* A client with a secret: challenge, reply, proof. */
+	b.len = 0;
+	buf_byte(&b, 3);
+	qrep_auth_challenge_encode(&ch, x);
+	buf_add(&b, x, QREP_AUTH_CHALLENGE_SIZE);
+	qrep_hello_reply_encode(&hr, x);
+	buf_add(&b, x, QREP_HELLO_REPLY_SIZE);
+	qrep_auth_proof_encode(&pf, x);
+	buf_add(&b, x, QREP_AUTH_PROOF_SIZE);
+	put_seed("handshake", "client-auth", b.data, b.len);
+	/* A client with a secret, refused at once. */
+	b.len = 0;
+	buf_byte(&b, 3);
+	hr.status = QREP_ERR_AUTH;
+	qrep_hello_reply_encode(&hr, x);
+	buf_add(&b, x, QREP_HELLO_REPLY_SIZE);
+	put_seed("handshake", "client-auth-refused", b.data, b.len);
 }
 
 /* ---- fuzz_parse and fuzz_config: text ------------------------------- */
@@ -209,6 +292,7 @@ static void config_seeds(void)
 		  "mode mirror\n"
 		  "\tio-timeout 5s\n"
 		  "connect-timeout 500ms\n"
+		  "secret-file /etc/qrep/r0.secret\n"
 		  "replica a 127.0.0.1:7801\n"
 		  "replica b [::1]:7802\r\n"
 		  "replica c node3:7800");
@@ -516,6 +600,14 @@ static void target_seeds(void)
 	h.size += BS;
 	add_hello(&b, &h);
 	put_seed("target_conn", "hello-wrong-size", b.data, b.len);
+
+	/* Authentication offered to a target without a secret: refused. */
+	b.len = 0;
+	h.size -= BS;
+	h.flags = QREP_HELLO_F_AUTH;
+	add_hello(&b, &h);
+	add_req(&b, &f);
+	put_seed("target_conn", "hello-auth-no-secret", b.data, b.len);
 }
 
 int main(int argc, char **argv)
@@ -528,6 +620,7 @@ int main(int argc, char **argv)
 	if (mkdir(out_dir, 0755) && errno != EEXIST)
 		die("%s: %s", out_dir, strerror(errno));
 	proto_seeds();
+	handshake_seeds();
 	parse_seeds();
 	config_seeds();
 	genl_seeds();

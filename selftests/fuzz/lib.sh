@@ -26,12 +26,14 @@ fuzz_harnesses()
 	done
 }
 
-# The largest input worth trying: a message, a config file, a netlink
-# buffer, a store's header and metadata, one connection's bytes.
+# The largest input worth trying: a message, a handshake's messages, a
+# config file, a netlink buffer, a store's header and metadata, one
+# connection's bytes.
 fuzz_max_len()
 {
 	case "$1" in
 	proto) echo 128 ;;
+	handshake) echo 256 ;;
 	parse) echo 512 ;;
 	store) echo 16384 ;;
 	target_conn) echo 32768 ;;

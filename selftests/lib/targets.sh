@@ -5,12 +5,16 @@
 #   targets_setup N SIZE [IO_TIMEOUT]   stores, daemons, $QREP_CONF
 #   target_kill I          kill -9 target I (0-based): a crash
 #   target_stop I          SIGSTOP: a target that stops answering
-#   target_start I         (re)start target I on its store and port
+#   target_start I [SECRET]  (re)start target I on its store and port,
+#                          with --secret-file SECRET ("" for none;
+#                          default $TARGET_SECRET)
 #   target_store I         path of store I
 #   target_stats I KEY     a counter from target I's stats file
 #   targets_teardown       device down, daemons gone, stores removed
 #
-# Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR.
+# Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR. With
+# TARGET_SECRET set to a secret file, every target requires it and the
+# resource file names it (secret-file); unset, nothing is authenticated.
 
 : "${QREP_TEST_PORT_BASE:=7801}"
 TARGETS_DIR=${TARGETS_DIR:-/tmp/qrep-targets}
@@ -18,6 +22,7 @@ QREP_CONF=$TARGETS_DIR/r0.conf
 TARGET_NAMES=(a b c d e f g h)
 TARGETS_N=0
 TARGET_PIDS=()
+TARGET_SECRET=${TARGET_SECRET:-}
 # How long a target may take to start listening.
 TARGET_START_TIMEOUT=20
 
@@ -31,11 +36,12 @@ target_listening()
 
 target_start()
 {
-	local i=$1 port
+	local i=$1 port secret=${2-$TARGET_SECRET} opt=()
 	port=$(target_port "$i")
+	[ -z "$secret" ] || opt=(--secret-file "$secret")
 	setsid qrep-target serve --store "$(target_store "$i")" \
 		--listen "127.0.0.1:$port" \
-		--stats-file "$TARGETS_DIR/${TARGET_NAMES[$i]}.stats" \
+		--stats-file "$TARGETS_DIR/${TARGET_NAMES[$i]}.stats" "${opt[@]}" \
 		>>"$TARGETS_DIR/${TARGET_NAMES[$i]}.log" 2>&1 &
 	TARGET_PIDS[$i]=$!
 	wait_for "$TARGET_START_TIMEOUT" target_listening "$port" || {
@@ -61,7 +67,9 @@ target_kill()
 	pid=$(target_pid "$1")
 	[ -n "$pid" ] || return 0
 	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	# No wait: in a test's subshell, bash may block on a pid that is
+	# the parent shell's child. A killed process leaves the list at once
+	# (a zombie has no command line for pgrep to match).
 	wait_for 10 target_gone "$1"
 }
 
@@ -86,6 +94,7 @@ targets_write_conf()
 		echo "mode mirror"
 		echo "io-timeout $4"
 		echo "connect-timeout 2s"
+		[ -z "$TARGET_SECRET" ] || echo "secret-file $TARGET_SECRET"
 		for i in $(seq 0 $((n - 1))); do
 			echo "replica ${TARGET_NAMES[$i]} 127.0.0.1:$(target_port "$i")"
 		done

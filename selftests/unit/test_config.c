@@ -52,6 +52,34 @@ TEST(defaults)
 	EXPECT_EQ(QREP_MODE_MIRROR, cfg.mode);
 	EXPECT_EQ(QREP_DEFAULT_IO_TIMEOUT_MS, cfg.io_timeout_ms);
 	EXPECT_EQ(QREP_DEFAULT_CONNECT_TIMEOUT_MS, cfg.connect_timeout_ms);
+	EXPECT_STREQ("", cfg.secret_file);
+	EXPECT_EQ(QREP_DEFAULT_RESYNC_RATE, cfg.resync_rate);
+	EXPECT_EQ(QREP_DEFAULT_RECONNECT_INTERVAL_MS, cfg.reconnect_interval_ms);
+}
+
+TEST(resync_settings)
+{
+	static const char text[] = GOOD_HEAD "resync-rate 20M\n"
+		"reconnect-interval 1500ms\nreplica a 127.0.0.1:1\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)));
+	EXPECT_EQ(20ULL << 20, cfg.resync_rate);
+	EXPECT_EQ(1500U, cfg.reconnect_interval_ms);
+}
+
+/* The path only: the file itself is checked when it is read (test_auth). */
+TEST(secret_file)
+{
+	static const char text[] = GOOD_HEAD "secret-file /etc/qrep/r0.secret\n"
+		"replica a 127.0.0.1:1\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("/etc/qrep/r0.secret", cfg.secret_file);
 }
 
 static const struct {
@@ -89,6 +117,14 @@ static const struct {
 	/* 27 */ { GOOD_HEAD "replica a 192.0.2.1:7800\nreplica b 192.0.2.1:07800\n", "same address" },
 	/* 28 */ { GOOD_HEAD "replica a [::1]:7800\nreplica b [0:0::0001]:7800\n", "same address" },
 	/* 29 */ { GOOD_HEAD "replica a Node3:7800\nreplica b node3:7800\n", "same address" },
+	/* 30 */ { "resource r0\nsecret-file r0.secret\n", "line 2: secret-file must be an absolute path" },
+	/* 31 */ { "secret-file /a\nsecret-file /b\n", "line 2: 'secret-file' given twice" },
+	/* 32 */ { "secret-file /a b\n", "exactly one value" },
+	/* 33 */ { "resync-rate 512K\n", "line 1: resync-rate is bytes per second, at least 1M" },
+	/* 34 */ { "resync-rate fast\n", "line 1: resync-rate is bytes per second" },
+	/* 35 */ { "resync-rate 1M\nresync-rate 2M\n", "line 2: 'resync-rate' given twice" },
+	/* 36 */ { "reconnect-interval 50ms\n", "line 1: reconnect-interval is a duration of at least 100ms" },
+	/* 37 */ { "reconnect-interval soon\n", "line 1: reconnect-interval is a duration" },
 };
 
 TEST(bad_files)

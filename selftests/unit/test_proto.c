@@ -406,7 +406,9 @@ TEST(hello_check_table)
 		/* 4 */ { { QREP_HELLO_MAGIC, QREP_PROTO_VERSION, { 0 }, 4096,
 			    512, 0, 0 }, QREP_ERR_SIZE },
 		/* 5 */ { { QREP_HELLO_MAGIC, QREP_PROTO_VERSION, { 0 }, 4096,
-			    QREP_BLOCK_SIZE, 1, 0 }, QREP_ERR_INVAL },
+			    QREP_BLOCK_SIZE, 2, 0 }, QREP_ERR_INVAL },
+		/* 6 */ { { QREP_HELLO_MAGIC, QREP_PROTO_VERSION, { 0 }, 4096,
+			    QREP_BLOCK_SIZE, QREP_HELLO_F_AUTH, 0 }, QREP_OK },
 	};
 	const char *why;
 	size_t i;

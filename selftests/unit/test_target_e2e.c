@@ -8,6 +8,8 @@
  *                                                    store in a temp dir
  *
  * Covers the handshake (good, wrong UUID, wrong size, wrong protocol),
+ * peer authentication (right, wrong and missing secrets, a replayed
+ * handshake, refused secret files),
  * write/read/flush and write-if-newer over the wire, fencing by epoch,
  * malformed requests, clients vanishing mid-request, checksum errors,
  * the resync ops (VERSIONS, SUMMARY, CHECKSUMS, WRITE with REPAIR), the
@@ -35,8 +37,11 @@
 
 #include "kselftest_harness.h"
 
+#include "auth.h"
 #include "bytes.h"
+#include "client.h"
 #include "crc32c.h"
+#include "handshake.h"
 #include "net.h"
 #include "proto.h"
 #include "store.h"
@@ -63,6 +68,7 @@ FIXTURE(target)
 	char log[PATH_MAX];
 	char stats[PATH_MAX];
 	char shm_store[PATH_MAX];	/* outside dir: removed on its own */
+	char secret[PATH_MAX];		/* serve --secret-file, if set */
 	char addr[64];
 	int port;
 	pid_t pid;
@@ -485,9 +491,13 @@ static int target_start_store(FIXTURE_DATA(target) *self, const char *store,
 {
 	char *argv[] = { self->bin, "serve", "--store", (char *)store,
 			 "--listen", self->addr, "--stats-file", self->stats,
-			 "--threads", (char *)threads, NULL };
+			 "--threads", (char *)threads, NULL, NULL, NULL };
 	int attempt, waited, fd, status;
 
+	if (self->secret[0]) {
+		argv[10] = "--secret-file";
+		argv[11] = self->secret;
+	}
 	for (attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
 		self->port = free_port();
 		snprintf(self->addr, sizeof(self->addr), "127.0.0.1:%d",
@@ -678,6 +688,271 @@ TEST_F(target, handshake_refusals)
 	EXPECT_EQ(0, target_stop(self));
 	/* The silent connection (like the start-up probe) is no attempt. */
 	EXPECT_EQ(5, stats_get(self->stats, "handshakes_failed"));
+}
+
+/* ---- authentication --------------------------------------------------- */
+
+#define SECRET		"correct horse battery staple 42"
+#define WRONG_SECRET	"correct horse battery staple 43"
+
+/* Counts the lines of a file that contain both a and b. */
+static int lines_with(const char *path, const char *a, const char *b)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, a) && strstr(line, b))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Writes a secret file with @mode; returns its path in @path. */
+static int write_secret(FIXTURE_DATA(target) *self, const char *name,
+			const char *secret, mode_t mode, char *path,
+			size_t len)
+{
+	int fd;
+
+	snprintf(path, len, "%s/%s", self->dir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, secret, strlen(secret)) != (ssize_t)strlen(secret) ||
+	    fchmod(fd, mode)) {
+		close(fd);
+		return -EIO;
+	}
+	return close(fd);
+}
+
+static int open_client(FIXTURE_DATA(target) *self,
+		       const struct qrep_secret *secret, uint64_t epoch,
+		       struct qrep_hello_reply_msg *rep, char *err,
+		       size_t errlen)
+{
+	struct qrep_client_device dev = {
+		.size = STORE_SIZE, .epoch = epoch, .secret = secret,
+	};
+
+	memcpy(dev.uuid, self->uuid, QREP_UUID_SIZE);
+	return qrep_client_open(self->addr, &dev, CLIENT_TIMEOUT_MS, rep, err,
+				errlen);
+}
+
+/*
+ * Runs the client's side of an authenticated handshake by hand and keeps
+ * the bytes it sent, as an eavesdropper would record them.
+ */
+static int auth_record(FIXTURE_DATA(target) *self,
+		       const struct qrep_secret *secret, uint8_t *hello,
+		       uint8_t *response)
+{
+	struct qrep_hello_msg h = {
+		.magic = QREP_HELLO_MAGIC, .proto_version = QREP_PROTO_VERSION,
+		.size = STORE_SIZE, .block_size = QREP_BLOCK_SIZE,
+	};
+	uint8_t in[QREP_HELLO_REPLY_SIZE], out[QREP_AUTH_RESPONSE_SIZE];
+	struct qrep_hs_client c;
+	const char *why;
+	size_t n;
+	int fd, ret = -EPROTO;
+
+	fd = cli_connect(self->addr);
+	if (fd < 0)
+		return fd;
+	memcpy(h.uuid, self->uuid, QREP_UUID_SIZE);
+	qrep_hs_client_start(&c, &h, secret, hello);
+	if (qrep_write_full(fd, hello, QREP_HELLO_SIZE) ||
+	    qrep_read_full(fd, in, QREP_AUTH_CHALLENGE_SIZE) !=
+	    QREP_AUTH_CHALLENGE_SIZE ||
+	    qrep_hs_client_input(&c, in, out, &n, &why) != QREP_HS_SEND)
+		goto out;
+	memcpy(response, out, QREP_AUTH_RESPONSE_SIZE);
+	if (qrep_write_full(fd, out, n) ||
+	    qrep_read_full(fd, in, QREP_HELLO_REPLY_SIZE) !=
+	    QREP_HELLO_REPLY_SIZE ||
+	    qrep_hs_client_input(&c, in, out, &n, &why) != QREP_HS_READ ||
+	    qrep_read_full(fd, in, QREP_AUTH_PROOF_SIZE) !=
+	    QREP_AUTH_PROOF_SIZE ||
+	    qrep_hs_client_input(&c, in, out, &n, &why) != QREP_HS_DONE)
+		goto out;
+	ret = c.authenticated ? 0 : -EACCES;
+out:
+	close(fd);
+	return ret;
+}
+
+/* The right secret: connected, authenticated both ways, serving. */
+TEST_F(target, auth_good)
+{
+	struct qrep_hello_reply_msg rep;
+	struct qrep_reply_msg r;
+	struct qrep_secret secret;
+	char err[256];
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, write_secret(self, "secret", SECRET "\n", 0600,
+				  self->secret, sizeof(self->secret)));
+	ASSERT_EQ(0, qrep_secret_set(&secret, SECRET, strlen(SECRET)));
+	ASSERT_EQ(0, target_start(self));
+	fd = open_client(self, &secret, 2, &rep, err, sizeof(err));
+	ASSERT_LE(0, fd) TH_LOG("%s", err);
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(2ULL, rep.epoch);
+	EXPECT_EQ(STORE_SIZE, rep.size);
+	fill(self->buf, 3, 1);
+	qrep_sock_set_timeouts(fd, CLIENT_TIMEOUT_MS, CLIENT_TIMEOUT_MS);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_WRITE, 0, 2, 3, 1, 1, self->buf,
+			      &r, NULL, NULL));
+	EXPECT_EQ(QREP_OK, r.status);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_READ, 0, 2, 3, 1, 0, NULL, &r,
+			      self->versions, self->rbuf));
+	EXPECT_TRUE(is_fill(self->rbuf, 3, 1));
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+	EXPECT_TRUE(file_has(self->log, "clients must prove the secret"));
+	EXPECT_TRUE(file_has(self->log, "ready, authenticated"));
+	EXPECT_EQ(0, stats_get(self->stats, "auth_failed"));
+}
+
+/*
+ * A target with a secret refuses a wrong secret, no secret, a plain
+ * hello and a replayed handshake; each is logged with the peer's address
+ * and the reason, none learns about the store or moves its epoch, and
+ * the target goes on serving the right client.
+ */
+TEST_F(target, auth_refusals)
+{
+	uint8_t hello[QREP_HELLO_SIZE], resp[QREP_AUTH_RESPONSE_SIZE];
+	uint8_t buf[QREP_HELLO_REPLY_SIZE];
+	struct qrep_hello_reply_msg rep;
+	struct qrep_secret secret, wrong;
+	char err[256];
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, write_secret(self, "secret", SECRET, 0600, self->secret,
+				  sizeof(self->secret)));
+	ASSERT_EQ(0, qrep_secret_set(&secret, SECRET, strlen(SECRET)));
+	ASSERT_EQ(0, qrep_secret_set(&wrong, WRONG_SECRET,
+				     strlen(WRONG_SECRET)));
+	ASSERT_EQ(0, target_start(self));
+
+	/* Wrong secret, claiming an epoch that would fence everyone. */
+	fd = open_client(self, &wrong, 50, &rep, err, sizeof(err));
+	EXPECT_EQ(-EACCES, fd);
+	EXPECT_STREQ("authentication failed: wrong secret (the target "
+		     "refused our proof)", err);
+	/* No secret at all. */
+	fd = open_client(self, NULL, 50, &rep, err, sizeof(err));
+	EXPECT_EQ(-EACCES, fd);
+	EXPECT_NE(NULL, strstr(err, "requires a shared secret")) TH_LOG("%s", err);
+	/* A plain hello learns nothing about the store. */
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_hello(fd, self->uuid, STORE_SIZE, 0, &rep));
+	EXPECT_EQ(QREP_ERR_AUTH, rep.status);
+	EXPECT_EQ(0ULL, rep.size);
+	EXPECT_EQ(0, rep.uuid[0] | rep.uuid[15]);
+	EXPECT_TRUE(cli_closed(fd));
+	close(fd);
+
+	/* A recorded handshake, replayed: the target's new nonce foils it. */
+	ASSERT_EQ(0, auth_record(self, &secret, hello, resp));
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, qrep_write_full(fd, hello, sizeof(hello)));
+	ASSERT_EQ(QREP_AUTH_CHALLENGE_SIZE,
+		  qrep_read_full(fd, buf, QREP_AUTH_CHALLENGE_SIZE));
+	ASSERT_EQ(0, qrep_write_full(fd, resp, sizeof(resp)));
+	ASSERT_EQ(QREP_HELLO_REPLY_SIZE,
+		  qrep_read_full(fd, buf, QREP_HELLO_REPLY_SIZE));
+	qrep_hello_reply_decode(buf, &rep);
+	EXPECT_EQ(QREP_ERR_AUTH, rep.status);
+	EXPECT_TRUE(cli_closed(fd));
+	close(fd);
+
+	/* The right client still gets in, and the epoch never moved. */
+	fd = open_client(self, &secret, 0, &rep, err, sizeof(err));
+	ASSERT_LE(0, fd) TH_LOG("%s", err);
+	EXPECT_EQ(0ULL, rep.epoch);
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+	EXPECT_EQ(4, stats_get(self->stats, "auth_failed"));
+	/* Who and why: "127.0.0.1:PORT: authentication refused: ...". */
+	EXPECT_EQ(4, lines_with(self->log, "127.0.0.1:",
+				": authentication refused: "));
+	EXPECT_EQ(2, lines_with(self->log, "authentication refused: wrong "
+				"proof: the client does not know the secret "
+				"(wrong secret, or a replayed handshake)", ""));
+	EXPECT_EQ(2, lines_with(self->log, "authentication refused: the "
+				"client does not authenticate", ""));
+}
+
+/* A client with a secret refuses a target without one. */
+TEST_F(target, auth_target_without_secret)
+{
+	struct qrep_hello_reply_msg rep;
+	struct qrep_secret secret;
+	char err[256];
+	int fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, qrep_secret_set(&secret, SECRET, strlen(SECRET)));
+	ASSERT_EQ(0, target_start(self));
+	fd = open_client(self, &secret, 3, &rep, err, sizeof(err));
+	EXPECT_EQ(-EACCES, fd);
+	EXPECT_NE(NULL, strstr(err, "authentication failed: the target has "
+			       "no secret")) TH_LOG("%s", err);
+	/* Nothing was done with the hello: the epoch is still 0. */
+	fd = open_client(self, NULL, 0, &rep, err, sizeof(err));
+	ASSERT_LE(0, fd) TH_LOG("%s", err);
+	EXPECT_EQ(0ULL, rep.epoch);
+	close(fd);
+	EXPECT_EQ(0, target_stop(self));
+	EXPECT_TRUE(file_has(self->log, "no --secret-file: clients are not "
+			     "authenticated"));
+	EXPECT_TRUE(file_has(self->log, "authentication refused: the client "
+			     "authenticates, but this target has no secret"));
+	EXPECT_EQ(1, stats_get(self->stats, "auth_failed"));
+}
+
+/* serve refuses a secret file others can read, or one too short. */
+TEST_F(target, auth_bad_secret_file)
+{
+	static const struct {
+		const char *secret;
+		mode_t mode;
+		const char *message;
+	} rows[] = {
+		/* 0 */ { SECRET, 0644, "permissions 0644 let group or others "
+			  "at it; it must be readable by its owner only "
+			  "(chmod 600)" },
+		/* 1 */ { SECRET, 0660, "(chmod 600)" },
+		/* 2 */ { "", 0600, "empty" },
+		/* 3 */ { "hunter2\n", 0600, "too short" },
+	};
+	int i;
+
+	NEED_TARGET();
+	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
+		ASSERT_EQ(0, write_secret(self, "secret", rows[i].secret,
+					  rows[i].mode, self->secret,
+					  sizeof(self->secret)));
+		EXPECT_EQ(1, target_start(self)) TH_LOG("row %d", i);
+		EXPECT_TRUE(file_has(self->log, rows[i].message))
+			TH_LOG("row %d", i);
+	}
+	snprintf(self->secret, sizeof(self->secret), "%s", self->dir);
+	EXPECT_EQ(1, target_start(self));
+	EXPECT_TRUE(file_has(self->log, "not a regular file"));
 }
 
 TEST_F(target, write_read_flush)

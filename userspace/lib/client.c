@@ -6,8 +6,78 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "handshake.h"
 #include "net.h"
 #include "uuid.h"
+
+/* Reads the target's next handshake message into buf; 0 or -errno. */
+static int read_msg(int fd, struct qrep_hs_client *hs, uint8_t *buf,
+		    char *err, size_t errlen)
+{
+	const char *why = NULL;
+	size_t size;
+	ssize_t n;
+
+	n = qrep_read_full(fd, buf, QREP_HS_PREFIX_SIZE);
+	if (n == QREP_HS_PREFIX_SIZE) {
+		size = qrep_hs_client_next_size(hs, buf, &why);
+		if (!size) {
+			snprintf(err, errlen, "%s", why);
+			return hs->error;
+		}
+		n = qrep_read_full(fd, buf + QREP_HS_PREFIX_SIZE,
+				   size - QREP_HS_PREFIX_SIZE);
+		if (n == (ssize_t)(size - QREP_HS_PREFIX_SIZE))
+			return 0;
+	}
+	/* A target that refuses us closes: say so rather than "EPIPE". */
+	snprintf(err, errlen, "no handshake reply: %s",
+		 n == 0 || n == -EPIPE ? "connection closed by the target" :
+		 n == -EAGAIN ? "timed out" : strerror((int)-n));
+	return n < 0 && n != -EPIPE ? (int)n : -ECONNRESET;
+}
+
+/*
+ * Runs the client's state machine over the socket until the target's
+ * hello reply is in (and proven, when we have a secret).
+ */
+static int exchange(int fd, struct qrep_hs_client *hs,
+		    const struct qrep_hello_msg *hello,
+		    const struct qrep_secret *secret, char *err,
+		    size_t errlen)
+{
+	uint8_t in[QREP_HELLO_REPLY_SIZE], out[QREP_AUTH_RESPONSE_SIZE];
+	enum qrep_hs_step step;
+	const char *why = NULL;
+	size_t out_len;
+	int ret;
+
+	_Static_assert(QREP_HELLO_REPLY_SIZE >= QREP_AUTH_CHALLENGE_SIZE &&
+		       QREP_HELLO_REPLY_SIZE >= QREP_AUTH_PROOF_SIZE &&
+		       QREP_AUTH_RESPONSE_SIZE >= QREP_HELLO_SIZE, "buffers");
+	qrep_hs_client_start(hs, hello, secret, out);
+	out_len = QREP_HELLO_SIZE;
+	for (;;) {
+		if (out_len) {
+			ret = qrep_write_full(fd, out, out_len);
+			if (ret) {
+				snprintf(err, errlen, "sending the handshake: %s",
+					 strerror(-ret));
+				return ret;
+			}
+		}
+		ret = read_msg(fd, hs, in, err, errlen);
+		if (ret)
+			return ret;
+		step = qrep_hs_client_input(hs, in, out, &out_len, &why);
+		if (step == QREP_HS_DONE)
+			return 0;
+		if (step == QREP_HS_FAIL) {
+			snprintf(err, errlen, "%s", why);
+			return hs->error;
+		}
+	}
+}
 
 static int handshake(int fd, const struct qrep_client_device *dev,
 		     struct qrep_hello_reply_msg *reply, char *err,
@@ -20,30 +90,15 @@ static int handshake(int fd, const struct qrep_client_device *dev,
 		.block_size = QREP_BLOCK_SIZE,
 		.epoch = dev->epoch,
 	};
-	uint8_t buf[QREP_HELLO_REPLY_SIZE];
 	char want[QREP_UUID_STR_LEN + 1], have[QREP_UUID_STR_LEN + 1];
-	const char *why = NULL;
-	ssize_t n;
+	struct qrep_hs_client hs;
 	int ret;
 
 	memcpy(hello.uuid, dev->uuid, QREP_UUID_SIZE);
-	qrep_hello_encode(&hello, buf);
-	ret = qrep_write_full(fd, buf, QREP_HELLO_SIZE);
-	if (ret) {
-		snprintf(err, errlen, "sending the handshake: %s", strerror(-ret));
+	ret = exchange(fd, &hs, &hello, dev->secret, err, errlen);
+	if (ret)
 		return ret;
-	}
-	n = qrep_read_full(fd, buf, QREP_HELLO_REPLY_SIZE);
-	if (n != QREP_HELLO_REPLY_SIZE) {
-		snprintf(err, errlen, "no handshake reply: %s",
-			 n < 0 ? strerror((int)-n) : "connection closed");
-		return n < 0 ? (int)n : -ECONNRESET;
-	}
-	qrep_hello_reply_decode(buf, reply);
-	if (qrep_hello_reply_check(reply, &why) != QREP_OK) {
-		snprintf(err, errlen, "not a qrep target: %s", why ? why : "bad reply");
-		return -EPROTO;
-	}
+	*reply = hs.reply_msg;
 	switch (reply->status) {
 	case QREP_OK:
 		return 0;

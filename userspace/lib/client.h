@@ -12,17 +12,27 @@
 
 #include "proto.h"
 
-/* What the client claims about the device it serves. */
+#include "auth.h"
+
+/*
+ * What the client claims about the device it serves, and the resource's
+ * secret if it has one (NULL: no authentication; a target with a secret
+ * then refuses us, and we refuse a target that has one when we do not).
+ */
 struct qrep_client_device {
 	uint8_t uuid[QREP_UUID_SIZE];
 	uint64_t size;
 	uint64_t epoch;
+	const struct qrep_secret *secret;
 };
 
 /*
- * Connects to "host:port" and performs the handshake. Returns the
- * connected socket, or -errno with a sentence in @err saying what went
- * wrong (refused, timed out, another device's store, wrong size...).
+ * Connects to "host:port" and performs the handshake (with the
+ * challenge-response when dev->secret is set). Returns the connected
+ * socket, or -errno with a sentence in @err saying what went wrong
+ * (refused, timed out, another device's store, wrong size; -EACCES and
+ * "authentication failed: ..." when either side could not prove the
+ * secret or only one side has one).
  * The socket keeps a receive/send timeout of @timeout_ms for the
  * handshake only; it is cleared before returning.
  */

@@ -34,6 +34,7 @@ enum {
 	SEEN_CONNECT_TIMEOUT = 1 << 6,
 	SEEN_RESYNC_RATE = 1 << 7,
 	SEEN_RECONNECT_INTERVAL = 1 << 8,
+	SEEN_SECRET_FILE = 1 << 9,
 };
 
 struct parser {
@@ -237,6 +238,14 @@ static int parse_words(struct parser *p, char **w, int n)
 		    cfg->resync_rate < QREP_MIN_RESYNC_RATE)
 			return fail(p, "resync-rate is bytes per second, at least 1M (e.g. 100M), not '%s'",
 				    w[1]);
+	} else if (strcmp(k, "secret-file") == 0) {
+		if (once(p, SEEN_SECRET_FILE, k))
+			return -EINVAL;
+		/* Read when used (qrep_secret_load), which checks the file. */
+		if (w[1][0] != '/' || strlen(w[1]) >= sizeof(cfg->secret_file))
+			return fail(p, "secret-file must be an absolute path of at most %zu bytes",
+				    sizeof(cfg->secret_file) - 1);
+		snprintf(cfg->secret_file, sizeof(cfg->secret_file), "%s", w[1]);
 	} else {
 		return fail(p, "unknown keyword '%s'", k);
 	}

@@ -16,6 +16,7 @@
 #include "net.h"
 
 #define QREP_CONFIG_NAME_MAX	32	/* resource and replica names */
+#define QREP_CONFIG_PATH_MAX	256	/* secret-file, with its NUL */
 #define QREP_CONFIG_MAX_BYTES	65536	/* a larger file is refused */
 /* Default directory for "qrepctl up NAME": NAME.conf in it. */
 #define QREP_CONFIG_DIR		"/etc/qrep"
@@ -43,6 +44,8 @@ struct qrep_config {
 	uint32_t connect_timeout_ms;
 	uint64_t resync_rate;			/* bytes per second */
 	uint32_t reconnect_interval_ms;
+	/* "" if none: then no connection is authenticated. */
+	char secret_file[QREP_CONFIG_PATH_MAX];
 	unsigned int nr_replicas;
 	struct qrep_config_replica replicas[QREP_MAX_REPLICAS];
 };

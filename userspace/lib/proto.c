@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "bytes.h"
 #include "proto.h"
@@ -15,6 +16,12 @@
 _Static_assert(sizeof(struct qrep_hello) == QREP_HELLO_SIZE, "hello size");
 _Static_assert(sizeof(struct qrep_hello_reply) == QREP_HELLO_REPLY_SIZE,
 	       "hello reply size");
+_Static_assert(sizeof(struct qrep_auth_challenge) == QREP_AUTH_CHALLENGE_SIZE,
+	       "auth challenge size");
+_Static_assert(sizeof(struct qrep_auth_response) == QREP_AUTH_RESPONSE_SIZE,
+	       "auth response size");
+_Static_assert(sizeof(struct qrep_auth_proof) == QREP_AUTH_PROOF_SIZE,
+	       "auth proof size");
 _Static_assert(sizeof(struct qrep_req) == QREP_REQ_SIZE, "req size");
 _Static_assert(sizeof(struct qrep_reply) == QREP_REPLY_SIZE, "reply size");
 
@@ -31,6 +38,12 @@ _Static_assert(offsetof(struct qrep_hello_reply, size) == 32, "hr.size");
 _Static_assert(offsetof(struct qrep_hello_reply, max_version) == 40,
 	       "hr.max_version");
 _Static_assert(offsetof(struct qrep_hello_reply, epoch) == 48, "hr.epoch");
+
+_Static_assert(offsetof(struct qrep_auth_challenge, method) == 8, "ch.method");
+_Static_assert(offsetof(struct qrep_auth_challenge, nonce) == 16, "ch.nonce");
+_Static_assert(offsetof(struct qrep_auth_response, nonce) == 8, "rs.nonce");
+_Static_assert(offsetof(struct qrep_auth_response, mac) == 40, "rs.mac");
+_Static_assert(offsetof(struct qrep_auth_proof, mac) == 8, "pf.mac");
 
 _Static_assert(offsetof(struct qrep_req, op) == 4, "req.op");
 _Static_assert(offsetof(struct qrep_req, flags) == 6, "req.flags");
@@ -110,6 +123,58 @@ void qrep_hello_reply_decode(const uint8_t *buf,
 	m->epoch = qrep_get_be64(buf + 48);
 }
 
+void qrep_auth_challenge_encode(const struct qrep_auth_challenge_msg *m,
+				uint8_t *buf)
+{
+	qrep_put_be32(buf + 0, m->magic);
+	qrep_put_be32(buf + 4, m->proto_version);
+	qrep_put_be32(buf + 8, m->method);
+	qrep_put_be32(buf + 12, m->reserved);
+	memcpy(buf + 16, m->nonce, QREP_AUTH_NONCE_SIZE);
+}
+
+void qrep_auth_challenge_decode(const uint8_t *buf,
+				struct qrep_auth_challenge_msg *m)
+{
+	m->magic = qrep_get_be32(buf + 0);
+	m->proto_version = qrep_get_be32(buf + 4);
+	m->method = qrep_get_be32(buf + 8);
+	m->reserved = qrep_get_be32(buf + 12);
+	memcpy(m->nonce, buf + 16, QREP_AUTH_NONCE_SIZE);
+}
+
+void qrep_auth_response_encode(const struct qrep_auth_response_msg *m,
+			       uint8_t *buf)
+{
+	qrep_put_be32(buf + 0, m->magic);
+	qrep_put_be32(buf + 4, m->method);
+	memcpy(buf + 8, m->nonce, QREP_AUTH_NONCE_SIZE);
+	memcpy(buf + 40, m->mac, QREP_AUTH_MAC_SIZE);
+}
+
+void qrep_auth_response_decode(const uint8_t *buf,
+			       struct qrep_auth_response_msg *m)
+{
+	m->magic = qrep_get_be32(buf + 0);
+	m->method = qrep_get_be32(buf + 4);
+	memcpy(m->nonce, buf + 8, QREP_AUTH_NONCE_SIZE);
+	memcpy(m->mac, buf + 40, QREP_AUTH_MAC_SIZE);
+}
+
+void qrep_auth_proof_encode(const struct qrep_auth_proof_msg *m, uint8_t *buf)
+{
+	qrep_put_be32(buf + 0, m->magic);
+	qrep_put_be32(buf + 4, m->proto_version);
+	memcpy(buf + 8, m->mac, QREP_AUTH_MAC_SIZE);
+}
+
+void qrep_auth_proof_decode(const uint8_t *buf, struct qrep_auth_proof_msg *m)
+{
+	m->magic = qrep_get_be32(buf + 0);
+	m->proto_version = qrep_get_be32(buf + 4);
+	memcpy(m->mac, buf + 8, QREP_AUTH_MAC_SIZE);
+}
+
 void qrep_req_encode(const struct qrep_req_msg *m, uint8_t *buf)
 {
 	qrep_put_be32(buf + 0, m->magic);
@@ -174,7 +239,7 @@ enum qrep_status qrep_hello_check(const struct qrep_hello_msg *m,
 			    QREP_ERR_PROTO);
 	if (m->block_size != QREP_BLOCK_SIZE)
 		return fail(why, "unsupported block size", QREP_ERR_SIZE);
-	if (m->flags)
+	if (m->flags & ~QREP_HELLO_FLAGS_ALL)
 		return fail(why, "unknown hello flags", QREP_ERR_INVAL);
 	return fail(why, "ok", QREP_OK);
 }
@@ -187,7 +252,7 @@ enum qrep_status qrep_hello_reply_check(const struct qrep_hello_reply_msg *m,
 	if (m->proto_version != QREP_PROTO_VERSION)
 		return fail(why, "unsupported protocol version",
 			    QREP_ERR_PROTO);
-	if (m->status >= __QREP_ERR_MAX)
+	if (m->status >= __QREP_ERR_MAX && m->status != QREP_ERR_AUTH)
 		return fail(why, "unknown status", QREP_ERR_INVAL);
 	if (m->status == QREP_OK && m->block_size != QREP_BLOCK_SIZE)
 		return fail(why, "unsupported block size", QREP_ERR_SIZE);
@@ -209,6 +274,46 @@ static enum qrep_status summary_check(const struct qrep_req_msg *m,
 	    regions - (m->block >> QREP_REGION_SHIFT) < m->nblocks)
 		return fail(why, "regions beyond the end of the device",
 			    QREP_ERR_RANGE);
+	return fail(why, "ok", QREP_OK);
+}
+
+enum qrep_status
+qrep_auth_challenge_check(const struct qrep_auth_challenge_msg *m,
+			  const char **why)
+{
+	if (m->magic != QREP_CHALLENGE_MAGIC)
+		return fail(why, "bad challenge magic", QREP_ERR_PROTO);
+	if (m->proto_version != QREP_PROTO_VERSION)
+		return fail(why, "unsupported protocol version",
+			    QREP_ERR_PROTO);
+	if (m->method != QREP_AUTH_HMAC_SHA256)
+		return fail(why, "unknown authentication method",
+			    QREP_ERR_PROTO);
+	if (m->reserved)
+		return fail(why, "reserved field not zero", QREP_ERR_PROTO);
+	return fail(why, "ok", QREP_OK);
+}
+
+enum qrep_status
+qrep_auth_response_check(const struct qrep_auth_response_msg *m,
+			 const char **why)
+{
+	if (m->magic != QREP_RESPONSE_MAGIC)
+		return fail(why, "bad response magic", QREP_ERR_PROTO);
+	if (m->method != QREP_AUTH_HMAC_SHA256)
+		return fail(why, "unknown authentication method",
+			    QREP_ERR_PROTO);
+	return fail(why, "ok", QREP_OK);
+}
+
+enum qrep_status qrep_auth_proof_check(const struct qrep_auth_proof_msg *m,
+				       const char **why)
+{
+	if (m->magic != QREP_PROOF_MAGIC)
+		return fail(why, "bad proof magic", QREP_ERR_PROTO);
+	if (m->proto_version != QREP_PROTO_VERSION)
+		return fail(why, "unsupported protocol version",
+			    QREP_ERR_PROTO);
 	return fail(why, "ok", QREP_OK);
 }
 
@@ -308,6 +413,8 @@ const char *qrep_status_str(uint32_t status)
 		return "device size or block size differs";
 	case QREP_ERR_PROTO:
 		return "protocol version or magic not understood";
+	case QREP_ERR_AUTH:
+		return "authentication failed";
 	}
 	return "unknown status";
 }

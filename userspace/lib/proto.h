@@ -36,6 +36,27 @@ struct qrep_hello_reply_msg {
 	uint64_t epoch;
 };
 
+struct qrep_auth_challenge_msg {
+	uint32_t magic;
+	uint32_t proto_version;
+	uint32_t method;
+	uint32_t reserved;
+	uint8_t nonce[QREP_AUTH_NONCE_SIZE];
+};
+
+struct qrep_auth_response_msg {
+	uint32_t magic;
+	uint32_t method;
+	uint8_t nonce[QREP_AUTH_NONCE_SIZE];
+	uint8_t mac[QREP_AUTH_MAC_SIZE];
+};
+
+struct qrep_auth_proof_msg {
+	uint32_t magic;
+	uint32_t proto_version;
+	uint8_t mac[QREP_AUTH_MAC_SIZE];
+};
+
 struct qrep_req_msg {
 	uint32_t magic;
 	uint16_t op;
@@ -63,6 +84,17 @@ void qrep_hello_reply_encode(const struct qrep_hello_reply_msg *m,
 			     uint8_t *buf);
 void qrep_hello_reply_decode(const uint8_t *buf,
 			     struct qrep_hello_reply_msg *m);
+void qrep_auth_challenge_encode(const struct qrep_auth_challenge_msg *m,
+				uint8_t *buf);
+void qrep_auth_challenge_decode(const uint8_t *buf,
+				struct qrep_auth_challenge_msg *m);
+void qrep_auth_response_encode(const struct qrep_auth_response_msg *m,
+			       uint8_t *buf);
+void qrep_auth_response_decode(const uint8_t *buf,
+			       struct qrep_auth_response_msg *m);
+void qrep_auth_proof_encode(const struct qrep_auth_proof_msg *m,
+			    uint8_t *buf);
+void qrep_auth_proof_decode(const uint8_t *buf, struct qrep_auth_proof_msg *m);
 void qrep_req_encode(const struct qrep_req_msg *m, uint8_t *buf);
 void qrep_req_decode(const uint8_t *buf, struct qrep_req_msg *m);
 void qrep_reply_encode(const struct qrep_reply_msg *m, uint8_t *buf);
@@ -70,17 +102,34 @@ void qrep_reply_decode(const uint8_t *buf, struct qrep_reply_msg *m);
 
 /*
  * Checks a hello as the target does before looking at its store: magic and
- * protocol version (QREP_ERR_PROTO), block size (QREP_ERR_SIZE), flags
- * (QREP_ERR_INVAL). UUID and device size are the caller's to compare.
+ * protocol version (QREP_ERR_PROTO), block size (QREP_ERR_SIZE), unknown
+ * flags (QREP_ERR_INVAL). UUID and device size are the caller's to compare.
  * Returns QREP_OK or an error status; *why, if not NULL, is set to a
  * static description of the problem.
  */
 enum qrep_status qrep_hello_check(const struct qrep_hello_msg *m,
 				  const char **why);
 
-/* Checks the shape of a hello reply as the client does (magic, version). */
+/*
+ * Checks the shape of a hello reply as the client does (magic, version,
+ * a known status: enum qrep_status or QREP_ERR_AUTH).
+ */
 enum qrep_status qrep_hello_reply_check(const struct qrep_hello_reply_msg *m,
 					const char **why);
+
+/*
+ * The shape of the authentication messages (magic, version, method,
+ * reserved fields): QREP_OK or QREP_ERR_PROTO, with *why set. Whether a
+ * proof is right is lib/auth.c's to say.
+ */
+enum qrep_status
+qrep_auth_challenge_check(const struct qrep_auth_challenge_msg *m,
+			  const char **why);
+enum qrep_status
+qrep_auth_response_check(const struct qrep_auth_response_msg *m,
+			 const char **why);
+enum qrep_status qrep_auth_proof_check(const struct qrep_auth_proof_msg *m,
+				       const char **why);
 
 /*
  * Checks a request against a device of dev_blocks blocks.

@@ -1,9 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Handing a target connection to qrep.ko: see replica_add.h. */
+/* Replica connections for qrep.ko: see replica_add.h. */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <linux/qrep.h>
 
+#include "auth.h"
+#include "client.h"
 #include "replica_add.h"
+
+int qrep_replica_connect(const struct qrep_config *cfg, unsigned int i,
+			 struct qrep_hello_reply_msg *hello, char *err,
+			 size_t errlen)
+{
+	struct qrep_client_device dev = { .size = cfg->size };
+	struct qrep_secret secret;
+	int fd;
+
+	memcpy(dev.uuid, cfg->uuid, sizeof(dev.uuid));
+	if (qrep_secret_load_optional(cfg->secret_file, &secret, &dev.secret,
+				      err, errlen))
+		return -EACCES;
+	fd = qrep_client_open(cfg->replicas[i].addr, &dev,
+			      (int)cfg->connect_timeout_ms, hello, err, errlen);
+	qrep_secret_wipe(&secret);
+	return fd;
+}
 
 int qrep_replica_hand_over(struct qrep_genl *g, const struct qrep_config *cfg,
 			   unsigned int i, int fd, uint64_t max_version,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Handing a target connection to qrep.ko, for qrepctl and qrepd. */
+/* Connecting to a resource's replica and handing the connection to qrep.ko. */
 #ifndef QREP_LIB_REPLICA_ADD_H
 #define QREP_LIB_REPLICA_ADD_H
 
@@ -8,6 +8,16 @@
 
 #include "config.h"
 #include "genl.h"
+#include "proto.h"
+
+/*
+ * Connects to replica @i of @cfg and does the handshake (with the
+ * resource's secret, if it has a secret-file; the hello claims no
+ * epoch). Returns the socket, or -errno with a sentence in @err.
+ */
+int qrep_replica_connect(const struct qrep_config *cfg, unsigned int i,
+			 struct qrep_hello_reply_msg *hello, char *err,
+			 size_t errlen);
 
 /*
  * QREP_CMD_REPLICA_ADD: the connected, handshaken socket @fd becomes

@@ -20,7 +20,7 @@
 #include <linux/genetlink.h>
 #include <linux/qrep.h>
 
-#include "client.h"
+#include "replica_add.h"
 #include "resync.h"
 #include "resync_driver.h"
 #include "view.h"
@@ -186,7 +186,6 @@ static void progress(void *arg, const struct qrep_resync_stats *st)
 int qrep_peer_open_replica(const struct qrep_config *cfg, unsigned int i,
 			   uint64_t epoch, struct qrep_peer *p)
 {
-	struct qrep_client_device dev = { .size = cfg->size };
 	struct qrep_hello_reply_msg hello;
 	struct timeval tv = {
 		.tv_sec = cfg->io_timeout_ms / 1000,
@@ -195,10 +194,7 @@ int qrep_peer_open_replica(const struct qrep_config *cfg, unsigned int i,
 	char err[256];
 	int fd;
 
-	memcpy(dev.uuid, cfg->uuid, sizeof(dev.uuid));
-	fd = qrep_client_open(cfg->replicas[i].addr, &dev,
-			      (int)cfg->connect_timeout_ms, &hello, err,
-			      sizeof(err));
+	fd = qrep_replica_connect(cfg, i, &hello, err, sizeof(err));
 	if (fd < 0) {
 		say("replica %s (%s): %s\n",
 			cfg->replicas[i].name, cfg->replicas[i].addr, err);

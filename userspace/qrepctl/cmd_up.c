@@ -4,8 +4,9 @@
  * replicas, take it down, hand a fresh connection to one replica.
  *
  * Connections are made and checked here, in user space (connect, then the
- * handshake that checks the device UUID and size), and only then handed
- * to qrep.ko. "up" connects to every replica before it creates anything,
+ * handshake that checks the device UUID and size, and proves the
+ * resource's secret both ways when it has a secret-file), and only then
+ * handed to qrep.ko, which never sees the handshake. "up" connects to every replica before it creates anything,
  * and undoes the device if a later step fails: a resource is up whole or
  * not at all.
  */
@@ -27,11 +28,29 @@ struct replica_conn {
 	bool stale;
 };
 
+/* The resource's secret, if it has one (*out NULL if not); 0 or an exit code. */
+static int load_secret(const struct qrep_config *cfg,
+		       struct qrep_secret *secret,
+		       const struct qrep_secret **out)
+{
+	char err[512];
+
+	if (qrep_secret_load_optional(cfg->secret_file, secret, out, err,
+				      sizeof(err))) {
+		fprintf(stderr, "qrepctl: %s\n", err);
+		return QREPCTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int connect_replica(const struct qrep_config *cfg, unsigned int i,
-			   uint64_t epoch, struct replica_conn *conn)
+			   uint64_t epoch, const struct qrep_secret *secret,
+			   struct replica_conn *conn)
 {
 	const struct qrep_config_replica *r = &cfg->replicas[i];
-	struct qrep_client_device dev = { .size = cfg->size, .epoch = epoch };
+	struct qrep_client_device dev = {
+		.size = cfg->size, .epoch = epoch, .secret = secret,
+	};
 	char err[256];
 
 	memcpy(dev.uuid, cfg->uuid, sizeof(dev.uuid));
@@ -132,6 +151,8 @@ static void close_all(struct replica_conn *conns, unsigned int n)
 int qrepctl_up(int argc, char **argv)
 {
 	struct replica_conn conns[QREP_MAX_REPLICAS];
+	const struct qrep_secret *secret;
+	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
 	struct qrep_genl g;
 	uint64_t epoch;
@@ -142,15 +163,18 @@ int qrepctl_up(int argc, char **argv)
 	ret = qrepctl_resource_load(argc, argv, "up", 0, &cfg, &rest);
 	if (ret)
 		return ret;
-	ret = qrepctl_genl_open(&g);
+	ret = load_secret(&cfg, &secret_buf, &secret);
 	if (ret)
 		return ret;
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		goto out_secret;
 
 	for (i = 0; i < cfg.nr_replicas; i++)
 		conns[i].fd = -1;
 	for (i = 0; i < cfg.nr_replicas; i++) {
 		/* Epoch 0 in the hello only asks; it raises nothing. */
-		if (connect_replica(&cfg, i, 0, &conns[i])) {
+		if (connect_replica(&cfg, i, 0, secret, &conns[i])) {
 			ret = QREPCTL_EXIT_FAIL;
 			goto out;
 		}
@@ -179,6 +203,8 @@ out:
 	/* The kernel holds its own references to the sockets it took. */
 	close_all(conns, cfg.nr_replicas);
 	qrep_genl_close(&g);
+out_secret:
+	qrep_secret_wipe(&secret_buf);
 	return ret;
 }
 
@@ -211,6 +237,8 @@ int qrepctl_reconnect(int argc, char **argv)
 {
 	/* Not flagged stale: the kernel knows what the replica missed. */
 	struct replica_conn conn = { .fd = -1 };
+	const struct qrep_secret *secret;
+	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
 	struct qrep_genl g;
 	unsigned int i;
@@ -228,10 +256,13 @@ int qrepctl_reconnect(int argc, char **argv)
 			cfg.name, rest[0]);
 		return QREPCTL_EXIT_USAGE;
 	}
-	ret = qrepctl_genl_open(&g);
+	ret = load_secret(&cfg, &secret_buf, &secret);
 	if (ret)
 		return ret;
-	if (connect_replica(&cfg, i, 0, &conn)) {
+	ret = qrepctl_genl_open(&g);
+	if (ret)
+		goto out_secret;
+	if (connect_replica(&cfg, i, 0, secret, &conn)) {
 		ret = QREPCTL_EXIT_FAIL;
 		goto out;
 	}
@@ -244,5 +275,7 @@ int qrepctl_reconnect(int argc, char **argv)
 out:
 	close_all(&conn, 1);
 	qrep_genl_close(&g);
+out_secret:
+	qrep_secret_wipe(&secret_buf);
 	return ret;
 }

@@ -25,7 +25,6 @@
 #include <unistd.h>
 #include <linux/qrep.h>
 
-#include "client.h"
 #include "config.h"
 #include "genl.h"
 #include "log.h"
@@ -97,7 +96,6 @@ static int load_config(int argc, char **argv, struct qrep_config *cfg)
 static void reconnect(struct qrepd *d, unsigned int i)
 {
 	const struct qrep_config_replica *r = &d->cfg.replicas[i];
-	struct qrep_client_device dev = { .size = d->cfg.size };
 	struct qrep_hello_reply_msg hello;
 	char err[256];
 	int fd, ret;
@@ -105,10 +103,7 @@ static void reconnect(struct qrepd *d, unsigned int i)
 	if (now_ms() < d->next_try_ms[i])
 		return;
 	d->next_try_ms[i] = now_ms() + d->cfg.reconnect_interval_ms;
-	/* Epoch 0 in the hello claims nothing; the kernel stamps its own. */
-	memcpy(dev.uuid, d->cfg.uuid, sizeof(dev.uuid));
-	fd = qrep_client_open(r->addr, &dev, (int)d->cfg.connect_timeout_ms,
-			      &hello, err, sizeof(err));
+	fd = qrep_replica_connect(&d->cfg, i, &hello, err, sizeof(err));
 	if (fd < 0) {
 		qrep_dbg("replica %s: %s", r->name, err);
 		return;

@@ -36,6 +36,7 @@ struct serve_opts {
 	const char *store;
 	const char *listen;
 	const char *stats_file;
+	const char *secret_file;
 	unsigned int threads;
 };
 
@@ -45,9 +46,12 @@ static int serve_usage(const char *why)
 		fprintf(stderr, "qrep-target serve: %s\n", why);
 	fprintf(stderr, "usage: qrep-target serve --store PATH --listen "
 		"ADDR:PORT [--threads N] [--stats-file PATH]\n"
+		"                         [--secret-file PATH]\n"
 		"  ADDR:PORT: 192.0.2.1:7789, [2001:db8::1]:7789, "
 		"0.0.0.0:7789, [::]:7789\n"
-		"  --threads: worker threads, 1..%u (default %u)\n",
+		"  --threads: worker threads, 1..%u (default %u)\n"
+		"  --secret-file: clients must prove they know this secret "
+		"(mode 0600)\n",
 		QREP_TARGET_MAX_THREADS, QREP_TARGET_DEFAULT_THREADS);
 	return QREP_EXIT_USAGE;
 }
@@ -59,6 +63,7 @@ static int parse_serve_opts(int argc, char **argv, struct serve_opts *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "stats-file", required_argument, NULL, 'S' },
+		{ "secret-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -83,6 +88,9 @@ static int parse_serve_opts(int argc, char **argv, struct serve_opts *o)
 			break;
 		case 'S':
 			o->stats_file = optarg;
+			break;
+		case 'K':
+			o->secret_file = optarg;
 			break;
 		case 'h':
 			serve_usage(NULL);
@@ -228,9 +236,34 @@ static int open_store(struct qrep_target *t, const char *path)
 	return 0;
 }
 
+/*
+ * The secret, before anything else is opened: a refused secret file is a
+ * configuration error to fix, like a bad option.
+ */
+static int load_secret(const char *path, struct qrep_secret *secret)
+{
+	char err[512];
+	int ret;
+
+	if (!path) {
+		qrep_warn("no --secret-file: clients are not authenticated; "
+			  "anyone who can connect can read and write the "
+			  "store");
+		return 0;
+	}
+	ret = qrep_secret_load(path, secret, err, sizeof(err));
+	if (ret) {
+		qrep_err("%s", err);
+		return ret;
+	}
+	qrep_info("clients must prove the secret in %s", path);
+	return 0;
+}
+
 int qrep_target_cmd_serve(int argc, char **argv)
 {
 	struct qrep_target_stats_writer sw = { 0 };
+	struct qrep_secret *secret = NULL;
 	char addr[QREP_ADDR_STR_MAX];
 	struct serve_opts o = { 0 };
 	struct qrep_target *t;
@@ -246,6 +279,16 @@ int qrep_target_cmd_serve(int argc, char **argv)
 		return QREP_EXIT_FAIL;
 	}
 	qrep_target_init(t);
+	if (o.secret_file) {
+		secret = calloc(1, sizeof(*secret));
+		if (!secret) {
+			qrep_err("out of memory");
+			goto out_free;
+		}
+	}
+	if (load_secret(o.secret_file, secret))
+		goto out_free;
+	t->secret = secret;
 	if (open_store(t, o.store))
 		goto out_free;
 
@@ -310,6 +353,10 @@ out_store:
 		qrep_info("store flushed and marked clean; exiting");
 	}
 out_free:
+	if (secret) {
+		qrep_secret_wipe(secret);
+		free(secret);
+	}
 	qrep_target_uninit(t);
 	free(t);
 	return rc;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "handshake.h"
 #include "log.h"
 #include "uuid.h"
 #include "target.h"
@@ -96,24 +97,66 @@ static enum qrep_status hello_verdict(struct qrep_target *t,
 	return QREP_OK;
 }
 
+/* Sends handshake bytes, counting them; 0 or -errno. */
+static int conn_send_hs(struct qrep_target *t, struct qrep_target_conn *c,
+			const uint8_t *buf, size_t len)
+{
+	int err;
+
+	pthread_mutex_lock(&c->send_mutex);
+	err = qrep_write_full(c->fd, buf, len);
+	pthread_mutex_unlock(&c->send_mutex);
+	if (!err) {
+		qrep_stat_add(&t->stats.bytes_sent[QREP_STATS_HELLO], len);
+		qrep_stat_add(&t->stats.bytes_sent_total, len);
+	}
+	return err;
+}
+
+/* Reads one handshake message; false (logged) if it did not all come. */
+static bool conn_read_hs(struct qrep_target *t, struct qrep_target_conn *c,
+			 uint8_t *buf, size_t len, const char *what)
+{
+	ssize_t n = qrep_read_full(c->fd, buf, len);
+
+	if (n == (ssize_t)len) {
+		count_rx(t, QREP_STATS_HELLO, len);
+		return true;
+	}
+	qrep_info("%s: no %s: %s", c->peer, what,
+		  n == -EAGAIN ? "timed out" : n == -EPIPE || n == 0 ?
+		  "closed part way" : strerror((int)-n));
+	return false;
+}
+
+/*
+ * The handshake (lib/handshake.h): the hello, the challenge-response if
+ * this target has a secret, then the store's own checks and the reply,
+ * followed by the target's proof to an authenticated client.
+ */
 static bool conn_handshake(struct qrep_target *t, struct qrep_target_conn *c)
 {
 	struct qrep_hello_reply_msg rep = {
 		.magic = QREP_HELLO_MAGIC,
 		.proto_version = QREP_PROTO_VERSION,
 		.block_size = QREP_BLOCK_SIZE,
-		.size = t->info->size,
 	};
-	uint8_t buf[QREP_HELLO_REPLY_SIZE];
+	uint8_t in[QREP_AUTH_RESPONSE_SIZE];
+	uint8_t out[QREP_HELLO_REPLY_SIZE + QREP_AUTH_PROOF_SIZE];
 	char theirs[QREP_UUID_STR_LEN + 1];
-	struct qrep_hello_msg h;
+	enum qrep_hs_target_state state;
+	struct qrep_hs_target hs;
 	const char *why = "";
-	enum qrep_status st;
+	uint32_t st;		/* enum qrep_status, or QREP_ERR_AUTH */
+	size_t len;
 	ssize_t n;
-	int err;
+	int err, proof;
 
-	_Static_assert(QREP_HELLO_REPLY_SIZE >= QREP_HELLO_SIZE, "buffer");
-	n = qrep_read_full(c->fd, buf, QREP_HELLO_SIZE);
+	_Static_assert(QREP_AUTH_RESPONSE_SIZE >= QREP_HELLO_SIZE, "buffer");
+	_Static_assert(QREP_HELLO_REPLY_SIZE >= QREP_AUTH_CHALLENGE_SIZE,
+		       "buffer");
+	qrep_hs_target_init(&hs, t->secret);
+	n = qrep_read_full(c->fd, in, QREP_HELLO_SIZE);
 	if (n == 0) {
 		/* Connected and left: a liveness probe, not a handshake. */
 		qrep_dbg("%s: closed before a hello", c->peer);
@@ -127,35 +170,58 @@ static bool conn_handshake(struct qrep_target *t, struct qrep_target_conn *c)
 		goto fail;
 	}
 	count_rx(t, QREP_STATS_HELLO, QREP_HELLO_SIZE);
-	qrep_hello_decode(buf, &h);
 
-	st = hello_verdict(t, &h, &why);
-	/* After any epoch raise: covers every older epoch's write. */
-	err = qrep_store_max_version(t->store, &rep.max_version);
-	if (err && st == QREP_OK) {
-		st = QREP_ERR_IO;
-		why = "cannot determine max_version";
+	state = qrep_hs_target_hello(&hs, in, out, &why);
+	if (state == QREP_HST_WAIT_RESPONSE) {
+		err = conn_send_hs(t, c, out, QREP_AUTH_CHALLENGE_SIZE);
+		if (err) {
+			qrep_info("%s: challenge not sent: %s", c->peer,
+				  strerror(-err));
+			goto fail;
+		}
+		if (!conn_read_hs(t, c, in, QREP_AUTH_RESPONSE_SIZE,
+				  "authentication response"))
+			goto fail;
+		state = qrep_hs_target_response(&hs, in, &why);
+	}
+	/* Only now, authenticated (or with no secret), act on the hello. */
+	st = state == QREP_HST_VERDICT ?
+	     hello_verdict(t, &hs.hello_msg, &why) : hs.status;
+	if (qrep_hs_target_may_describe(&hs)) {
+		/* After any epoch raise: covers every older epoch's write. */
+		err = qrep_store_max_version(t->store, &rep.max_version);
+		if (err && st == QREP_OK) {
+			st = QREP_ERR_IO;
+			why = "cannot determine max_version";
+		}
+		rep.epoch = qrep_store_epoch(t->store);
+		rep.size = t->info->size;
+		memcpy(rep.uuid, t->info->uuid, QREP_UUID_SIZE);
 	}
 	rep.status = st;
-	rep.epoch = qrep_store_epoch(t->store);
-	memcpy(rep.uuid, t->info->uuid, QREP_UUID_SIZE);
-	qrep_hello_reply_encode(&rep, buf);
+	qrep_hello_reply_encode(&rep, out);
+	len = QREP_HELLO_REPLY_SIZE;
+	proof = qrep_hs_target_proof(&hs, out, out + len);
+	if (proof > 0)
+		len += QREP_AUTH_PROOF_SIZE;
+	if (proof < 0) {
+		qrep_err("%s: cannot compute the proof: %s", c->peer,
+			 strerror(-proof));
+		goto fail;
+	}
+	err = conn_send_hs(t, c, out, len);
 
-	pthread_mutex_lock(&c->send_mutex);
-	err = qrep_write_full(c->fd, buf, QREP_HELLO_REPLY_SIZE);
-	pthread_mutex_unlock(&c->send_mutex);
-	if (!err) {
-		qrep_stat_add(&t->stats.bytes_sent[QREP_STATS_HELLO],
-			      QREP_HELLO_REPLY_SIZE);
-		qrep_stat_add(&t->stats.bytes_sent_total,
-			      QREP_HELLO_REPLY_SIZE);
+	if (hs.auth_refused) {
+		qrep_warn("%s: authentication refused: %s", c->peer, why);
+		qrep_stat_add(&t->stats.auth_failed, 1);
+		goto fail;
 	}
 	if (st != QREP_OK) {
-		qrep_uuid_format(h.uuid, theirs);
+		qrep_uuid_format(hs.hello_msg.uuid, theirs);
 		qrep_warn("%s: handshake refused: %s (client device %s, "
 			  "%llu bytes, epoch %llu)", c->peer, why, theirs,
-			  (unsigned long long)h.size,
-			  (unsigned long long)h.epoch);
+			  (unsigned long long)hs.hello_msg.size,
+			  (unsigned long long)hs.hello_msg.epoch);
 		goto fail;
 	}
 	if (err) {
@@ -163,9 +229,11 @@ static bool conn_handshake(struct qrep_target *t, struct qrep_target_conn *c)
 			  strerror(-err));
 		goto fail;
 	}
-	qrep_info("%s: connection %llu ready (client epoch %llu, store epoch "
-		  "%llu, max_version %llu)", c->peer,
-		  (unsigned long long)c->id, (unsigned long long)h.epoch,
+	qrep_info("%s: connection %llu ready%s (client epoch %llu, store "
+		  "epoch %llu, max_version %llu)", c->peer,
+		  (unsigned long long)c->id,
+		  hs.authenticated ? ", authenticated" : "",
+		  (unsigned long long)hs.hello_msg.epoch,
 		  (unsigned long long)rep.epoch,
 		  (unsigned long long)rep.max_version);
 	return true;

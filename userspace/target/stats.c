@@ -56,6 +56,8 @@ static void write_stats(FILE *f, const struct qrep_target_stats_writer *w)
 		(unsigned long long)get(&s->connections_active));
 	fprintf(f, "handshakes_failed %llu\n",
 		(unsigned long long)get(&s->handshakes_failed));
+	fprintf(f, "auth_failed %llu\n",
+		(unsigned long long)get(&s->auth_failed));
 	fprintf(f, "requests_malformed %llu\n",
 		(unsigned long long)get(&s->malformed));
 	fprintf(f, "checksum_errors %llu\n",

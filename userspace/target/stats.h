@@ -36,6 +36,7 @@ struct qrep_target_stats {
 	_Atomic uint64_t connections_refused;
 	_Atomic uint64_t connections_active;
 	_Atomic uint64_t handshakes_failed;
+	_Atomic uint64_t auth_failed;	/* a subset of handshakes_failed */
 };
 
 struct qrep_target_stats_writer {

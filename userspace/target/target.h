@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "net.h"
 #include "proto.h"
 #include "stats.h"
@@ -101,6 +102,8 @@ struct qrep_target_req {
 struct qrep_target {
 	struct qrep_store *store;
 	const struct qrep_store_info *info;
+	/* Clients must prove they know it; NULL: none may try. */
+	const struct qrep_secret *secret;
 	struct qrep_target_stats stats;
 
 	/*

@@ -11,6 +11,10 @@
  *
  * A connection starts with a handshake done in user space: the client
  * sends struct qrep_hello, the target answers with struct qrep_hello_reply.
+ * When both ends share a secret, the client sets QREP_HELLO_F_AUTH and an
+ * HMAC-SHA256 challenge-response runs between the two (struct
+ * qrep_auth_challenge, struct qrep_auth_response, and struct
+ * qrep_auth_proof after the hello reply): see Documentation/protocol.rst.
  * After that the connection carries requests (struct qrep_req, followed for
  * WRITE by the data) and replies (struct qrep_reply, followed for READ by
  * one version per block and then the data). Replies may come in any order;
@@ -26,6 +30,9 @@
 #define QREP_HELLO_MAGIC	0x5152484cU	/* "QRHL" */
 #define QREP_REQ_MAGIC		0x51524551U	/* "QREQ" */
 #define QREP_REPLY_MAGIC	0x51525250U	/* "QRRP" */
+#define QREP_CHALLENGE_MAGIC	0x51524348U	/* "QRCH" */
+#define QREP_RESPONSE_MAGIC	0x51525253U	/* "QRRS" */
+#define QREP_PROOF_MAGIC	0x51525046U	/* "QRPF" */
 
 /* Every store, request and device speaks in blocks of this size. */
 #define QREP_BLOCK_SHIFT	12
@@ -107,20 +114,67 @@ struct qrep_hello {
 	__u8 uuid[QREP_UUID_SIZE];	/* the device this client serves */
 	__be64 size;			/* device size in bytes */
 	__be32 block_size;		/* QREP_BLOCK_SIZE */
-	__be32 flags;			/* none defined; must be 0 */
+	__be32 flags;			/* QREP_HELLO_F_*; others must be 0 */
 	__be64 epoch;			/* client's epoch */
 };
+
+/* Hello flags. Unknown flags are refused with QREP_ERR_INVAL. */
+#define QREP_HELLO_F_AUTH	0x00000001U /* challenge-response follows */
+#define QREP_HELLO_FLAGS_ALL	QREP_HELLO_F_AUTH
+
+/*
+ * Hello reply status: authentication failed, or only one side has a
+ * secret. Only ever in a hello reply, never in a reply to a request, so it
+ * lies outside enum qrep_status (whose every value qrep.ko may meet in a
+ * reply and names).
+ */
+#define QREP_ERR_AUTH		0x100U
+
+/* Authentication: one method, HMAC-SHA256 over a shared secret. */
+#define QREP_AUTH_HMAC_SHA256	1U
+#define QREP_AUTH_NONCE_SIZE	32
+#define QREP_AUTH_MAC_SIZE	32
 
 /* Target -> client, the answer to struct qrep_hello. */
 struct qrep_hello_reply {
 	__be32 magic;			/* QREP_HELLO_MAGIC */
 	__be32 proto_version;		/* QREP_PROTO_VERSION */
-	__be32 status;			/* enum qrep_status */
+	__be32 status;			/* enum qrep_status, QREP_ERR_AUTH */
 	__be32 block_size;
 	__u8 uuid[QREP_UUID_SIZE];	/* the store's device UUID */
 	__be64 size;			/* the store's size in bytes */
 	__be64 max_version;		/* highest block version in the store */
 	__be64 epoch;			/* highest epoch the store accepted */
+};
+
+/*
+ * Target -> client, instead of the hello reply, when the hello asked for
+ * QREP_HELLO_F_AUTH and the target has a secret: the target's nonce.
+ */
+struct qrep_auth_challenge {
+	__be32 magic;			/* QREP_CHALLENGE_MAGIC */
+	__be32 proto_version;		/* QREP_PROTO_VERSION */
+	__be32 method;			/* QREP_AUTH_HMAC_SHA256 */
+	__be32 reserved;		/* must be 0 */
+	__u8 nonce[QREP_AUTH_NONCE_SIZE];	/* the target's, fresh */
+};
+
+/* Client -> target: the client's nonce and its proof. */
+struct qrep_auth_response {
+	__be32 magic;			/* QREP_RESPONSE_MAGIC */
+	__be32 method;			/* QREP_AUTH_HMAC_SHA256 */
+	__u8 nonce[QREP_AUTH_NONCE_SIZE];	/* the client's, fresh */
+	__u8 mac[QREP_AUTH_MAC_SIZE];	/* HMAC, "client->target" */
+};
+
+/*
+ * Target -> client, right after the hello reply of a connection whose
+ * client proved itself: the target's proof, covering that reply too.
+ */
+struct qrep_auth_proof {
+	__be32 magic;			/* QREP_PROOF_MAGIC */
+	__be32 proto_version;		/* QREP_PROTO_VERSION */
+	__u8 mac[QREP_AUTH_MAC_SIZE];	/* HMAC, "target->client" */
 };
 
 /* Client -> target: one request. WRITE is followed by nblocks blocks. */
@@ -153,6 +207,9 @@ struct qrep_reply {
 
 #define QREP_HELLO_SIZE		48
 #define QREP_HELLO_REPLY_SIZE	56
+#define QREP_AUTH_CHALLENGE_SIZE	48
+#define QREP_AUTH_RESPONSE_SIZE	72
+#define QREP_AUTH_PROOF_SIZE	40
 #define QREP_REQ_SIZE		48
 #define QREP_REPLY_SIZE		32
 #define QREP_BLOCK_CHECK_SIZE	16
