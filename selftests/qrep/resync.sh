@@ -197,8 +197,8 @@ qrepd_reconnects()
 	grep -q 'replica c reconnected' /tmp/qrepd.log || return 1
 	stop_qrepd
 	qrepctl down -c "$QREP_CONF" && stores_identical &&
-		qrep-store check "$(target_store 0)" >/dev/null &&
-		qrep-store check "$(target_store 1)" >/dev/null
+		qrep-store check --store "$(target_store 0)" >/dev/null &&
+		qrep-store check --store "$(target_store 1)" >/dev/null
 }
 
 # Test 6: c misses writes made through a device that never knew it; a
