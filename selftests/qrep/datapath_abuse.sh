@@ -7,7 +7,9 @@
 #
 # For each way of misbehaving, the I/O that provoked it must end (with EIO
 # unless a correct answer came first), the replica must be FAILED with the
-# expected reason, and the kernel log must stay clean (the VM harness
+# expected reason (or, for a checksum error on a read, STALE: the stream
+# is still in step, the replica just serves no more reads until a resync
+# has repaired it), and the kernel log must stay clean (the VM harness
 # fails the run on any warning). Also: REPLICA_ADD and REPLICA_REMOVE
 # refuse bad input with the expected errors.
 set -u
@@ -77,7 +79,7 @@ CASES=(
 	"nblocks write write WRITE reply with 1 blocks, expected 0"
 	"nblocks flush fsync FLUSH reply with 1 blocks, expected 0"
 	"error read read READ refused: I/O error"
-	"checksum read read READ refused: stored checksum mismatch"
+	"checksum read read stale: READ of blocks 0+16: stored checksum mismatch"
 	"error write write WRITE refused: I/O error"
 	"error flush fsync FLUSH refused: I/O error"
 	"double read read reply to unknown handle"
@@ -95,13 +97,14 @@ for c in "${CASES[@]}"; do
 	set -- $c
 	mode=$1 op=$2 io=$3
 	shift 3
-	ktap_test "fake target '$mode' on $op, $io: replica fails with '$*'" \
+	ktap_test "fake target '$mode' on $op, $io: replica dropped with '$*'" \
 		fake_case "$mode" "$op" "$io" "$*"
 	# ktap_test runs in a subshell: count devices here.
 	INDEX=$((INDEX + 1))
 done
 # Two fake replicas: slot 0 answers READs with a checksum error, slot 1
-# correctly. Every read must succeed, re-driven to slot 1 if need be.
+# correctly. Every read must succeed, re-driven to slot 1 if need be; slot
+# 0 turns stale (it serves no more reads) rather than failed.
 read_redriven()
 {
 	local dev=/dev/qrep$INDEX bad good rc
@@ -121,7 +124,7 @@ read_redriven()
 	kill "$good"
 	wait "$bad" || { cat "$DIR/bad.out"; return 1; }
 	cat "$DIR/bad.out"
-	[ "$rc" -eq 0 ] && grep -q 'READ refused: stored checksum mismatch' "$DIR/bad.out" &&
+	[ "$rc" -eq 0 ] && grep -q 'stale: READ of blocks .*: stored checksum mismatch' "$DIR/bad.out" &&
 		qrepctl destroy "$INDEX"
 }
 

@@ -645,14 +645,20 @@ static int replica_state_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static bool replica_failed(struct qrep_genl *g, const struct opts *o,
-			   struct replica_state *rs)
+/*
+ * Has the kernel dropped the replica: failed it, or (a checksum error on
+ * a read) made it stale, which takes it out of the readers?
+ */
+static bool replica_dropped(struct qrep_genl *g, const struct opts *o,
+			    struct replica_state *rs)
 {
 	rs->slot = (uint32_t)o->slot;
 	rs->state = QREP_REPLICA_EMPTY;
+	rs->last_error[0] = '\0';
 	if (get_dev(g, (uint32_t)o->dev, replica_state_cb, rs))
 		return false;
-	return rs->state == QREP_REPLICA_FAILED;
+	return rs->state == QREP_REPLICA_FAILED ||
+	       (rs->state == QREP_REPLICA_STALE && rs->last_error[0]);
 }
 
 static uint64_t now_ms(void)
@@ -663,7 +669,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Serves @fd badly until the kernel fails the replica or time runs out. */
+/* Serves @fd badly until the kernel drops the replica or time runs out. */
 static int fake_serve(struct qrep_genl *g, const struct opts *o, int fd,
 		      enum fake_mode mode)
 {
@@ -687,8 +693,9 @@ static int fake_serve(struct qrep_genl *g, const struct opts *o, int fd,
 			continue;
 		}
 		/* Idle, or hung up: has the kernel noticed? */
-		if (replica_failed(g, o, &rs)) {
-			printf("failed: %s\n", rs.last_error);
+		if (replica_dropped(g, o, &rs)) {
+			printf("%s: %s\n", rs.state == QREP_REPLICA_FAILED ?
+			       "failed" : "stale", rs.last_error);
 			return 0;
 		}
 		if (!open)
