@@ -26,28 +26,16 @@
 #
 # Functions return non-zero and say why on stderr when something fails.
 
-: "${QREP_ROOT:?run inside the VM harness}"
-: "${QREP_BUILD:=$QREP_ROOT/build}"
-: "${KVER:=$(uname -r)}"
-export PATH="$QREP_BUILD/bin:$PATH"
+# The selftests' VM helpers: QREP_KO, PATH, qrep_load, wait_for.
+# shellcheck source=selftests/lib/qrep.sh
+. "${QREP_ROOT:?run inside the VM harness}/selftests/lib/qrep.sh"
 
 BENCH_DIR=${BENCH_DIR:-/tmp/bench}
-BENCH_KO=$QREP_BUILD/kmod/$KVER/drivers/block/qrep/qrep.ko
 # Seconds a daemon may take to listen, a device to appear, DRBD to connect.
 BENCH_START_TIMEOUT=30
 
 bench_err() {
 	echo "bench: $*" >&2
-}
-
-# bench_wait SECONDS COMMAND...: poll until COMMAND succeeds.
-bench_wait() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.1
-	done
 }
 
 # (Functions and subshells rather than new programs: under TCG every
@@ -69,7 +57,7 @@ bench_prepare() {
 		mount -t tmpfs -o size=90%,mode=700 bench "$BENCH_DIR" || return 1
 	fi
 	modprobe -a nbd loop raid1 || return 1
-	lsmod | grep -q '^qrep ' || insmod "$BENCH_KO" || return 1
+	qrep_load
 }
 
 # ---- qrep ---------------------------------------------------------------
@@ -86,7 +74,7 @@ bench_target_start() {
 	echo "$!" >"$BENCH_DIR/$name.pid"
 	host=${listen%:*}
 	[ "$host" != 0.0.0.0 ] || host=127.0.0.1
-	if ! bench_wait "$BENCH_START_TIMEOUT" bench_listening "$host" "${listen##*:}"; then
+	if ! wait_for "$BENCH_START_TIMEOUT" bench_listening "$host" "${listen##*:}"; then
 		bench_err "qrep-target $name did not start:"
 		tail -n 5 "$log" >&2
 		return 1
@@ -99,7 +87,7 @@ bench_stop_pid() {
 
 	pid=$(cat "$1" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
-	bench_wait 10 bench_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
+	wait_for 10 bench_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
 	rm -f "$1"
 }
 
@@ -132,7 +120,7 @@ bench_qrep_up() {
 		done
 	} >"$conf"
 	qrepctl up -c "$conf" >/dev/null || { rm -f "$conf"; return 1; }
-	bench_wait "$BENCH_START_TIMEOUT" test -b "/dev/qrep$dev"
+	wait_for "$BENCH_START_TIMEOUT" test -b "/dev/qrep$dev"
 }
 
 bench_qrep_down() {
@@ -167,7 +155,7 @@ bench_nbd_serve() {
 		cat "$BENCH_DIR/$name.nbd.log" >&2
 		return 1
 	}
-	bench_wait "$BENCH_START_TIMEOUT" bench_listening 127.0.0.1 "$port" || {
+	wait_for "$BENCH_START_TIMEOUT" bench_listening 127.0.0.1 "$port" || {
 		bench_err "nbd-server $name did not start"
 		return 1
 	}
@@ -182,7 +170,7 @@ bench_nbd_connect() {
 	local i=$1 host=$2 port=$3
 
 	nbd-client -N bench -b 4096 "$host" "$port" "/dev/nbd$i" >/dev/null || return 1
-	bench_wait "$BENCH_START_TIMEOUT" bench_nbd_connected "$i"
+	wait_for "$BENCH_START_TIMEOUT" bench_nbd_connected "$i"
 }
 
 bench_nbd_connected() {
@@ -194,7 +182,7 @@ bench_nbd_connected() {
 
 bench_nbd_disconnect() {
 	nbd-client -d "/dev/nbd$1" >/dev/null 2>&1 || true
-	bench_wait 10 eval "! bench_nbd_connected $1"
+	wait_for 10 eval "! bench_nbd_connected $1"
 }
 
 # ---- md raid1 -----------------------------------------------------------
@@ -207,7 +195,7 @@ bench_md_up() {
 	mdadm --create "$BENCH_MD" --run --level=1 --raid-devices=$# \
 		--metadata=1.2 --bitmap=none --assume-clean "$@" </dev/null >/dev/null 2>&1 ||
 		{ bench_err "mdadm --create failed"; return 1; }
-	bench_wait "$BENCH_START_TIMEOUT" test -b "$BENCH_MD"
+	wait_for "$BENCH_START_TIMEOUT" test -b "$BENCH_MD"
 }
 
 bench_md_down() {
@@ -272,10 +260,10 @@ bench_drbd_connected() {
 # On one node, once both are connected: both disks hold the same zeros,
 # so skip the initial full sync, and become primary.
 bench_drbd_primary() {
-	bench_wait "$BENCH_START_TIMEOUT" bench_drbd_connected ||
+	wait_for "$BENCH_START_TIMEOUT" bench_drbd_connected ||
 		{ bench_err "DRBD did not connect: $(bench_drbdadm cstate bench 2>&1)"; return 1; }
 	bench_drbdadm -- --clear-bitmap new-current-uuid bench || return 1
-	bench_wait "$BENCH_START_TIMEOUT" bench_drbd_uptodate ||
+	wait_for "$BENCH_START_TIMEOUT" bench_drbd_uptodate ||
 		{ bench_err "DRBD disks: $(bench_drbdadm dstate bench 2>&1)"; return 1; }
 	bench_drbdadm primary bench
 }

@@ -96,6 +96,18 @@ function header(first,    i, line, sep) {
 	print sep " |"
 }
 
+# A row that has a status instead of numbers: print it across NCOL
+# cells and say so.
+function status_row(s, r, name, ncol,    line, j) {
+	if (!((s, r) in status))
+		return 0
+	line = "| " name " | " status[s, r]
+	for (j = 2; j <= ncol; j++)
+		line = line " | "
+	print line " |"
+	return 1
+}
+
 # A comparison table: absolute numbers, then the ratios of the qrep rows.
 function table(s, refs, nref,    i, j, k, r, v, line, row, ref) {
 	if (!nrows[s])
@@ -104,14 +116,10 @@ function table(s, refs, nref,    i, j, k, r, v, line, row, ref) {
 	for (i = 1; i <= nrows[s]; i++) {
 		r = rows[s, i]
 		line = "| " label[s, r]
-		if ((s, r) in status) {
-			line = line " | " status[s, r]
-			for (j = 2; j <= ncol; j++)
-				line = line " | "
-		} else {
-			for (j = 1; j <= ncol; j++)
-				line = line " | " cell(s, r, cw[j], cm[j])
-		}
+		if (status_row(s, r, label[s, r], ncol))
+			continue
+		for (j = 1; j <= ncol; j++)
+			line = line " | " cell(s, r, cw[j], cm[j])
 		print line " |"
 	}
 	print ""
@@ -210,10 +218,8 @@ END {
 		print "| --- | ---: | ---: | ---: |"
 		for (i = 1; i <= nrows["scale"]; i++) {
 			r = rows["scale", i]
-			if (("scale", r) in status) {
-				print "| " label["scale", r] " | " status["scale", r] " | | |"
+			if (status_row("scale", r, label["scale", r], 3))
 				continue
-			}
 			print "| " label["scale", r] " | " cell("scale", r, "randwrite-qd32", "iops") \
 				" | " cell("scale", r, "randwrite-qd1", "p50_us") \
 				" | " cell("scale", r, "randwrite-qd1", "p99_us") " |"
@@ -232,10 +238,8 @@ END {
 		print "| --- | ---: | ---: | ---: | ---: | ---: |"
 		for (i = 1; i <= nrows["mem"]; i++) {
 			r = rows["mem", i]
-			if (("mem", r) in status) {
-				print "| " r " | " status["mem", r] " | | | | |"
+			if (status_row("mem", r, r, 5))
 				continue
-			}
 			print "| " r " | " cell("mem", r, "-", "kmem_up_kib") " | " cell("mem", r, "-", "kmem_io_kib") \
 				" | " cell("mem", r, "-", "target_rss_kib") " | " cell("mem", r, "-", "target_rss_io_kib") \
 				" | " cell("mem", r, "-", "store_kib") " |"
