@@ -10,6 +10,8 @@
 #   make checkpatch  make sparse   kernel code checks
 #   make fuzz        fuzz the user-space parsers (FUZZ_SECONDS each, 60)
 #   make sim-long    the election simulation with a million seeds
+#   make bench       qrep against nbd, md raid1 and DRBD (BENCH_* settings)
+#   make bench-smoke the same, briefly: proves the benchmark works
 #
 # Everything built lands in build/ (ignored by git).
 
@@ -113,6 +115,20 @@ demo-run: all
 
 vm-shell-run: all
 	@qemu/run-vm --interactive
+
+# The benchmark (bench/run; settings as BENCH_* variables, see there and
+# Documentation/performance.rst): writes bench/results/latest.md and .csv.
+# Like check, it installs what it needs first.
+bench bench-smoke: deps
+	@$(MAKE) --no-print-directory $@-run
+
+bench-run: all
+	@bench/run
+
+bench-smoke-run: all
+	@bench/run --smoke
+
+.PHONY: bench bench-smoke bench-run bench-smoke-run
 
 clean:
 	rm -rf $(O)

@@ -19,6 +19,8 @@ pkgs=(
 	e2fsprogs fio iproute2 nftables util-linux procps
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
+	# what make bench measures qrep against, in the VMs; jq reads fio's JSON
+	nbd-server nbd-client mdadm drbd-utils jq
 )
 for s in "${series[@]}"; do
 	case "$s" in
