@@ -159,12 +159,13 @@ bench_row_down() {
 # bench_compare SECTION "WORKLOAD..." ROW...: every workload on every row,
 # BENCH_REPS times. The repetitions are the outer loop, so that a burst of
 # load from elsewhere on the machine spreads over all rows instead of
-# falling on one. A row that cannot be set up is reported once, with the
-# reason, and left out of the later repetitions.
+# falling on one. A row that cannot be set up is left out of the later
+# repetitions: reported as not available, with the reason, if it never
+# was set up, else listed as a failed step beside the numbers it has.
 bench_compare() {
 	local section=$1 wl rep row id kind nodes label err out metric value dev prefill=0
 	local -a workloads rows
-	local -A dead=()
+	local -A dead=() measured=()
 
 	read -r -a workloads <<<"$2"
 	shift 2
@@ -183,7 +184,11 @@ bench_compare() {
 			bench_log "$section: $id, repetition $rep of $BENCH_REPS"
 			if ! err=$(bench_row_up "$kind" "$nodes" 2>&1); then
 				bench_log "$id: set-up failed: $err"
-				if [ "$kind" = qrep-quorum ] && [[ $err == *"mirror mode"* ]]; then
+				if [ -n "${measured[$id]:-}" ]; then
+					# It worked before: keep its numbers, list the failure.
+					bench_emit "$section" "$id" - error "$rep" \
+						"set-up failed: $(bench_first_line "$err")"
+				elif [ "$kind" = qrep-quorum ] && [[ $err == *"mirror mode"* ]]; then
 					bench_emit "$section" "$id" - status - "$BENCH_QUORUM_NA"
 				else
 					bench_emit "$section" "$id" - status - \
@@ -193,6 +198,7 @@ bench_compare() {
 				bench_row_down "$kind" "$nodes" >/dev/null 2>&1
 				continue
 			fi
+			measured[$id]=1
 			dev=$(bench_row_dev "$kind")
 			if [ "$prefill" = 1 ] && ! err=$(bench_on 1 bench_prefill "$dev" "$BENCH_SIZE" 2>&1); then
 				bench_log "$id: writing the region failed: $err"
