@@ -66,7 +66,23 @@ enum qrep_event {
 	QREP_EVENT_RESYNC_PROGRESS = 9,	/* at each tenth of the way */
 	QREP_EVENT_RESYNC_FINISHED = 10, /* the replica is up to date */
 	QREP_EVENT_RESYNC_STOPPED = 11,	/* given up part way; resumes later */
+	QREP_EVENT_QUORUM_LOST = 12,	/* quorum mode: a write or read quorum went */
+	QREP_EVENT_QUORUM_REGAINED = 13, /* quorum mode: a quorum came back */
 };
+
+/*
+ * QREP_A_DEV_ON_NO_QUORUM: what quorum mode does with I/O that cannot
+ * reach its quorum (fewer than W replicas live for a WRITE or FLUSH,
+ * fewer than R for a READ).
+ */
+enum qrep_on_no_quorum {
+	QREP_NO_QUORUM_SUSPEND = 1,	/* hold it until a quorum returns */
+	QREP_NO_QUORUM_ERROR = 2,	/* fail it with EIO */
+};
+
+/* QREP_A_DEV_QUORUM_FLAGS: which quorums the device can reach now. */
+#define QREP_QUORUM_F_WRITE	0x1U
+#define QREP_QUORUM_F_READ	0x2U
 
 /*
  * QREP_A_RESYNC_PHASE: what a QREP_CMD_RESYNC_UPDATE reports.
@@ -149,6 +165,13 @@ enum qrep_attr {
 	QREP_A_RESYNC_RATE,	/* u64: bytes per second, recent */
 	QREP_A_RESYNC_ACTIVE,	/* flag: a resync of this replica runs (read-only) */
 	QREP_A_REPLICA_CHECK_DATA, /* flag: a block of it failed its checksum (read-only) */
+	QREP_A_DEV_REPLICAS,	/* u32: N, the replica slots in use (quorum mode) */
+	QREP_A_DEV_WRITE_QUORUM, /* u32: W (quorum mode; default a majority) */
+	QREP_A_DEV_READ_QUORUM,	/* u32: R (quorum mode; default a majority) */
+	QREP_A_DEV_ON_NO_QUORUM, /* u32: enum qrep_on_no_quorum (default suspend) */
+	QREP_A_DEV_QUORUM_FLAGS, /* u32: QREP_QUORUM_F_* (read-only) */
+	QREP_A_DEV_HELD,	/* u32: requests held for want of a quorum (read-only) */
+	QREP_A_RESYNC_SOURCES,	/* u32: quorum mode, bit N: slot N was read from */
 	__QREP_A_MAX,
 };
 

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Quorum arithmetic and the version rule of quorum mode, compiled into
+ * both qrep.ko and the tools so that both refuse the same settings and
+ * the rules are unit-tested in user space.
+ *
+ * Documentation/quorum.rst gives the argument behind each rule.
+ */
+#ifndef _UAPI_LINUX_QREP_QUORUM_H
+#define _UAPI_LINUX_QREP_QUORUM_H
+
+#include <linux/types.h>
+
+/*
+ * A quorum-mode version: the device's epoch in the high bits, a counter
+ * in the low QREP_VERSION_EPOCH_SHIFT. Each `qrepctl up` of a quorum
+ * device takes an epoch larger than any its targets have seen, so every
+ * version it stamps is larger than every version written before it, in
+ * any quorum: even a write of a deposed device that reached only one
+ * target loses to it.
+ */
+#define QREP_VERSION_EPOCH_SHIFT	40
+#define QREP_MAX_QUORUM_EPOCH		((1ULL << (64 - QREP_VERSION_EPOCH_SHIFT - 1)) - 1)
+
+static inline __u64 qrep_version_base(__u64 epoch)
+{
+	return epoch << QREP_VERSION_EPOCH_SHIFT;
+}
+
+static inline __u64 qrep_version_epoch(__u64 version)
+{
+	return version >> QREP_VERSION_EPOCH_SHIFT;
+}
+
+/* A majority of @n: the default for both W and R. */
+static inline __u32 qrep_quorum_majority(__u32 n)
+{
+	return n / 2 + 1;
+}
+
+/*
+ * Why N replicas with write quorum @w and read quorum @r are refused, or
+ * a null pointer if they are fine. The two rules: every read quorum meets every
+ * write quorum (R + W > N), so a read sees the last completed write; two
+ * write quorums always meet (2W > N), so two sides of a partition cannot
+ * both accept writes.
+ */
+static inline const char *qrep_quorum_problem(__u32 n, __u32 w, __u32 r)
+{
+	if (n < 1)
+		return "a quorum device needs at least one replica";
+	if (w < 1 || w > n)
+		return "the write quorum W must be between 1 and N, the number of replicas";
+	if (r < 1 || r > n)
+		return "the read quorum R must be between 1 and N, the number of replicas";
+	if (2 * w <= n)
+		return "2W > N is required: otherwise two partitioned groups could both accept writes";
+	if (r + w <= n)
+		return "R + W > N is required: otherwise a read quorum can miss the last completed write";
+	return (const char *)0;
+}
+
+#endif /* _UAPI_LINUX_QREP_QUORUM_H */
