@@ -184,15 +184,51 @@ TEST_F(nl, malformed_create_is_refused)
 	}
 }
 
-TEST_F(nl, quorum_mode_not_yet)
+/* A quorum create with N replicas, W and R (0: not sent). */
+static int quorum_create(struct qrep_genl *g, uint32_t n, uint32_t w,
+			 uint32_t r)
 {
-	struct nlmsghdr *nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_CREATE, 0);
 
 	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
 	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, QREP_MODE_QUORUM);
-	EXPECT_EQ(-EOPNOTSUPP, qrep_genl_talk(&self->g, nlh, NULL, NULL));
-	EXPECT_NE(NULL, strstr(self->g.error, "mirror"));
+	if (n)
+		mnl_attr_put_u32(nlh, QREP_A_DEV_REPLICAS, n);
+	if (w)
+		mnl_attr_put_u32(nlh, QREP_A_DEV_WRITE_QUORUM, w);
+	if (r)
+		mnl_attr_put_u32(nlh, QREP_A_DEV_READ_QUORUM, r);
+	return qrep_genl_talk(g, nlh, NULL, NULL);
+}
+
+/* The kernel refuses what the tools refuse, with the rule's own words. */
+TEST_F(nl, quorum_settings_are_checked)
+{
+	struct nlmsghdr *nlh;
+
+	EXPECT_EQ(-EINVAL, quorum_create(&self->g, 0, 0, 0));
+	EXPECT_NE(NULL, strstr(self->g.error, "number of replicas"));
+	EXPECT_EQ(-EINVAL, quorum_create(&self->g, 3, 1, 3));
+	EXPECT_NE(NULL, strstr(self->g.error, "2W > N"));
+	EXPECT_EQ(-EINVAL, quorum_create(&self->g, 3, 2, 1));
+	EXPECT_NE(NULL, strstr(self->g.error, "R + W > N"));
+	EXPECT_EQ(-EINVAL, quorum_create(&self->g, 3, 4, 0));
 	EXPECT_EQ(0, count_devices(&self->g));
+
+	/* Quorum settings on a mirror device are a mistake, not ignored. */
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_WRITE_QUORUM, 2);
+	EXPECT_EQ(-EINVAL, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->g.error, "quorum mode"));
+	EXPECT_EQ(0, count_devices(&self->g));
+
+	/* Write-all/read-one is a setting like any other. */
+	EXPECT_EQ(0, quorum_create(&self->g, 3, 3, 1));
+	EXPECT_EQ(1, count_devices(&self->g));
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	EXPECT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
 }
 
 TEST_F(nl, error_messages_are_clear)

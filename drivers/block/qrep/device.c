@@ -16,6 +16,7 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "quorum.h"
 #include "replica.h"
 #include "request.h"
 #include "resync.h"
@@ -65,6 +66,8 @@ static int qrep_tag_set_init(struct qrep_device *dev)
 	set->queue_depth = QREP_QUEUE_DEPTH;
 	set->numa_node = NUMA_NO_NODE;
 	set->cmd_size = sizeof(struct qrep_io);
+	if (qrep_quorum_mode(dev))
+		set->cmd_size += sizeof(struct qrep_quorum_read);
 	/*
 	 * Not BLK_MQ_F_BLOCKING: queue_rq only queues requests to the
 	 * replicas' sender threads (see send.c) and never sleeps.
@@ -111,6 +114,7 @@ struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
 		return ERR_PTR(-ENOMEM);
 	dev->config = *config;
 	mutex_init(&dev->slots_mutex);
+	qrep_quorum_init(dev);
 	atomic64_set(&dev->version, 0);
 	dev->nr_regions = qrep_regions_of(config->size);
 
@@ -171,6 +175,7 @@ static void qrep_device_teardown(struct qrep_device *dev)
 	qrep_devices_generation++;
 	set_bit(QREP_DEV_DYING, &dev->flags);
 	qrep_replicas_remove_all(dev);
+	qrep_quorum_teardown(dev);
 	qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_DESTROYED);
 
 	del_gendisk(dev->disk);

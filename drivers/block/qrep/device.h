@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/qrep.h>
 #include <linux/qrep_proto.h>
 
@@ -27,6 +28,11 @@ struct qrep_dev_config {
 	u8 uuid[QREP_UUID_SIZE];
 	u64 epoch;			/* stamped on every request */
 	u32 io_timeout_ms;		/* the blk-mq request timeout */
+	/* Quorum mode only (see quorum.c); 0 in mirror mode. */
+	u32 nr_replicas;		/* N: slots 0..N-1 */
+	u32 write_quorum;		/* W */
+	u32 read_quorum;		/* R */
+	u32 on_no_quorum;		/* enum qrep_on_no_quorum */
 };
 
 /* Bits in qrep_device.flags. */
@@ -70,6 +76,14 @@ struct qrep_device {
 	unsigned long history_unknown;	/* slots whose every region is suspect */
 	unsigned long check_data;	/* slots a read found a corrupt block on */
 	atomic_t read_rotor;		/* where the search for a reader starts */
+
+	/* Quorum mode: see quorum.c. */
+	unsigned long quorum_flags;	/* QREP_QUORUM_F_* last announced */
+	spinlock_t held_lock;		/* held and nr_held */
+	struct list_head held;		/* of struct qrep_io, waiting for a quorum */
+	unsigned int nr_held;
+	struct work_struct quorum_work;	/* re-counts quorums, releases held I/O */
+	struct delayed_work late_watch;	/* fails replicas silent on late replies */
 };
 
 /*

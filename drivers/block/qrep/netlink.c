@@ -14,6 +14,7 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "quorum.h"
 #include "replica.h"
 #include "resync.h"
 
@@ -85,6 +86,18 @@ static const struct nla_policy qrep_policy[QREP_A_MAX + 1] = {
 	[QREP_A_RESYNC_RATE] = { .type = NLA_U64 },
 	[QREP_A_RESYNC_ACTIVE] = QREP_READ_ONLY,
 	[QREP_A_REPLICA_CHECK_DATA] = QREP_READ_ONLY,
+	[QREP_A_DEV_REPLICAS] = NLA_POLICY_RANGE(NLA_U32, 1, QREP_MAX_REPLICAS),
+	[QREP_A_DEV_WRITE_QUORUM] = NLA_POLICY_RANGE(NLA_U32, 1,
+						     QREP_MAX_REPLICAS),
+	[QREP_A_DEV_READ_QUORUM] = NLA_POLICY_RANGE(NLA_U32, 1,
+						    QREP_MAX_REPLICAS),
+	[QREP_A_DEV_ON_NO_QUORUM] = NLA_POLICY_RANGE(NLA_U32,
+						     QREP_NO_QUORUM_SUSPEND,
+						     QREP_NO_QUORUM_ERROR),
+	[QREP_A_DEV_QUORUM_FLAGS] = QREP_READ_ONLY,
+	[QREP_A_DEV_HELD] = QREP_READ_ONLY,
+	[QREP_A_RESYNC_SOURCES] = NLA_POLICY_MASK(NLA_U32,
+						  BIT(QREP_MAX_REPLICAS) - 1),
 };
 
 enum qrep_mcgrp {
@@ -197,6 +210,23 @@ static int qrep_fill_dev_id(struct sk_buff *skb, struct qrep_device *dev)
 	return 0;
 }
 
+/* Quorum mode's settings and state; nothing for a mirror device. */
+static int qrep_fill_dev_quorum(struct sk_buff *skb, struct qrep_device *dev)
+{
+	const struct qrep_dev_config *c = &dev->config;
+
+	if (!qrep_quorum_mode(dev))
+		return 0;
+	if (nla_put_u32(skb, QREP_A_DEV_REPLICAS, c->nr_replicas) ||
+	    nla_put_u32(skb, QREP_A_DEV_WRITE_QUORUM, c->write_quorum) ||
+	    nla_put_u32(skb, QREP_A_DEV_READ_QUORUM, c->read_quorum) ||
+	    nla_put_u32(skb, QREP_A_DEV_ON_NO_QUORUM, c->on_no_quorum) ||
+	    nla_put_u32(skb, QREP_A_DEV_QUORUM_FLAGS, qrep_quorum_flags(dev)) ||
+	    nla_put_u32(skb, QREP_A_DEV_HELD, qrep_quorum_held(dev)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int qrep_fill_dev(struct sk_buff *skb, struct qrep_device *dev)
 {
 	unsigned int live;
@@ -215,15 +245,73 @@ static int qrep_fill_dev(struct sk_buff *skb, struct qrep_device *dev)
 			dev->config.io_timeout_ms) ||
 	    nla_put_u64_64bit(skb, QREP_A_DEV_VERSION,
 			      atomic64_read(&dev->version), QREP_A_PAD) ||
-	    nla_put_u32(skb, QREP_A_DEV_LIVE_REPLICAS, live))
+	    nla_put_u32(skb, QREP_A_DEV_LIVE_REPLICAS, live) ||
+	    qrep_fill_dev_quorum(skb, dev))
 		return -EMSGSIZE;
 	return qrep_fill_replicas(skb, dev);
+}
+
+static const int qrep_quorum_attrs[] = {
+	QREP_A_DEV_REPLICAS, QREP_A_DEV_WRITE_QUORUM, QREP_A_DEV_READ_QUORUM,
+	QREP_A_DEV_ON_NO_QUORUM,
+};
+
+/*
+ * Quorum mode needs N; W and R default to a majority, the policy to
+ * suspend. The rules are qrep_quorum_problem()'s, shared with the tools.
+ */
+static int qrep_create_quorum_precheck(struct genl_info *info,
+				       struct qrep_dev_config *config)
+{
+	struct nlattr **attrs = info->attrs;
+	const char *problem;
+	unsigned int i;
+
+	if (config->mode != QREP_MODE_QUORUM) {
+		for (i = 0; i < ARRAY_SIZE(qrep_quorum_attrs); i++) {
+			if (!attrs[qrep_quorum_attrs[i]])
+				continue;
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[qrep_quorum_attrs[i]],
+					    "quorum settings need quorum mode");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, QREP_A_DEV_REPLICAS)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "quorum mode needs the number of replicas");
+		return -EINVAL;
+	}
+	config->nr_replicas = nla_get_u32(attrs[QREP_A_DEV_REPLICAS]);
+	config->write_quorum = qrep_quorum_majority(config->nr_replicas);
+	config->read_quorum = config->write_quorum;
+	config->on_no_quorum = QREP_NO_QUORUM_SUSPEND;
+	if (attrs[QREP_A_DEV_WRITE_QUORUM])
+		config->write_quorum =
+			nla_get_u32(attrs[QREP_A_DEV_WRITE_QUORUM]);
+	if (attrs[QREP_A_DEV_READ_QUORUM])
+		config->read_quorum = nla_get_u32(attrs[QREP_A_DEV_READ_QUORUM]);
+	if (attrs[QREP_A_DEV_ON_NO_QUORUM])
+		config->on_no_quorum =
+			nla_get_u32(attrs[QREP_A_DEV_ON_NO_QUORUM]);
+	problem = qrep_quorum_problem(config->nr_replicas,
+				      config->write_quorum,
+				      config->read_quorum);
+	if (problem) {
+		/* A literal from qrep_quorum.h: static, as _msg must be. */
+		if (info->extack)
+			info->extack->_msg = problem;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int qrep_create_precheck(struct genl_info *info,
 				struct qrep_dev_config *config)
 {
 	struct nlattr **attrs = info->attrs;
+	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, QREP_A_DEV_SIZE)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "the device size is required");
@@ -239,11 +327,9 @@ static int qrep_create_precheck(struct genl_info *info,
 	config->mode = QREP_MODE_MIRROR;
 	if (attrs[QREP_A_DEV_MODE])
 		config->mode = nla_get_u32(attrs[QREP_A_DEV_MODE]);
-	if (config->mode != QREP_MODE_MIRROR) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_MODE],
-				    "only mirror mode is implemented");
-		return -EOPNOTSUPP;
-	}
+	ret = qrep_create_quorum_precheck(info, config);
+	if (ret)
+		return ret;
 
 	if (attrs[QREP_A_DEV_UUID])
 		nla_memcpy(config->uuid, attrs[QREP_A_DEV_UUID],
@@ -252,6 +338,12 @@ static int qrep_create_precheck(struct genl_info *info,
 	config->epoch = QREP_DEFAULT_EPOCH;
 	if (attrs[QREP_A_DEV_EPOCH])
 		config->epoch = nla_get_u64(attrs[QREP_A_DEV_EPOCH]);
+	if (config->mode == QREP_MODE_QUORUM &&
+	    config->epoch > QREP_MAX_QUORUM_EPOCH) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_EPOCH],
+				    "the epoch does not fit in a quorum-mode version");
+		return -ERANGE;
+	}
 	config->io_timeout_ms = QREP_DEFAULT_IO_TIMEOUT_MS;
 	if (attrs[QREP_A_DEV_IO_TIMEOUT_MS])
 		config->io_timeout_ms =
@@ -551,21 +643,76 @@ out:
 	return ret;
 }
 
-/* PROGRESS and FINISH may clear regions copied from an up-to-date source. */
+/*
+ * Quorum mode: the regions were copied from the newest of several
+ * sources, which with the destination must make a read quorum; each must
+ * still be live when the regions are cleared.
+ */
+static int qrep_nl_resync_sources(struct genl_info *info,
+				  struct qrep_device *dev,
+				  struct qrep_replica *r, unsigned long *sources)
+{
+	struct nlattr **attrs = info->attrs;
+	struct qrep_replica *source;
+	unsigned int slot;
+
+	if (attrs[QREP_A_RESYNC_SOURCE_ID] ||
+	    attrs[QREP_A_RESYNC_SOURCE_INSTANCE] ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_SOURCES)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "quorum mode clears regions copied from the set of sources in QREP_A_RESYNC_SOURCES");
+		return -EINVAL;
+	}
+	*sources = nla_get_u32(attrs[QREP_A_RESYNC_SOURCES]);
+	if (test_bit(r->id, sources) ||
+	    hweight_long(*sources) + 1 < dev->config.read_quorum) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_RESYNC_SOURCES],
+				    "the sources and the destination must make a read quorum");
+		return -EINVAL;
+	}
+	for_each_set_bit(slot, sources, QREP_MAX_REPLICAS) {
+		source = qrep_replica_in_slot(dev, slot);
+		if (!source || !qrep_replica_live(source)) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[QREP_A_RESYNC_SOURCES],
+					    "a source replica is gone or failed");
+			return -ESTALE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * PROGRESS and FINISH may clear regions copied from an up-to-date source
+ * (mirror mode) or from a read quorum's newest (quorum mode).
+ */
 static int qrep_nl_resync_clear(struct genl_info *info,
 				struct qrep_device *dev, struct qrep_replica *r)
 {
 	struct nlattr **attrs = info->attrs;
-	struct qrep_replica *source;
+	struct qrep_replica *source = NULL;
+	unsigned long sources = 0;
+	int ret;
 
 	if (!attrs[QREP_A_RESYNC_START] && !attrs[QREP_A_RESYNC_COUNT])
 		return 0;
 	if (GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_START) ||
-	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_COUNT) ||
+	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_COUNT)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "clearing regions needs their start and count");
+		return -EINVAL;
+	}
+	if (qrep_quorum_mode(dev)) {
+		ret = qrep_nl_resync_sources(info, dev, r, &sources);
+		if (ret)
+			return ret;
+		goto clear;
+	}
+	if (attrs[QREP_A_RESYNC_SOURCES] ||
 	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_SOURCE_ID) ||
 	    GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_SOURCE_INSTANCE)) {
 		NL_SET_ERR_MSG_MOD(info->extack,
-				   "clearing regions needs their start and count and the source's slot and instance");
+				   "clearing regions needs the source's slot and instance");
 		return -EINVAL;
 	}
 	source = qrep_replica_in_slot(dev,
@@ -576,6 +723,7 @@ static int qrep_nl_resync_clear(struct genl_info *info,
 				   "the source replica is gone or was replaced");
 		return -ESTALE;
 	}
+clear:
 	return qrep_resync_clear(dev, r, source,
 				 nla_get_u64(attrs[QREP_A_RESYNC_START]),
 				 nla_get_u64(attrs[QREP_A_RESYNC_COUNT]),

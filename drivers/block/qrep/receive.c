@@ -21,6 +21,11 @@
  * A WRITE that this replica lets go of without acknowledging it (an
  * error, or the sweep) is marked in the slot's bitmap: see resync.c.
  *
+ * In quorum mode a READ may be one of several (quorum.c): this replica
+ * may be asked for its versions only, or for a span of the request, and
+ * a reply may be a late one, for a WRITE that completed without waiting
+ * for it.
+ *
  * However the loop ends (violation, error, end of stream, or the socket
  * shut down by qrep_replica_fail), the thread fails the replica if no one
  * has yet, waits for the sender to let go of its requests, and sweeps:
@@ -36,13 +41,14 @@
 #include <net/sock.h>
 
 #include "device.h"
+#include "quorum.h"
 #include "replica.h"
 #include "request.h"
 #include "resync.h"
 
 #define QREP_REPLY_KNOWN_FLAGS	QREP_REPLY_OLDER_IGNORED
 
-static const char *qrep_status_name(u32 status)
+const char *qrep_status_name(u32 status)
 {
 	static const char * const names[] = {
 		[QREP_OK] = "ok",
@@ -96,7 +102,7 @@ static int qrep_sock_recv(struct qrep_replica *r, struct msghdr *msg)
 	return msg_data_left(msg) == want ? -ESHUTDOWN : -EPIPE;
 }
 
-static int qrep_recv_buf(struct qrep_replica *r, void *buf, size_t len)
+int qrep_recv_buf(struct qrep_replica *r, void *buf, size_t len)
 {
 	struct kvec vec = { .iov_base = buf, .iov_len = len };
 	struct msghdr msg = {};
@@ -106,8 +112,8 @@ static int qrep_recv_buf(struct qrep_replica *r, void *buf, size_t len)
 }
 
 /* @more is for the sender's benefit; a receiver just takes what comes. */
-static int qrep_recv_bvecs(struct qrep_replica *r, struct bio_vec *bvec,
-			   unsigned int nr, size_t bytes, bool more)
+int qrep_recv_bvecs(struct qrep_replica *r, struct bio_vec *bvec,
+		    unsigned int nr, size_t bytes, bool more)
 {
 	struct msghdr msg = {};
 
@@ -144,11 +150,13 @@ static int qrep_reply_check(struct qrep_replica *r,
 
 /*
  * The request that @handle names, if it is waiting for this replica's
- * reply in the dispatch the handle was made for. Only this thread clears
- * this replica's pending bits, so the request keeps waiting for us until
- * qrep_receive_done(): nothing else can complete it while a READ's data
- * lands in its pages, and a target that stalls part way through a reply
- * still holds a request whose timer will fail it.
+ * reply in the dispatch the handle was made for. A READ keeps waiting
+ * for us until qrep_receive_done(): only this thread clears a READ's bit
+ * for this replica, so nothing else can complete it while its data lands
+ * in its pages, and a target that stalls part way through a reply still
+ * holds a request whose timer will fail it. A WRITE or FLUSH is claimed
+ * here, its bit cleared under the request's lock: in quorum mode
+ * qrep_io_detach() may take that bit too, and one of us must win.
  */
 static struct qrep_io *qrep_receive_lookup(struct qrep_replica *r,
 					   u64 handle)
@@ -158,6 +166,7 @@ static struct qrep_io *qrep_receive_lookup(struct qrep_replica *r,
 	u16 hwq = blk_mq_unique_tag_to_hwq(unique);
 	struct request *rq;
 	struct qrep_io *io;
+	bool ours;
 
 	if (hwq >= set->nr_hw_queues)
 		return NULL;
@@ -165,43 +174,69 @@ static struct qrep_io *qrep_receive_lookup(struct qrep_replica *r,
 	if (!rq || !blk_mq_request_started(rq))
 		return NULL;
 	io = blk_mq_rq_to_pdu(rq);
-	if (!test_bit(r->id, &io->pending))
-		return NULL;
+	spin_lock(&io->lock);
+	ours = test_bit(r->id, &io->pending);
 	/* The bit, then the gen of the dispatch that set it. */
 	smp_rmb();
-	if (READ_ONCE(io->gen) != upper_32_bits(handle))
-		return NULL;
-	return io;
+	ours = ours && READ_ONCE(io->gen) == upper_32_bits(handle);
+	if (ours && req_op(rq) != REQ_OP_READ)
+		clear_bit(r->id, &io->pending);
+	spin_unlock(&io->lock);
+	return ours ? io : NULL;
 }
 
-/* This replica is done with @io: it no longer waits for us. */
-static void qrep_receive_done(struct qrep_replica *r, struct qrep_io *io)
+/* Lets go of @io, whose reply bit this thread has taken. */
+static void qrep_receive_release(struct qrep_replica *r, struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
 
-	if (test_and_clear_bit(r->id, &io->pending)) {
-		if (req_op(rq) == REQ_OP_WRITE && !test_bit(r->id, &io->written))
-			qrep_dirty_mark(r->dev, r->id, qrep_rq_block(rq),
-					qrep_rq_nblocks(rq));
-		atomic_dec(&r->inflight);
-		qrep_io_put(io);
-	}
+	if (req_op(rq) == REQ_OP_WRITE && !test_bit(r->id, &io->written))
+		qrep_dirty_mark(r->dev, r->id, qrep_rq_block(rq),
+				qrep_rq_nblocks(rq));
+	atomic_dec(&r->inflight);
+	qrep_io_detach(r->dev, io);
+	qrep_io_put(io);
 }
 
-static int qrep_receive_read(struct qrep_replica *r, struct request *rq,
+/* This replica is done with @io, if it still waited for us. */
+static void qrep_receive_done(struct qrep_replica *r, struct qrep_io *io)
+{
+	bool ours;
+
+	spin_lock(&io->lock);
+	ours = test_and_clear_bit(r->id, &io->pending);
+	spin_unlock(&io->lock);
+	if (ours)
+		qrep_receive_release(r, io);
+}
+
+static int qrep_receive_read(struct qrep_replica *r, struct qrep_io *io,
 			     u32 nblocks)
 {
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	bool quorum = qrep_quorum_mode(r->dev), ok = true;
 	u64 max = 0;
 	u32 i;
 	int ret;
 
 	ret = qrep_recv_buf(r, r->rx_versions, nblocks * sizeof(__be64));
-	if (!ret) {
-		for (i = 0; i < nblocks; i++)
-			max = max(max, be64_to_cpu(r->rx_versions[i]));
-		qrep_replica_note_version(r, max);
+	if (ret)
+		goto out;
+	for (i = 0; i < nblocks; i++)
+		max = max(max, be64_to_cpu(r->rx_versions[i]));
+	qrep_replica_note_version(r, max);
+	if (!quorum) {
 		ret = qrep_recv_data(r, rq);
+		if (!ret)
+			io->read_ok = true;
+		goto out;
 	}
+	ok = qrep_quorum_read_versions(r, io, r->rx_versions, nblocks);
+	if (qrep_quorum_read_wants_data(r, io))
+		ret = qrep_quorum_read_data(r, io);
+	if (!ret && ok)
+		qrep_quorum_read_done(r, io);
+out:
 	/* The header came: an end of stream now cuts a reply short. */
 	return ret == -ESHUTDOWN ? -EPIPE : ret;
 }
@@ -215,10 +250,16 @@ static void qrep_receive_read_latency(struct qrep_replica *r,
 	WRITE_ONCE(r->read_sampled, jiffies);
 }
 
-/* A WRITE or FLUSH done: it counts towards success if we are up to date. */
+/*
+ * A WRITE or FLUSH done: it counts towards success if we are up to date,
+ * or in quorum mode if we are live at all (see quorum.c).
+ */
 static void qrep_receive_ack(struct qrep_replica *r, struct qrep_io *io)
 {
-	if (qrep_replica_state(r) == QREP_REPLICA_UPTODATE)
+	enum qrep_replica_state state = qrep_replica_state(r);
+
+	if (state == QREP_REPLICA_UPTODATE ||
+	    (state == QREP_REPLICA_STALE && qrep_quorum_mode(r->dev)))
 		set_bit(r->id, &io->acked);
 }
 
@@ -233,7 +274,8 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 	int ret;
 
 	if (req_op(rq) == REQ_OP_READ && status == QREP_OK)
-		expect = blk_rq_bytes(rq) >> QREP_BLOCK_SHIFT;
+		expect = qrep_quorum_mode(r->dev) ?
+			 qrep_quorum_read_blocks(r, io) : qrep_rq_nblocks(rq);
 	if (nblocks != expect) {
 		qrep_replica_fail(r, "protocol violation: %s reply with %u blocks, expected %u",
 				  qrep_rq_op_name(rq), nblocks, expect);
@@ -242,6 +284,8 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 	if (status == QREP_ERR_CHECKSUM && req_op(rq) == REQ_OP_READ) {
 		qrep_dirty_mark_corrupt(r->dev, r->id, qrep_rq_block(rq),
 					qrep_rq_nblocks(rq));
+		if (qrep_quorum_mode(r->dev))
+			set_bit(r->id, &io->qr->refused);
 		qrep_replica_make_stale(r, "READ of blocks %llu+%u: %s",
 					qrep_rq_block(rq), qrep_rq_nblocks(rq),
 					qrep_status_name(status));
@@ -253,10 +297,9 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 		return -EIO;
 	}
 	if (req_op(rq) == REQ_OP_READ) {
-		ret = qrep_receive_read(r, rq, nblocks);
+		ret = qrep_receive_read(r, io, nblocks);
 		if (ret)
 			return ret;
-		io->read_ok = true;
 		atomic64_inc(&r->reads);
 		qrep_receive_read_latency(r, io);
 	} else {
@@ -287,12 +330,17 @@ static int qrep_receive_reply(struct qrep_replica *r)
 	handle = be64_to_cpu(reply.handle);
 	io = qrep_receive_lookup(r, handle);
 	if (!io) {
+		if (qrep_late_reply(r, &reply, &ret))
+			return ret;
 		qrep_replica_fail(r, "protocol violation: reply to unknown handle %#llx",
 				  handle);
 		return -EPROTO;
 	}
 	ret = qrep_receive_answer(r, io, &reply);
-	qrep_receive_done(r, io);
+	if (req_op(blk_mq_rq_from_pdu(io)) == REQ_OP_READ)
+		qrep_receive_done(r, io);
+	else
+		qrep_receive_release(r, io);	/* claimed by the lookup */
 	return ret;
 }
 
@@ -321,5 +369,6 @@ int qrep_receive_worker(void *data)
 	/* No request can be queued to us now: the sender closed the queue. */
 	wait_for_completion(&r->tx_exited);
 	blk_mq_tagset_busy_iter(&r->dev->tag_set, qrep_receive_sweep_one, r);
+	qrep_late_sweep(r);
 	kthread_complete_and_exit(&r->rx_exited, 0);
 }

@@ -41,6 +41,7 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "quorum.h"
 #include "replica.h"
 #include "resync.h"
 
@@ -61,6 +62,7 @@ static void qrep_replica_release(struct kref *ref)
 	sk_clear_memalloc(sk);
 	release_sock(sk);
 	sockfd_put(r->sock);
+	qrep_late_free(r);
 	kfree(r);
 }
 
@@ -117,6 +119,7 @@ static void qrep_replica_failed_worker(struct work_struct *work)
 	bool serving;
 
 	qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_FAILED);
+	qrep_quorum_changed(dev);
 	rcu_read_lock();
 	serving = qrep_replicas_serving(dev);
 	rcu_read_unlock();
@@ -282,6 +285,10 @@ qrep_replica_alloc(struct qrep_device *dev,
 	ewma_qrep_latency_init(&r->read_latency);
 	INIT_WORK(&r->failed_work, qrep_replica_failed_worker);
 	INIT_WORK(&r->stale_work, qrep_replica_stale_worker);
+	if (qrep_late_alloc(r)) {
+		kfree(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -325,6 +332,7 @@ qrep_replica_create(struct qrep_device *dev,
 	return r;
 
 err_free:
+	qrep_late_free(r);
 	kfree(r);
 err_put_sock:
 	sockfd_put(sock);
@@ -442,6 +450,7 @@ static void qrep_replicas_retire(struct qrep_device *dev, unsigned long slots)
 		qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_REMOVED);
 		qrep_replica_put(r);
 	}
+	qrep_quorum_changed(dev);
 }
 
 /*
@@ -468,6 +477,11 @@ static int qrep_replica_publish(struct qrep_device *dev,
 	u64 old_version = 0;
 	int ret;
 
+	if (qrep_quorum_mode(dev) && config->id >= dev->config.nr_replicas) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the replica slot is beyond the device's N replicas");
+		return -ERANGE;
+	}
 	if (old && qrep_replica_state(old) != QREP_REPLICA_FAILED) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the replica slot holds a live replica");
@@ -494,6 +508,7 @@ static int qrep_replica_publish(struct qrep_device *dev,
 	qrep_device_seed_version(dev, config->max_version);
 	qrep_replica_join(dev, r, may_be_uptodate);
 	qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_ADDED);
+	qrep_quorum_changed(dev);
 	return 0;
 }
 

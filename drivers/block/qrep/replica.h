@@ -35,6 +35,7 @@ DECLARE_EWMA(qrep_latency, 4, 8)
 struct netlink_ext_ack;
 struct qrep_device;
 struct qrep_io;
+struct qrep_late;
 struct socket;
 struct task_struct;
 
@@ -91,6 +92,16 @@ struct qrep_replica {
 	struct ewma_qrep_latency read_latency;
 	unsigned long read_sampled;	/* jiffies of the last sample */
 
+	/*
+	 * Quorum mode: replies this replica owes for WRITEs that completed
+	 * without it, by request tag (quorum.c).
+	 */
+	spinlock_t late_lock;
+	struct qrep_late *late;
+	bool late_closed;		/* the receiver is gone */
+	/* Phase 2 of a quorum READ: blocks of a span we do not want. */
+	u8 rx_discard[QREP_BLOCK_SIZE];
+
 	struct work_struct failed_work;	/* tells user space it failed */
 	struct work_struct stale_work;	/* tells user space it needs resync */
 };
@@ -145,5 +156,10 @@ int qrep_send_worker(void *data);
 
 /* receive.c */
 int qrep_receive_worker(void *data);
+const char *qrep_status_name(u32 status);
+/* Fill all of a buffer, or of @nr segments, from @r's socket. */
+int qrep_recv_buf(struct qrep_replica *r, void *buf, size_t len);
+int qrep_recv_bvecs(struct qrep_replica *r, struct bio_vec *bvec,
+		    unsigned int nr, size_t bytes, bool more);
 
 #endif /* _QREP_REPLICA_H */

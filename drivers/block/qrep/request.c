@@ -9,11 +9,13 @@
  *    them has answered or has failed; it succeeds if an up-to-date
  *    replica acknowledged it.
  *  - FLUSH goes to every live replica and completes the same way.
- *  - READ goes to one up-to-date replica (qrep_pick_reader). If that
+ *  - READ goes to one up-to-date replica (qrep_pick_replica). If that
  *    replica fails or answers with an error, the read is requeued and
  *    goes to another one; with none left it fails.
  *  - With no up-to-date replica, every request fails at once with an I/O
  *    error (see qrep_no_replicas).
+ *
+ * Quorum mode differs in each of these: see quorum.c.
  *
  * queue_rq never sleeps: it only queues the request to the replicas'
  * sender threads (send.c), which do the socket work, so the tag set is
@@ -24,25 +26,37 @@
 #include <linux/rcupdate.h>
 
 #include "device.h"
+#include "quorum.h"
 #include "replica.h"
 #include "request.h"
 #include "resync.h"
 
-int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
-			 struct bio_vec *batch, qrep_xfer_fn xfer)
+int qrep_rq_xfer_range(struct qrep_replica *r, struct request *rq,
+		       size_t off, size_t len, struct bio_vec *batch,
+		       qrep_xfer_fn xfer)
 {
-	size_t left = blk_rq_bytes(rq), bytes = 0;
+	size_t pos = 0, left = len, bytes = 0, skip, take;
 	struct req_iterator iter;
 	unsigned int nr = 0;
 	struct bio_vec bv;
 	int ret;
 
+	/* A nested loop: "continue" past the window rather than break. */
 	rq_for_each_bvec(bv, rq, iter) {
-		batch[nr++] = bv;
-		bytes += bv.bv_len;
-		if (nr < QREP_BVEC_BATCH && bytes < left)
+		if (!left || pos + bv.bv_len <= off) {
+			pos += bv.bv_len;
 			continue;
-		left -= bytes;
+		}
+		skip = off > pos ? off - pos : 0;
+		take = min_t(size_t, bv.bv_len - skip, left);
+		pos += bv.bv_len;
+		bv.bv_offset += skip;
+		bv.bv_len = take;
+		batch[nr++] = bv;
+		bytes += take;
+		left -= take;
+		if (nr < QREP_BVEC_BATCH && left)
+			continue;
 		ret = xfer(r, batch, nr, bytes, left != 0);
 		if (ret)
 			return ret;
@@ -50,6 +64,12 @@ int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
 		bytes = 0;
 	}
 	return WARN_ON_ONCE(left) ? -EIO : 0;
+}
+
+int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
+			 struct bio_vec *batch, qrep_xfer_fn xfer)
+{
+	return qrep_rq_xfer_range(r, rq, 0, blk_rq_bytes(rq), batch, xfer);
 }
 
 u64 qrep_rq_block(struct request *rq)
@@ -87,8 +107,13 @@ static bool qrep_io_redrive(struct qrep_io *io, struct request *rq)
 static void qrep_io_complete(struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
+	struct qrep_device *dev = rq->q->queuedata;
 	bool ok;
 
+	if (qrep_quorum_mode(dev)) {
+		qrep_quorum_complete(dev, io);
+		return;
+	}
 	if (qrep_io_redrive(io, rq))
 		return;
 	ok = req_op(rq) == REQ_OP_READ ? io->read_ok : io->acked != 0;
@@ -113,6 +138,7 @@ static void qrep_io_start(struct qrep_io *io)
 	io->acked = 0;
 	io->written = 0;
 	io->version = 0;
+	io->held = false;
 	io->start = ktime_get();
 	atomic_set(&io->refs, 1);	/* the dispatch reference */
 }
@@ -131,7 +157,7 @@ static void qrep_io_start(struct qrep_io *io)
  * from: no sample counts as fast) is tried again soon, and its next
  * sample says whether it still is.
  */
-static u64 qrep_read_cost(struct qrep_replica *r)
+u64 qrep_read_cost(struct qrep_replica *r)
 {
 	unsigned long age = jiffies - READ_ONCE(r->read_sampled);
 	u64 latency = ewma_qrep_latency_read(&r->read_latency);
@@ -142,9 +168,12 @@ static u64 qrep_read_cost(struct qrep_replica *r)
 	return (u64)(atomic_read(&r->inflight) + 1) * latency;
 }
 
-/* The cheapest up-to-date replica not in @skip; ties go round robin. */
-static struct qrep_replica *qrep_pick_reader(struct qrep_device *dev,
-					     unsigned long skip)
+/*
+ * The cheapest replica not in @skip that is up to date, or with @any_live
+ * also stale; ties go round robin.
+ */
+struct qrep_replica *qrep_pick_replica(struct qrep_device *dev,
+				       unsigned long skip, bool any_live)
 {
 	unsigned int start = atomic_inc_return(&dev->read_rotor);
 	struct qrep_replica *best = NULL, *r;
@@ -154,7 +183,9 @@ static struct qrep_replica *qrep_pick_reader(struct qrep_device *dev,
 	for (i = 0; i < QREP_MAX_REPLICAS; i++) {
 		slot = (start + i) % QREP_MAX_REPLICAS;
 		r = rcu_dereference(dev->replicas[slot]);
-		if (!r || test_bit(slot, &skip) ||
+		if (!r || test_bit(slot, &skip))
+			continue;
+		if (any_live ? !qrep_replica_live(r) :
 		    qrep_replica_state(r) != QREP_REPLICA_UPTODATE)
 			continue;
 		cost = qrep_read_cost(r);
@@ -171,7 +202,7 @@ static void qrep_dispatch_read(struct qrep_device *dev, struct qrep_io *io)
 	unsigned long skip = 0;
 	struct qrep_replica *r;
 
-	while ((r = qrep_pick_reader(dev, skip))) {
+	while ((r = qrep_pick_replica(dev, skip, false))) {
 		if (qrep_replica_queue(r, io))
 			return;
 		__set_bit(r->id, &skip);	/* failed since we looked */
@@ -183,7 +214,7 @@ static void qrep_dispatch_read(struct qrep_device *dev, struct qrep_io *io)
  * replica cannot take (its sender has just gone: it is failing) is
  * marked in that replica's bitmap, like one for a slot with no replica.
  */
-static void qrep_dispatch_all(struct qrep_device *dev, struct qrep_io *io)
+void qrep_dispatch_all(struct qrep_device *dev, struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
 	struct qrep_replica *r;
@@ -199,21 +230,25 @@ static void qrep_dispatch_all(struct qrep_device *dev, struct qrep_io *io)
 	}
 }
 
-static void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
+void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
 
 	if (!test_bit(QREP_DEV_WRITTEN, &dev->flags))
 		set_bit(QREP_DEV_WRITTEN, &dev->flags);
+	/* Every write of this epoch, the first too: see qrep_quorum.h. */
+	if (qrep_quorum_mode(dev))
+		qrep_device_seed_version(dev,
+					 qrep_version_base(dev->config.epoch));
 	io->version = atomic64_inc_return(&dev->version);
 	qrep_dirty_mark_absent(dev, qrep_rq_block(rq), qrep_rq_nblocks(rq));
 	qrep_dispatch_all(dev, io);
 }
 
 /*
- * No up-to-date replica: the request fails now. This is where a policy
- * that holds I/O until a replica returns (quorum mode's "suspend") will
- * go; mirror mode has none.
+ * No up-to-date replica: the request fails now. Mirror mode has no
+ * policy that holds I/O until a replica returns; quorum mode has one
+ * (quorum.c).
  */
 static bool qrep_no_replicas(struct qrep_device *dev)
 {
@@ -253,13 +288,19 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 	/* RQF_DONTPREP survives a requeue: set on the first dispatch only. */
 	if (!(rq->rq_flags & RQF_DONTPREP)) {
 		io->redrives = 0;
+		if (qrep_quorum_mode(dev)) {
+			io->qr->phase2 = false;
+			io->qr->refused = 0;
+		}
 		rq->rq_flags |= RQF_DONTPREP;
 	}
 
 	qrep_io_start(io);
 	blk_mq_start_request(rq);
 	rcu_read_lock();
-	if (!qrep_no_replicas(dev)) {
+	if (qrep_quorum_mode(dev)) {
+		qrep_quorum_dispatch(dev, io);
+	} else if (!qrep_no_replicas(dev)) {
 		if (req_op(rq) == REQ_OP_READ)
 			qrep_dispatch_read(dev, io);
 		else if (req_op(rq) == REQ_OP_WRITE)
@@ -282,6 +323,8 @@ static int qrep_init_request(struct blk_mq_tag_set *set, struct request *rq,
 		INIT_LIST_HEAD(&io->tx[i].node);
 		io->tx[i].io = io;
 	}
+	spin_lock_init(&io->lock);
+	INIT_LIST_HEAD(&io->held_node);
 	return 0;
 }
 

@@ -11,9 +11,36 @@
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/types.h>
+#include <linux/spinlock.h>
 #include <linux/qrep.h>
+#include <linux/qrep_proto.h>
 
 struct qrep_io;
+
+/*
+ * A quorum-mode READ (quorum.c). Phase 1 asks R replicas: one for the
+ * data (READ), the others for their versions only (VERSIONS), and keeps
+ * the highest version of each block and which replica holds it. If the
+ * data replica holds the highest of every block, that is the answer.
+ * Otherwise phase 2 fetches each block from a replica holding its
+ * highest version, one span of blocks per replica, taking only the
+ * blocks it is best for. Replicas found behind are repaired afterwards.
+ */
+struct qrep_quorum_read {
+	bool phase2;
+	bool data_ok;			/* phase 1: the data replica's data came */
+	u8 data_slot;
+	unsigned long versions_only;	/* phase 1: replicas asked for VERSIONS */
+	unsigned long merged;		/* phase 1: replicas whose versions came */
+	unsigned long behind;		/* replicas lacking some block's newest */
+	unsigned long fetch;		/* phase 2: replicas to fetch from */
+	unsigned long fetched;		/* phase 2: ... whose data came */
+	unsigned long refused;		/* gave a corrupt block for this request */
+	u16 span_first[QREP_MAX_REPLICAS];	/* phase 2: blocks, from the request's first */
+	u16 span_count[QREP_MAX_REPLICAS];
+	u8 best[QREP_MAX_REQ_BLOCKS];	/* slot holding each block's highest */
+	u64 newest[QREP_MAX_REQ_BLOCKS];	/* and that version */
+};
 
 /* A request's place in one replica's transmit queue. */
 struct qrep_io_tx {
@@ -53,6 +80,16 @@ struct qrep_io {
 	u64 version;			/* WRITE: the version stamped on it */
 	ktime_t start;			/* dispatch time, for reply latency */
 	struct qrep_io_tx tx[QREP_MAX_REPLICAS];
+	/*
+	 * Quorum mode: a replica's pending bit may also be taken by
+	 * qrep_io_detach() (another thread), so there every pending bit is
+	 * cleared under this lock; see quorum.c.
+	 */
+	spinlock_t lock;
+	bool held;			/* on dev->held, waiting for a quorum */
+	struct list_head held_node;
+	/* Quorum-mode READ; sized by cmd_size, absent in mirror mode. */
+	struct qrep_quorum_read qr[];
 };
 
 extern const struct blk_mq_ops qrep_mq_ops;
@@ -64,6 +101,7 @@ u64 qrep_io_handle(struct qrep_io *io);
 u64 qrep_rq_block(struct request *rq);
 u32 qrep_rq_nblocks(struct request *rq);
 
+struct qrep_device;
 struct qrep_replica;
 struct bio_vec;
 
@@ -79,7 +117,18 @@ typedef int (*qrep_xfer_fn)(struct qrep_replica *r, struct bio_vec *bvec,
  */
 int qrep_rq_xfer_batches(struct qrep_replica *r, struct request *rq,
 			 struct bio_vec *batch, qrep_xfer_fn xfer);
+/* The same for the bytes [@off, @off + @len) of @rq's data only. */
+int qrep_rq_xfer_range(struct qrep_replica *r, struct request *rq,
+		       size_t off, size_t len, struct bio_vec *batch,
+		       qrep_xfer_fn xfer);
 void qrep_io_put(struct qrep_io *io);
+
+/* Used by quorum mode too; the caller holds rcu_read_lock. */
+u64 qrep_read_cost(struct qrep_replica *r);
+struct qrep_replica *qrep_pick_replica(struct qrep_device *dev,
+				       unsigned long skip, bool any_live);
+void qrep_dispatch_all(struct qrep_device *dev, struct qrep_io *io);
+void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io);
 
 /* timers.c */
 enum blk_eh_timer_return qrep_io_timed_out(struct request *rq);

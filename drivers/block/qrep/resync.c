@@ -261,7 +261,8 @@ int qrep_resync_clear(struct qrep_device *dev, struct qrep_replica *r,
 	if (r->state == QREP_REPLICA_FAILED) {
 		NL_SET_ERR_MSG_MOD(extack, "the replica failed during the resync");
 		ret = -ESTALE;
-	} else if (qrep_replica_state(source) != QREP_REPLICA_UPTODATE) {
+	} else if (source &&
+		   qrep_replica_state(source) != QREP_REPLICA_UPTODATE) {
 		NL_SET_ERR_MSG_MOD(extack, "the source is no longer up to date");
 		ret = -ESTALE;
 	} else {

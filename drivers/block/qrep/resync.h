@@ -51,6 +51,7 @@ unsigned long qrep_dirty_get(struct qrep_device *dev, unsigned int slot,
 /* QREP_CMD_RESYNC_UPDATE's phases; the caller holds slots_mutex. */
 int qrep_resync_start(struct qrep_device *dev, struct qrep_replica *r,
 		      struct netlink_ext_ack *extack);
+/* @source: mirror mode's up-to-date source; NULL in quorum mode (netlink.c checked the sources). */
 int qrep_resync_clear(struct qrep_device *dev, struct qrep_replica *r,
 		      struct qrep_replica *source, unsigned long start,
 		      unsigned long count, struct netlink_ext_ack *extack);

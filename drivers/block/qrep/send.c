@@ -22,6 +22,7 @@
 #include <net/sock.h>
 
 #include "device.h"
+#include "quorum.h"
 #include "replica.h"
 #include "request.h"
 
@@ -52,10 +53,11 @@ bool qrep_replica_queue(struct qrep_replica *r, struct qrep_io *io)
 	return queued;
 }
 
-/* The sender lets go of @io. */
+/* The sender lets go of @io (quorum mode: its reply may now be late). */
 static void qrep_send_done(struct qrep_replica *r, struct qrep_io *io)
 {
 	clear_bit(r->id, &io->queued);
+	qrep_io_detach(r->dev, io);
 	qrep_io_put(io);
 }
 
@@ -141,13 +143,19 @@ static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
 	u16 op = QREP_OP_FLUSH, flags = 0;
+	u64 block = 0;
+	u32 nblocks = 0;
 
 	memset(req, 0, sizeof(*req));
 	if (req_op(rq) == REQ_OP_READ || req_op(rq) == REQ_OP_WRITE) {
 		op = req_op(rq) == REQ_OP_READ ? QREP_OP_READ : QREP_OP_WRITE;
-		req->block = cpu_to_be64(qrep_rq_block(rq));
-		req->nblocks = cpu_to_be32(qrep_rq_nblocks(rq));
+		block = qrep_rq_block(rq);
+		nblocks = qrep_rq_nblocks(rq);
 	}
+	if (op == QREP_OP_READ && qrep_quorum_mode(r->dev))
+		qrep_quorum_build_read(r, io, &op, &block, &nblocks);
+	req->block = cpu_to_be64(block);
+	req->nblocks = cpu_to_be32(nblocks);
 	if (op == QREP_OP_WRITE) {
 		if (rq->cmd_flags & REQ_FUA)
 			flags |= QREP_REQ_FUA;

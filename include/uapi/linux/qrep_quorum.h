@@ -54,9 +54,9 @@ static inline const char *qrep_quorum_problem(__u32 n, __u32 w, __u32 r)
 	if (r < 1 || r > n)
 		return "the read quorum R must be between 1 and N, the number of replicas";
 	if (2 * w <= n)
-		return "2W > N is required: otherwise two partitioned groups could both accept writes";
+		return "2W > N is required, or two sides of a partition could both write";
 	if (r + w <= n)
-		return "R + W > N is required: otherwise a read quorum can miss the last completed write";
+		return "R + W > N is required, or a read can miss the last completed write";
 	return (const char *)0;
 }
 

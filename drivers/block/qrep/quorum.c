@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Quorum mode: N replicas, a write quorum W and a read quorum R, with
+ * R + W > N and 2W > N (checked at creation, qrep_quorum_problem()).
+ * Documentation/quorum.rst gives the argument; this is the mechanism.
+ *
+ * Replicas that count: every live one, up to date or stale. A stale
+ * replica lacks some writes, but every block it holds carries its
+ * version, and a read takes the highest version among R replicas, which
+ * by R + W > N includes a replica that acknowledged the last completed
+ * write of that block. So a replica that comes back from a crash or a
+ * partition needs nothing done before it counts; the resync that follows
+ * (qrepd) only restores redundancy.
+ *
+ * WRITE: stamped with the device's next version, which carries the
+ * epoch in its high bits (qrep_quorum.h), and sent to every live
+ * replica. Once W of them acknowledged it, it completes: the others'
+ * replies become "late replies" (qrep_io_detach). They still get the
+ * write; a late reply that is an error marks the write in that slot's
+ * bitmap and fails the replica, like any refused write, and a replica
+ * that owes a late reply for longer than the I/O timeout is failed
+ * (qrep_late_watch_worker), as a request timer would.
+ *
+ * Two writes to the same blocks in flight at once: each version is
+ * larger than the last, and a target keeps the higher version of a
+ * block whatever order writes arrive in. So every replica ends with
+ * the later write, whichever it got first: one writer needs no lock
+ * beyond its own ordering (the seed's lock is the version counter).
+ *
+ * FLUSH: sent to every live replica, and waits for all of them, as in
+ * mirror mode: a write may have completed on a different W replicas
+ * than the ones a FLUSH would otherwise wait for, and each of those must
+ * have made it durable. It succeeds if W acknowledged it.
+ *
+ * READ: phase 1 reads the data from one replica (an up-to-date one if
+ * possible) and the versions only from R - 1 others; if the data
+ * replica holds the highest version of every block, that is the answer.
+ * Otherwise phase 2 fetches each block from a replica that holds its
+ * highest version (struct qrep_quorum_read). Either way, a replica that
+ * was behind on a block is repaired afterwards, off the read's path: the
+ * read marks the blocks in its bitmap and makes it stale, and qrepd's
+ * resync copies the newest versions to it.
+ *
+ * No quorum: with fewer than W live replicas a WRITE or FLUSH, with
+ * fewer than R a READ, is held (on-no-quorum suspend) on dev->held until
+ * the quorums are re-counted with enough replicas, then re-dispatched
+ * (a held WRITE gets a new version); or it fails with EIO (error). A
+ * request that was dispatched but ended short of its quorum (replicas
+ * failed under it) is treated the same way. Held requests keep their
+ * timers running, but the timeout handler finds no replica holding them
+ * and only re-arms the timer.
+ */
+#include <linux/blk-mq.h>
+#include <linux/bitops.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "device.h"
+#include "netlink.h"
+#include "quorum.h"
+#include "replica.h"
+#include "request.h"
+#include "resync.h"
+
+/* best[] of a block no replica has answered for yet. */
+#define QREP_NO_SLOT		0xff
+/* Times one READ may go round (replicas failing, phase 2 going wrong). */
+#define QREP_QUORUM_MAX_REDRIVES	(2 * QREP_MAX_REPLICAS)
+
+/* A reply a replica owes for a WRITE that completed without it. */
+struct qrep_late {
+	u64 handle;			/* 0: free */
+	u64 block;
+	u64 version;
+	u32 nblocks;
+	unsigned long since;		/* jiffies, when it was detached */
+};
+
+static u32 qrep_quorum_count(struct qrep_device *dev)
+{
+	unsigned int live;
+	u32 flags = 0;
+
+	rcu_read_lock();
+	live = qrep_replicas_live(dev);
+	rcu_read_unlock();
+	if (live >= dev->config.write_quorum)
+		flags |= QREP_QUORUM_F_WRITE;
+	if (live >= dev->config.read_quorum)
+		flags |= QREP_QUORUM_F_READ;
+	return flags;
+}
+
+static u32 qrep_quorum_needed(struct request *rq)
+{
+	return req_op(rq) == REQ_OP_READ ? QREP_QUORUM_F_READ :
+					     QREP_QUORUM_F_WRITE;
+}
+
+u32 qrep_quorum_flags(struct qrep_device *dev)
+{
+	return READ_ONCE(dev->quorum_flags);
+}
+
+unsigned int qrep_quorum_held(struct qrep_device *dev)
+{
+	return READ_ONCE(dev->nr_held);
+}
+
+/* Sends the held requests whose quorum is in @flags back to queue_rq. */
+static void qrep_quorum_release(struct qrep_device *dev, u32 flags)
+{
+	struct qrep_io *io, *next;
+	struct request *rq;
+	LIST_HEAD(go);
+
+	spin_lock(&dev->held_lock);
+	list_for_each_entry_safe(io, next, &dev->held, held_node) {
+		rq = blk_mq_rq_from_pdu(io);
+		if (!(flags & qrep_quorum_needed(rq)))
+			continue;
+		list_move_tail(&io->held_node, &go);
+		io->held = false;
+		dev->nr_held--;
+	}
+	spin_unlock(&dev->held_lock);
+	if (list_empty(&go))
+		return;
+	list_for_each_entry_safe(io, next, &go, held_node) {
+		list_del_init(&io->held_node);
+		io->redrives = 0;
+		blk_mq_requeue_request(blk_mq_rq_from_pdu(io), false);
+	}
+	blk_mq_kick_requeue_list(dev->disk->queue);
+}
+
+static void qrep_quorum_worker(struct work_struct *work)
+{
+	struct qrep_device *dev = container_of(work, struct qrep_device,
+					       quorum_work);
+	u32 flags = qrep_quorum_count(dev);
+	u32 old;
+
+	if (test_bit(QREP_DEV_DYING, &dev->flags))
+		return;
+	old = xchg(&dev->quorum_flags, flags);
+	if (old != flags) {
+		pr_info("qrep%d: write quorum %s, read quorum %s\n", dev->index,
+			flags & QREP_QUORUM_F_WRITE ? "reached" : "lost",
+			flags & QREP_QUORUM_F_READ ? "reached" : "lost");
+		qrep_netlink_notify_dev(dev, old & ~flags ?
+					QREP_EVENT_QUORUM_LOST :
+					QREP_EVENT_QUORUM_REGAINED);
+	}
+	qrep_quorum_release(dev, flags);
+}
+
+void qrep_quorum_changed(struct qrep_device *dev)
+{
+	if (qrep_quorum_mode(dev))
+		queue_work(system_wq, &dev->quorum_work);
+}
+
+/* Holds @io until its quorum is there, or fails it (see the top). */
+static void qrep_io_hold(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	bool fail;
+
+	spin_lock(&dev->held_lock);
+	fail = dev->config.on_no_quorum == QREP_NO_QUORUM_ERROR ||
+	       test_bit(QREP_DEV_DYING, &dev->flags);
+	if (!fail) {
+		io->held = true;
+		list_add_tail(&io->held_node, &dev->held);
+		dev->nr_held++;
+	}
+	spin_unlock(&dev->held_lock);
+	if (fail) {
+		blk_mq_end_request(rq, BLK_STS_IOERR);
+		return;
+	}
+	/* If the quorum is there after all, the worker sends it again. */
+	queue_work(system_wq, &dev->quorum_work);
+}
+
+/* Phase 1 of a READ: see struct qrep_quorum_read. */
+static void qrep_quorum_read_start(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned int need = dev->config.read_quorum;
+	u32 n = qrep_rq_nblocks(rq);
+	unsigned long skip = qr->refused;	/* not for the data again */
+	struct qrep_replica *r;
+
+	qr->data_ok = false;
+	qr->versions_only = 0;
+	qr->merged = 0;
+	qr->behind = 0;
+	qr->fetch = 0;
+	qr->fetched = 0;
+	memset(qr->best, QREP_NO_SLOT, n);
+	memset(qr->newest, 0, n * sizeof(qr->newest[0]));
+
+	for (;;) {
+		r = qrep_pick_replica(dev, skip, false);
+		if (!r)
+			r = qrep_pick_replica(dev, skip, true);
+		if (!r)
+			return;		/* completion holds or fails it */
+		__set_bit(r->id, &skip);
+		qr->data_slot = r->id;
+		if (qrep_replica_queue(r, io))
+			break;
+	}
+	/* A replica refused for data may still give versions (metadata). */
+	skip = BIT(qr->data_slot);
+	while (--need && (r = qrep_pick_replica(dev, skip, true))) {
+		__set_bit(r->id, &skip);
+		/* Before the queueing that lets its sender see it. */
+		set_bit(r->id, &qr->versions_only);
+		if (!qrep_replica_queue(r, io)) {
+			clear_bit(r->id, &qr->versions_only);
+			need++;
+		}
+	}
+}
+
+static void qrep_quorum_read_fetch(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct qrep_replica *r;
+	unsigned int slot;
+
+	for_each_set_bit(slot, &io->qr->fetch, QREP_MAX_REPLICAS) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r && qrep_replica_live(r))
+			qrep_replica_queue(r, io);
+	}
+}
+
+void qrep_quorum_dispatch(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+
+	/* Short of a quorum, nothing is sent: completion holds it. */
+	if (!(qrep_quorum_count(dev) & qrep_quorum_needed(rq)))
+		return;
+	if (req_op(rq) == REQ_OP_WRITE)
+		qrep_dispatch_write(dev, io);
+	else if (req_op(rq) == REQ_OP_FLUSH)
+		qrep_dispatch_all(dev, io);
+	else if (io->qr->phase2)
+		qrep_quorum_read_fetch(dev, io);
+	else
+		qrep_quorum_read_start(dev, io);
+}
+
+/*
+ * After phase 1: which replicas hold blocks newer than the data
+ * replica's, and the span of the request each is to send. False if
+ * the data replica's data is the answer.
+ */
+static bool qrep_quorum_read_plan(struct qrep_io *io, u32 n)
+{
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned int slot;
+	u32 i;
+
+	qr->fetch = 0;
+	qr->fetched = 0;
+	for (i = 0; i < n; i++) {
+		slot = qr->best[i];
+		if (slot == qr->data_slot || slot >= QREP_MAX_REPLICAS)
+			continue;
+		if (!__test_and_set_bit(slot, &qr->fetch))
+			qr->span_first[slot] = i;
+		qr->span_count[slot] = i - qr->span_first[slot] + 1;
+	}
+	return qr->fetch != 0;
+}
+
+/*
+ * Read repair: the replicas found behind get the request's blocks marked
+ * and turn stale, so qrepd resyncs them. Nothing is written here.
+ */
+static void qrep_quorum_read_repair(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	unsigned long behind = io->qr->behind;
+	struct qrep_replica *r;
+	unsigned int slot;
+
+	if (!behind)
+		return;
+	rcu_read_lock();
+	for_each_set_bit(slot, &behind, QREP_MAX_REPLICAS) {
+		qrep_dirty_mark(dev, slot, qrep_rq_block(rq),
+				qrep_rq_nblocks(rq));
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r)
+			qrep_replica_make_stale(r, "a read found it behind on blocks %llu+%u",
+						qrep_rq_block(rq),
+						qrep_rq_nblocks(rq));
+	}
+	rcu_read_unlock();
+}
+
+static void qrep_quorum_read_complete(struct qrep_device *dev,
+				      struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	struct qrep_quorum_read *qr = io->qr;
+
+	if (!qr->phase2) {
+		if (qr->data_ok &&
+		    hweight_long(qr->merged) >= dev->config.read_quorum) {
+			if (!qrep_quorum_read_plan(io, qrep_rq_nblocks(rq)))
+				goto done;
+			qr->phase2 = true;
+			goto again;
+		}
+	} else if (qr->fetched == qr->fetch) {
+		goto done;
+	}
+	/* Someone failed to answer: phase 1 again, with who is left. */
+	qr->phase2 = false;
+	if (!(qrep_quorum_count(dev) & QREP_QUORUM_F_READ)) {
+		qrep_io_hold(dev, io);
+		return;
+	}
+again:
+	if (io->redrives >= QREP_QUORUM_MAX_REDRIVES) {
+		blk_mq_end_request(rq, BLK_STS_IOERR);
+		return;
+	}
+	io->redrives++;
+	blk_mq_requeue_request(rq, true);
+	return;
+done:
+	qrep_quorum_read_repair(dev, io);
+	blk_mq_end_request(rq, BLK_STS_OK);
+}
+
+void qrep_quorum_complete(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+
+	if (req_op(rq) == REQ_OP_READ) {
+		qrep_quorum_read_complete(dev, io);
+		return;
+	}
+	if (hweight_long(io->acked) >= dev->config.write_quorum)
+		blk_mq_end_request(rq, BLK_STS_OK);
+	else
+		qrep_io_hold(dev, io);
+}
+
+/* Where @handle's late reply is kept, or -1 if it cannot be one of ours. */
+static int qrep_late_index(struct qrep_replica *r, u64 handle)
+{
+	u32 unique = lower_32_bits(handle);
+	u16 hwq = blk_mq_unique_tag_to_hwq(unique);
+	u16 tag = blk_mq_unique_tag_to_tag(unique);
+
+	if (!r->late || hwq >= r->dev->tag_set.nr_hw_queues ||
+	    tag >= QREP_QUEUE_DEPTH)
+		return -1;
+	return hwq * QREP_QUEUE_DEPTH + tag;
+}
+
+int qrep_late_alloc(struct qrep_replica *r)
+{
+	struct qrep_device *dev = r->dev;
+
+	spin_lock_init(&r->late_lock);
+	if (!qrep_quorum_mode(dev))
+		return 0;
+	r->late = kvcalloc(dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH,
+			   sizeof(*r->late), GFP_KERNEL);
+	return r->late ? 0 : -ENOMEM;
+}
+
+void qrep_late_free(struct qrep_replica *r)
+{
+	kvfree(r->late);
+}
+
+/* One slot per request tag: if it is taken, @io waits for @r as usual. */
+static bool qrep_late_add(struct qrep_replica *r, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	u64 handle = qrep_io_handle(io);
+	int idx = qrep_late_index(r, handle);
+	struct qrep_late *late;
+	bool added = false;
+
+	if (idx < 0)
+		return false;
+	spin_lock(&r->late_lock);
+	late = &r->late[idx];
+	if (!r->late_closed && !late->handle) {
+		late->handle = handle;
+		late->block = qrep_rq_block(rq);
+		late->nblocks = qrep_rq_nblocks(rq);
+		late->version = io->version;
+		late->since = jiffies;
+		added = true;
+	}
+	spin_unlock(&r->late_lock);
+	if (added)
+		queue_delayed_work(system_wq, &r->dev->late_watch,
+				   msecs_to_jiffies(r->dev->config.io_timeout_ms));
+	return added;
+}
+
+void qrep_io_detach(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	unsigned long waiting, drop = 0;
+	struct qrep_replica *r;
+	unsigned int slot;
+
+	if (!qrep_quorum_mode(dev) || req_op(rq) != REQ_OP_WRITE)
+		return;
+	/* Our acked or queued change, then the other's: see quorum.h. */
+	smp_mb();
+	if (hweight_long(READ_ONCE(io->acked)) < dev->config.write_quorum)
+		return;
+	rcu_read_lock();
+	spin_lock(&io->lock);
+	waiting = io->pending & ~READ_ONCE(io->queued);
+	for_each_set_bit(slot, &waiting, QREP_MAX_REPLICAS) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r && qrep_late_add(r, io)) {
+			clear_bit(slot, &io->pending);
+			__set_bit(slot, &drop);
+		}
+	}
+	spin_unlock(&io->lock);
+	rcu_read_unlock();
+	/* The caller still holds a reference: @io cannot complete here. */
+	for_each_set_bit(slot, &drop, QREP_MAX_REPLICAS)
+		qrep_io_put(io);
+}
+
+bool qrep_late_reply(struct qrep_replica *r, const struct qrep_reply *reply,
+		     int *ret)
+{
+	u64 handle = be64_to_cpu(reply->handle);
+	u32 status = be32_to_cpu(reply->status);
+	u32 nblocks = be32_to_cpu(reply->nblocks);
+	int idx = qrep_late_index(r, handle);
+	struct qrep_late late = {};
+	bool found = false;
+
+	if (idx < 0)
+		return false;
+	spin_lock(&r->late_lock);
+	if (r->late[idx].handle == handle) {
+		late = r->late[idx];
+		r->late[idx].handle = 0;
+		found = true;
+	}
+	spin_unlock(&r->late_lock);
+	if (!found)
+		return false;
+
+	atomic_dec(&r->inflight);
+	*ret = 0;
+	if (nblocks) {
+		qrep_replica_fail(r, "protocol violation: WRITE reply with %u blocks, expected 0",
+				  nblocks);
+		*ret = -EPROTO;
+	} else if (status != QREP_OK) {
+		qrep_replica_fail(r, "WRITE refused: %s",
+				  qrep_status_name(status));
+		*ret = -EIO;
+	} else {
+		qrep_replica_note_version(r, late.version);
+		atomic64_inc(&r->writes);
+		return true;
+	}
+	/* After the failure: see qrep_resync_clear(). */
+	qrep_dirty_mark(r->dev, r->id, late.block, late.nblocks);
+	return true;
+}
+
+void qrep_late_sweep(struct qrep_replica *r)
+{
+	unsigned int i, n = r->dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH;
+	struct qrep_late *late;
+
+	if (!r->late)
+		return;
+	spin_lock(&r->late_lock);
+	r->late_closed = true;
+	for (i = 0; i < n; i++) {
+		late = &r->late[i];
+		if (!late->handle)
+			continue;
+		qrep_dirty_mark(r->dev, r->id, late->block, late->nblocks);
+		atomic_dec(&r->inflight);
+		late->handle = 0;
+	}
+	spin_unlock(&r->late_lock);
+}
+
+/*
+ * The late replies' timer: a replica that owes one for longer than the
+ * I/O timeout fails, as it would if a request were still waiting for it.
+ */
+static void qrep_late_watch_worker(struct work_struct *work)
+{
+	struct qrep_device *dev = container_of(to_delayed_work(work),
+					       struct qrep_device, late_watch);
+	unsigned long timeout = msecs_to_jiffies(dev->config.io_timeout_ms);
+	unsigned int i, n = dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH;
+	struct qrep_replica *silent[QREP_MAX_REPLICAS] = {};
+	struct qrep_replica *r;
+	unsigned int slot;
+	bool more = false;
+
+	rcu_read_lock();
+	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (!r || !r->late)
+			continue;
+		spin_lock(&r->late_lock);
+		for (i = 0; i < n; i++) {
+			if (!r->late[i].handle)
+				continue;
+			if (time_after(jiffies, r->late[i].since + timeout))
+				silent[slot] = r;
+			else
+				more = true;
+		}
+		spin_unlock(&r->late_lock);
+		if (silent[slot])
+			qrep_replica_get(r);
+	}
+	rcu_read_unlock();
+
+	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
+		if (!silent[slot])
+			continue;
+		qrep_replica_fail(silent[slot],
+				  "no reply to a WRITE within the I/O timeout (%u ms)",
+				  dev->config.io_timeout_ms);
+		qrep_replica_put(silent[slot]);
+	}
+	if (more && !test_bit(QREP_DEV_DYING, &dev->flags))
+		queue_delayed_work(system_wq, &dev->late_watch, timeout);
+}
+
+u32 qrep_quorum_read_blocks(struct qrep_replica *r, struct qrep_io *io)
+{
+	struct qrep_quorum_read *qr = io->qr;
+
+	if (qr->phase2)
+		return qr->span_count[r->id];
+	return qrep_rq_nblocks(blk_mq_rq_from_pdu(io));
+}
+
+/*
+ * Phase 1: takes in one replica's versions. Phase 2: checks that each
+ * block it is to give is still at least the version phase 1 found; if
+ * not (its store went back, or another replica took over the slot), the
+ * read goes round again. Returns false then.
+ */
+bool qrep_quorum_read_versions(struct qrep_replica *r, struct qrep_io *io,
+			       const __be64 *versions, u32 nblocks)
+{
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned int slot = r->id;
+	u32 i, first;
+	u64 v;
+
+	if (qr->phase2) {
+		first = qr->span_first[slot];
+		for (i = 0; i < nblocks; i++)
+			if (qr->best[first + i] == slot &&
+			    be64_to_cpu(versions[i]) < qr->newest[first + i])
+				return false;
+		return true;
+	}
+	spin_lock(&io->lock);
+	for (i = 0; i < nblocks; i++) {
+		v = be64_to_cpu(versions[i]);
+		if (qr->best[i] == QREP_NO_SLOT || v > qr->newest[i]) {
+			/* Everyone who answered before is behind. */
+			if (qr->best[i] != QREP_NO_SLOT)
+				qr->behind |= qr->merged;
+			qr->newest[i] = v;
+			qr->best[i] = slot;
+		} else if (v < qr->newest[i]) {
+			__set_bit(slot, &qr->behind);
+		} else if (slot == qr->data_slot) {
+			qr->best[i] = slot;	/* a tie: the same write */
+		}
+	}
+	__set_bit(slot, &qr->merged);
+	spin_unlock(&io->lock);
+	return true;
+}
+
+bool qrep_quorum_read_wants_data(struct qrep_replica *r, struct qrep_io *io)
+{
+	return io->qr->phase2 || !test_bit(r->id, &io->qr->versions_only);
+}
+
+/*
+ * The data: in phase 1 all of it, into the request's pages; in phase 2
+ * the replica's span, of which only the blocks it is best for go to the
+ * pages and the rest is read and dropped.
+ */
+int qrep_quorum_read_data(struct qrep_replica *r, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned int slot = r->id;
+	u32 i, j, end;
+	bool mine;
+	int ret;
+
+	if (!qr->phase2)
+		return qrep_rq_xfer_batches(r, rq, r->rx_bvec, qrep_recv_bvecs);
+
+	i = qr->span_first[slot];
+	end = i + qr->span_count[slot];
+	while (i < end) {
+		mine = qr->best[i] == slot;
+		for (j = i + 1; j < end && (qr->best[j] == slot) == mine; j++)
+			;
+		if (mine) {
+			ret = qrep_rq_xfer_range(r, rq,
+						 (size_t)i << QREP_BLOCK_SHIFT,
+						 (size_t)(j - i) << QREP_BLOCK_SHIFT,
+						 r->rx_bvec, qrep_recv_bvecs);
+			if (ret)
+				return ret;
+		} else {
+			for (; i < j; i++) {
+				ret = qrep_recv_buf(r, r->rx_discard,
+						    QREP_BLOCK_SIZE);
+				if (ret)
+					return ret;
+			}
+		}
+		i = j;
+	}
+	return 0;
+}
+
+void qrep_quorum_read_done(struct qrep_replica *r, struct qrep_io *io)
+{
+	struct qrep_quorum_read *qr = io->qr;
+
+	if (qr->phase2)
+		set_bit(r->id, &qr->fetched);
+	else if (!test_bit(r->id, &qr->versions_only))
+		WRITE_ONCE(qr->data_ok, true);
+}
+
+void qrep_quorum_build_read(struct qrep_replica *r, struct qrep_io *io,
+			    u16 *op, u64 *block, u32 *nblocks)
+{
+	struct qrep_quorum_read *qr = io->qr;
+
+	if (qr->phase2) {
+		*block += qr->span_first[r->id];
+		*nblocks = qr->span_count[r->id];
+	} else if (test_bit(r->id, &qr->versions_only)) {
+		*op = QREP_OP_VERSIONS;
+	}
+}
+
+void qrep_quorum_init(struct qrep_device *dev)
+{
+	spin_lock_init(&dev->held_lock);
+	INIT_LIST_HEAD(&dev->held);
+	INIT_WORK(&dev->quorum_work, qrep_quorum_worker);
+	INIT_DELAYED_WORK(&dev->late_watch, qrep_late_watch_worker);
+}
+
+void qrep_quorum_teardown(struct qrep_device *dev)
+{
+	struct qrep_io *io, *next;
+	LIST_HEAD(gone);
+
+	/* QREP_DEV_DYING is set: nothing is held from now on. */
+	cancel_work_sync(&dev->quorum_work);
+	cancel_delayed_work_sync(&dev->late_watch);
+	spin_lock(&dev->held_lock);
+	list_splice_init(&dev->held, &gone);
+	dev->nr_held = 0;
+	spin_unlock(&dev->held_lock);
+	list_for_each_entry_safe(io, next, &gone, held_node) {
+		list_del_init(&io->held_node);
+		io->held = false;
+		blk_mq_end_request(blk_mq_rq_from_pdu(io), BLK_STS_IOERR);
+	}
+}
