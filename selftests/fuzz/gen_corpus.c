@@ -307,6 +307,19 @@ static void config_seeds(void)
 		  "replica c 192.0.2.3:7800\nreplica d 192.0.2.4:7800\n"
 		  "replica e [2001:db8::5]:7800\nreplica f [2001:db8::6]:7800\n"
 		  "replica g node7:7800\nreplica h node8:7800\n");
+	text_seed("config", "quorum-settings",
+		  "resource q\ndevice 2\nsize 64M\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "write-quorum 3\nread-quorum 1\non-no-quorum error\n"
+		  "mode quorum\n"
+		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
+		  "replica c 192.0.2.3:7800\n");
+	text_seed("config", "quorum-refused",
+		  "resource q\ndevice 2\nsize 64M\nmode quorum\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "write-quorum 1\nread-quorum 3\non-no-quorum suspend\n"
+		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
+		  "replica c 192.0.2.3:7800\n");
 	text_seed("config", "duplicate-address",
 		  "resource r\ndevice 1\nsize 1G\n"
 		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
