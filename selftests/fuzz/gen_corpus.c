@@ -394,6 +394,30 @@ static void genl_seeds(void)
 	mnl_attr_put_u32(nlh, QREP_A_MAX + 1, 0);
 	put_seed("genl", "event", buf, nlh->nlmsg_len);
 
+	/* A quorum device as DEV_GET shows it, and a quorum event. */
+	memset(buf, 0, sizeof(buf));
+	nlh = genl_msg(buf, 0x20, QREP_CMD_DEV_GET);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 1);
+	mnl_attr_put_strz(nlh, QREP_A_DEV_NAME, "qrep1");
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 26);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, QREP_MODE_QUORUM);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, 2);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_REPLICAS, 3);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_WRITE_QUORUM, 2);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_READ_QUORUM, 2);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_ON_NO_QUORUM, QREP_NO_QUORUM_SUSPEND);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_QUORUM_FLAGS, QREP_QUORUM_F_READ);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_HELD, 5);
+	put_seed("genl", "dev-quorum", buf, nlh->nlmsg_len);
+
+	memset(buf, 0, sizeof(buf));
+	nlh = genl_msg(buf, 0x20, QREP_CMD_EVENT);
+	mnl_attr_put_u32(nlh, QREP_A_EVENT, QREP_EVENT_QUORUM_LOST);
+	mnl_attr_put_u64(nlh, QREP_A_EVENT_SEQ, 9);
+	mnl_attr_put_strz(nlh, QREP_A_DEV_NAME, "qrep1");
+	mnl_attr_put_u32(nlh, QREP_A_DEV_QUORUM_FLAGS, QREP_QUORUM_F_READ);
+	put_seed("genl", "event-quorum-lost", buf, nlh->nlmsg_len);
+
 	/* An error with an extended ack, the request echoed (not capped). */
 	memset(buf, 0, sizeof(buf));
 	err_nlh = mnl_nlmsg_put_header(buf);
