@@ -14,7 +14,9 @@
  *    accepts (QREP_MIN/MAX_IO_TIMEOUT_MS), a non-zero connect-timeout, 1 to
  *    QREP_MAX_REPLICAS replicas with valid, unique names and parseable,
  *    distinct addresses (the same host and port written two ways is still
- *    one address), every string NUL-terminated in its array;
+ *    one address), every string NUL-terminated in its array; in mirror
+ *    mode no quorum settings, in quorum mode W and R that pass
+ *    qrep_quorum_problem() and a known on-no-quorum policy;
  *  - written back out as a file, an accepted configuration parses again
  *    to the same fields.
  */
@@ -24,6 +26,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+
+#include <linux/qrep_quorum.h>
 
 #include "config.h"
 #include "fuzz.h"
@@ -82,6 +86,18 @@ static void check_config(const struct qrep_config *cfg)
 	FUZZ_ASSERT(cfg->io_timeout_ms >= QREP_MIN_IO_TIMEOUT_MS &&
 		    cfg->io_timeout_ms <= QREP_MAX_IO_TIMEOUT_MS);
 	FUZZ_ASSERT(cfg->connect_timeout_ms > 0);
+	FUZZ_ASSERT(cfg->resync_rate >= QREP_MIN_RESYNC_RATE);
+	FUZZ_ASSERT(cfg->reconnect_interval_ms >= QREP_MIN_RECONNECT_INTERVAL_MS);
+	if (cfg->mode == QREP_MODE_QUORUM) {
+		FUZZ_ASSERT(!qrep_quorum_problem(cfg->nr_replicas,
+						 cfg->write_quorum,
+						 cfg->read_quorum));
+		FUZZ_ASSERT(cfg->on_no_quorum == QREP_NO_QUORUM_SUSPEND ||
+			    cfg->on_no_quorum == QREP_NO_QUORUM_ERROR);
+	} else {
+		FUZZ_ASSERT(!cfg->write_quorum && !cfg->read_quorum &&
+			    !cfg->on_no_quorum);
+	}
 	/* None, or an absolute path of one word. */
 	FUZZ_ASSERT(memchr(cfg->secret_file, '\0', sizeof(cfg->secret_file)));
 	FUZZ_ASSERT(!cfg->secret_file[0] || (cfg->secret_file[0] == '/' &&
@@ -112,12 +128,25 @@ static size_t config_write(const struct qrep_config *cfg, char *buf,
 	n = snprintf(buf, len, "resource %s\ndevice %" PRIu32 "\n"
 		     "size %" PRIu64 "\nuuid %s\nmode %s\n"
 		     "io-timeout %" PRIu32 "ms\n"
-		     "connect-timeout %" PRIu32 "ms\n",
+		     "connect-timeout %" PRIu32 "ms\n"
+		     "resync-rate %" PRIu64 "\n"
+		     "reconnect-interval %" PRIu32 "ms\n",
 		     cfg->name, cfg->device, cfg->size, uuid,
 		     cfg->mode == QREP_MODE_MIRROR ? "mirror" : "quorum",
-		     cfg->io_timeout_ms, cfg->connect_timeout_ms);
+		     cfg->io_timeout_ms, cfg->connect_timeout_ms,
+		     cfg->resync_rate, cfg->reconnect_interval_ms);
 	FUZZ_ASSERT(n > 0 && (size_t)n < len);
 	used = (size_t)n;
+	if (cfg->mode == QREP_MODE_QUORUM) {
+		n = snprintf(buf + used, len - used,
+			     "write-quorum %" PRIu32 "\nread-quorum %" PRIu32
+			     "\non-no-quorum %s\n", cfg->write_quorum,
+			     cfg->read_quorum,
+			     cfg->on_no_quorum == QREP_NO_QUORUM_ERROR ?
+			     "error" : "suspend");
+		FUZZ_ASSERT(n > 0 && (size_t)n < len - used);
+		used += (size_t)n;
+	}
 	if (cfg->secret_file[0]) {
 		n = snprintf(buf + used, len - used, "secret-file %s\n",
 			     cfg->secret_file);

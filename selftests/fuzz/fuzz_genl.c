@@ -10,7 +10,8 @@
  * one's sequence number (a request's answer). An NLMSG_ERROR goes on to
  * qrep_genl_parse_error(); each data message to a callback that does what
  * qrepctl's do: qrep_genl_parse(), qrep_genl_parse_nested() for each
- * QREP_A_REPLICA, and reads the attributes they return.
+ * QREP_A_REPLICA, and reads the attributes they return, and formats a
+ * quorum device's status and event flags as qrepctl prints them.
  *
  * libmnl, which does the walking, is not built with the sanitizers, so
  * the buffer ends right at an unmapped page: a read past its end faults
@@ -35,6 +36,7 @@
 
 #include "fuzz.h"
 #include "genl.h"
+#include "quorum.h"
 #include "uuid.h"
 
 /* Everything the parsers return must lie in [lo, hi). */
@@ -84,6 +86,21 @@ static void use_attrs(const struct nlattr **tb, const struct bounds *b)
 	(void)sink;
 }
 
+/* As qrepctl status and events print a quorum device: bounded, terminated. */
+static void use_quorum(const struct nlattr **tb)
+{
+	char text[512];
+	int n;
+
+	n = qrep_quorum_status_format(tb, false, text, sizeof(text));
+	FUZZ_ASSERT(n > 0 && (size_t)n < sizeof(text));
+	n = qrep_quorum_status_format(tb, true, text, sizeof(text));
+	FUZZ_ASSERT(n > 0 && (size_t)n < sizeof(text));
+	n = qrep_quorum_flags_format(tb[QREP_A_DEV_QUORUM_FLAGS], text,
+				     sizeof(text));
+	FUZZ_ASSERT(n > 0 && (size_t)n < sizeof(text));
+}
+
 /* A data message, handled as qrepctl's callbacks handle one. */
 static int data_cb(const struct nlmsghdr *nlh, void *arg)
 {
@@ -103,6 +120,7 @@ static int data_cb(const struct nlmsghdr *nlh, void *arg)
 	if (qrep_genl_parse(nlh, tb))
 		return MNL_CB_OK;
 	use_attrs(tb, &b);
+	use_quorum(tb);
 
 	/* As qrepctl status walks the replicas of a device. */
 	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr)) {

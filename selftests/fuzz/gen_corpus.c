@@ -307,6 +307,19 @@ static void config_seeds(void)
 		  "replica c 192.0.2.3:7800\nreplica d 192.0.2.4:7800\n"
 		  "replica e [2001:db8::5]:7800\nreplica f [2001:db8::6]:7800\n"
 		  "replica g node7:7800\nreplica h node8:7800\n");
+	text_seed("config", "quorum-settings",
+		  "resource q\ndevice 2\nsize 64M\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "write-quorum 3\nread-quorum 1\non-no-quorum error\n"
+		  "mode quorum\n"
+		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
+		  "replica c 192.0.2.3:7800\n");
+	text_seed("config", "quorum-refused",
+		  "resource q\ndevice 2\nsize 64M\nmode quorum\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "write-quorum 1\nread-quorum 3\non-no-quorum suspend\n"
+		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
+		  "replica c 192.0.2.3:7800\n");
 	text_seed("config", "duplicate-address",
 		  "resource r\ndevice 1\nsize 1G\n"
 		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
@@ -380,6 +393,30 @@ static void genl_seeds(void)
 	/* An attribute from a newer kernel. */
 	mnl_attr_put_u32(nlh, QREP_A_MAX + 1, 0);
 	put_seed("genl", "event", buf, nlh->nlmsg_len);
+
+	/* A quorum device as DEV_GET shows it, and a quorum event. */
+	memset(buf, 0, sizeof(buf));
+	nlh = genl_msg(buf, 0x20, QREP_CMD_DEV_GET);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 1);
+	mnl_attr_put_strz(nlh, QREP_A_DEV_NAME, "qrep1");
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 26);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, QREP_MODE_QUORUM);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, 2);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_REPLICAS, 3);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_WRITE_QUORUM, 2);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_READ_QUORUM, 2);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_ON_NO_QUORUM, QREP_NO_QUORUM_SUSPEND);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_QUORUM_FLAGS, QREP_QUORUM_F_READ);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_HELD, 5);
+	put_seed("genl", "dev-quorum", buf, nlh->nlmsg_len);
+
+	memset(buf, 0, sizeof(buf));
+	nlh = genl_msg(buf, 0x20, QREP_CMD_EVENT);
+	mnl_attr_put_u32(nlh, QREP_A_EVENT, QREP_EVENT_QUORUM_LOST);
+	mnl_attr_put_u64(nlh, QREP_A_EVENT_SEQ, 9);
+	mnl_attr_put_strz(nlh, QREP_A_DEV_NAME, "qrep1");
+	mnl_attr_put_u32(nlh, QREP_A_DEV_QUORUM_FLAGS, QREP_QUORUM_F_READ);
+	put_seed("genl", "event-quorum-lost", buf, nlh->nlmsg_len);
 
 	/* An error with an extended ack, the request echoed (not capped). */
 	memset(buf, 0, sizeof(buf));

@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <string.h>
 #include <linux/qrep.h>
+#include <linux/qrep_quorum.h>
 
 #include "kselftest_harness.h"
 #include "config.h"
 
 #define GOOD_HEAD "resource r0\ndevice 0\nsize 1G\n" \
 		  "uuid 0b7c8f6e-2d0a-4a3b-9c1d-5e6f7a8b9c0d\n"
+#define THREE_REPLICAS "replica a h:1\nreplica b h:2\nreplica c h:3\n"
+#define QUORUM_HEAD GOOD_HEAD "mode quorum\n"
 
 TEST(good_file)
 {
@@ -55,6 +58,68 @@ TEST(defaults)
 	EXPECT_STREQ("", cfg.secret_file);
 	EXPECT_EQ(QREP_DEFAULT_RESYNC_RATE, cfg.resync_rate);
 	EXPECT_EQ(QREP_DEFAULT_RECONNECT_INTERVAL_MS, cfg.reconnect_interval_ms);
+	/* Mirror mode has no quorums: 0, as the kernel is told nothing. */
+	EXPECT_EQ(0U, cfg.write_quorum);
+	EXPECT_EQ(0U, cfg.read_quorum);
+	EXPECT_EQ(0U, cfg.on_no_quorum);
+}
+
+/* Quorum mode with nothing said: a majority both ways, suspend. */
+TEST(quorum_defaults)
+{
+	static const struct { const char *replicas; uint32_t n, majority; } rows[] = {
+		{ "replica a h:1\n", 1, 1 },
+		{ "replica a h:1\nreplica b h:2\n", 2, 2 },
+		{ THREE_REPLICAS, 3, 2 },
+		{ THREE_REPLICAS "replica d h:4\n", 4, 3 },
+		{ THREE_REPLICAS "replica d h:4\nreplica e h:5\n", 5, 3 },
+	};
+	struct qrep_config cfg;
+	char text[512], err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), QUORUM_HEAD "%s", rows[i].replicas);
+		ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err,
+					       sizeof(err)))
+			TH_LOG("row %zu: %s", i, err);
+		EXPECT_EQ(QREP_MODE_QUORUM, cfg.mode);
+		EXPECT_EQ(rows[i].n, cfg.nr_replicas);
+		EXPECT_EQ(rows[i].majority, cfg.write_quorum);
+		EXPECT_EQ(rows[i].majority, cfg.read_quorum);
+		EXPECT_EQ(QREP_NO_QUORUM_SUSPEND, cfg.on_no_quorum);
+	}
+}
+
+/* The keys may come before "mode quorum": the check waits for the end. */
+TEST(quorum_settings)
+{
+	static const char text[] = GOOD_HEAD "write-quorum 3\nread-quorum 2\n"
+		"on-no-quorum error\n" THREE_REPLICAS "replica d h:4\n"
+		"mode quorum\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_EQ(3U, cfg.write_quorum);
+	EXPECT_EQ(2U, cfg.read_quorum);
+	EXPECT_EQ(QREP_NO_QUORUM_ERROR, cfg.on_no_quorum);
+}
+
+/* Write-all, read-one: W = N, R = 1 is legal (the seed's first example). */
+TEST(quorum_write_all_read_one)
+{
+	static const char text[] = QUORUM_HEAD "write-quorum 3\nread-quorum 1\n"
+		"on-no-quorum suspend\n" THREE_REPLICAS;
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_EQ(3U, cfg.write_quorum);
+	EXPECT_EQ(1U, cfg.read_quorum);
+	EXPECT_EQ(QREP_NO_QUORUM_SUSPEND, cfg.on_no_quorum);
 }
 
 TEST(resync_settings)
@@ -125,6 +190,33 @@ static const struct {
 	/* 35 */ { "resync-rate 1M\nresync-rate 2M\n", "line 2: 'resync-rate' given twice" },
 	/* 36 */ { "reconnect-interval 50ms\n", "line 1: reconnect-interval is a duration of at least 100ms" },
 	/* 37 */ { "reconnect-interval soon\n", "line 1: reconnect-interval is a duration" },
+	/* Quorum settings outside quorum mode, pointing at their line. */
+	/* 38 */ { GOOD_HEAD "write-quorum 2\n" THREE_REPLICAS, "line 5: write-quorum needs mode quorum" },
+	/* 39 */ { GOOD_HEAD "mode mirror\n" THREE_REPLICAS "read-quorum 2\n", "line 9: read-quorum needs mode quorum" },
+	/* 40 */ { GOOD_HEAD THREE_REPLICAS "on-no-quorum error\n", "line 8: on-no-quorum needs mode quorum" },
+	/* Bad values. */
+	/* 41 */ { "write-quorum 0\n", "line 1: write-quorum is a number of replicas from 1 to 8, not '0'" },
+	/* 42 */ { "read-quorum 9\n", "line 1: read-quorum is a number of replicas from 1 to 8, not '9'" },
+	/* 43 */ { "write-quorum two\n", "not 'two'" },
+	/* 44 */ { "write-quorum -1\n", "not '-1'" },
+	/* 45 */ { "read-quorum 18446744073709551617\n", "from 1 to 8" },
+	/* 46 */ { "write-quorum 2\nwrite-quorum 2\n", "line 2: 'write-quorum' given twice" },
+	/* 47 */ { "on-no-quorum hang\n", "line 1: on-no-quorum is 'suspend' or 'error', not 'hang'" },
+	/* 48 */ { "on-no-quorum error\non-no-quorum error\n", "line 2: 'on-no-quorum' given twice" },
+	/* 49 */ { "write-quorum 2 3\n", "exactly one value" },
+	/* The rules, with the values named. */
+	/* 50 */ { QUORUM_HEAD "write-quorum 1\nread-quorum 3\n" THREE_REPLICAS,
+		   "write-quorum 1 and read-quorum 3 with 3 replicas: 2W > N is required" },
+	/* 51 */ { QUORUM_HEAD "write-quorum 2\nread-quorum 1\n" THREE_REPLICAS,
+		   "write-quorum 2 and read-quorum 1 with 3 replicas: R + W > N is required" },
+	/* 52 */ { QUORUM_HEAD "write-quorum 2\n" THREE_REPLICAS "replica d h:4\n",
+		   "write-quorum 2 and read-quorum 3 (the default) with 4 replicas: 2W > N" },
+	/* 53 */ { QUORUM_HEAD "write-quorum 4\n" THREE_REPLICAS,
+		   "write-quorum 4 and read-quorum 2 (the default) with 3 replicas: the write quorum W must be between 1 and N" },
+	/* 54 */ { QUORUM_HEAD "read-quorum 3\nreplica a h:1\nreplica b h:2\n",
+		   "with 2 replicas: the read quorum R must be between 1 and N" },
+	/* 55 */ { QUORUM_HEAD "write-quorum 1\nreplica a h:1\nreplica b h:2\n",
+		   "write-quorum 1 and read-quorum 2 (the default) with 2 replicas: 2W > N" },
 };
 
 TEST(bad_files)

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/qrep_quorum.h>
+
 #include "config.h"
 #include "parse.h"
 #include "uuid.h"
@@ -35,12 +37,32 @@ enum {
 	SEEN_RESYNC_RATE = 1 << 7,
 	SEEN_RECONNECT_INTERVAL = 1 << 8,
 	SEEN_SECRET_FILE = 1 << 9,
+	SEEN_WRITE_QUORUM = 1 << 10,
+	SEEN_READ_QUORUM = 1 << 11,
+	SEEN_ON_NO_QUORUM = 1 << 12,
 };
+
+/*
+ * The quorum keywords: their bit, and the line each was given on, so that
+ * "needs mode quorum" can point at it once the whole file (and so the
+ * mode, which may come later) is known.
+ */
+static const struct {
+	unsigned int bit;
+	const char *keyword;
+} quorum_keys[] = {
+	{ SEEN_WRITE_QUORUM, "write-quorum" },
+	{ SEEN_READ_QUORUM, "read-quorum" },
+	{ SEEN_ON_NO_QUORUM, "on-no-quorum" },
+};
+
+#define NR_QUORUM_KEYS	(sizeof(quorum_keys) / sizeof(quorum_keys[0]))
 
 struct parser {
 	struct qrep_config *cfg;
 	unsigned int line;
 	unsigned int seen;
+	unsigned int quorum_key_line[NR_QUORUM_KEYS];
 	char *err;
 	size_t errlen;
 };
@@ -161,6 +183,36 @@ static int parse_replica(struct parser *p, char **w)
 	return 0;
 }
 
+static void note_quorum_key(struct parser *p, unsigned int bit)
+{
+	size_t i;
+
+	for (i = 0; i < NR_QUORUM_KEYS; i++)
+		if (quorum_keys[i].bit == bit)
+			p->quorum_key_line[i] = p->line;
+}
+
+/*
+ * write-quorum / read-quorum: a number of replicas. Only its range is
+ * checked here; whether it fits N and the other quorum is known once
+ * every replica line has been read (check_quorum).
+ */
+static int parse_quorum_size(struct parser *p, unsigned int bit,
+			     const char *keyword, const char *value,
+			     uint32_t *out)
+{
+	uint64_t n;
+
+	if (once(p, bit, keyword))
+		return -EINVAL;
+	note_quorum_key(p, bit);
+	if (qrep_parse_uint(value, 1, QREP_MAX_REPLICAS, &n))
+		return fail(p, "%s is a number of replicas from 1 to %d, not '%s'",
+			    keyword, QREP_MAX_REPLICAS, value);
+	*out = (uint32_t)n;
+	return 0;
+}
+
 static int parse_words(struct parser *p, char **w, int n)
 {
 	struct qrep_config *cfg = p->cfg;
@@ -246,6 +298,23 @@ static int parse_words(struct parser *p, char **w, int n)
 			return fail(p, "secret-file must be an absolute path of at most %zu bytes",
 				    sizeof(cfg->secret_file) - 1);
 		snprintf(cfg->secret_file, sizeof(cfg->secret_file), "%s", w[1]);
+	} else if (strcmp(k, "write-quorum") == 0) {
+		return parse_quorum_size(p, SEEN_WRITE_QUORUM, k, w[1],
+					 &cfg->write_quorum);
+	} else if (strcmp(k, "read-quorum") == 0) {
+		return parse_quorum_size(p, SEEN_READ_QUORUM, k, w[1],
+					 &cfg->read_quorum);
+	} else if (strcmp(k, "on-no-quorum") == 0) {
+		if (once(p, SEEN_ON_NO_QUORUM, k))
+			return -EINVAL;
+		note_quorum_key(p, SEEN_ON_NO_QUORUM);
+		if (strcmp(w[1], "suspend") == 0)
+			cfg->on_no_quorum = QREP_NO_QUORUM_SUSPEND;
+		else if (strcmp(w[1], "error") == 0)
+			cfg->on_no_quorum = QREP_NO_QUORUM_ERROR;
+		else
+			return fail(p, "on-no-quorum is 'suspend' or 'error', not '%s'",
+				    w[1]);
 	} else {
 		return fail(p, "unknown keyword '%s'", k);
 	}
@@ -268,6 +337,48 @@ static int parse_line(struct parser *p, char *line)
 	return n ? parse_words(p, w, n) : 0;
 }
 
+/*
+ * The quorum settings, once the mode and every replica are known: none
+ * of them outside quorum mode (they would be silently ignored there,
+ * and a mirror is not what their writer expected); in quorum mode the
+ * defaults filled in and the two rules of qrep_quorum_problem() checked,
+ * the same check qrep.ko makes, so that a bad file fails here, with its
+ * values named, rather than at DEV_CREATE.
+ */
+static int check_quorum(struct parser *p)
+{
+	struct qrep_config *cfg = p->cfg;
+	const char *problem;
+	size_t i;
+
+	if (cfg->mode != QREP_MODE_QUORUM) {
+		for (i = 0; i < NR_QUORUM_KEYS; i++) {
+			if (!(p->seen & quorum_keys[i].bit))
+				continue;
+			p->line = p->quorum_key_line[i];
+			return fail(p, "%s needs mode quorum", quorum_keys[i].keyword);
+		}
+		return 0;
+	}
+	if (!cfg->write_quorum)
+		cfg->write_quorum = qrep_quorum_majority(cfg->nr_replicas);
+	if (!cfg->read_quorum)
+		cfg->read_quorum = qrep_quorum_majority(cfg->nr_replicas);
+	if (!cfg->on_no_quorum)
+		cfg->on_no_quorum = QREP_NO_QUORUM_SUSPEND;
+	problem = qrep_quorum_problem(cfg->nr_replicas, cfg->write_quorum,
+				      cfg->read_quorum);
+	if (problem)
+		return fail(p, "write-quorum %u%s and read-quorum %u%s with %u replica%s: %s",
+			    cfg->write_quorum,
+			    p->seen & SEEN_WRITE_QUORUM ? "" : " (the default)",
+			    cfg->read_quorum,
+			    p->seen & SEEN_READ_QUORUM ? "" : " (the default)",
+			    cfg->nr_replicas, cfg->nr_replicas == 1 ? "" : "s",
+			    problem);
+	return 0;
+}
+
 static int check_complete(struct parser *p)
 {
 	static const struct { unsigned int bit; const char *keyword; } required[] = {
@@ -282,7 +393,7 @@ static int check_complete(struct parser *p)
 			return fail(p, "no '%s' line", required[i].keyword);
 	if (!p->cfg->nr_replicas)
 		return fail(p, "no 'replica' line");
-	return 0;
+	return check_quorum(p);
 }
 
 int qrep_config_parse(const char *text, size_t len, struct qrep_config *cfg,

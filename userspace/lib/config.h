@@ -44,6 +44,15 @@ struct qrep_config {
 	uint32_t connect_timeout_ms;
 	uint64_t resync_rate;			/* bytes per second */
 	uint32_t reconnect_interval_ms;
+	/*
+	 * Quorum mode only (0 in mirror mode): W, R and enum
+	 * qrep_on_no_quorum. After a successful parse they hold the values
+	 * in force, defaults filled in (a majority, suspend), and W and R
+	 * pass qrep_quorum_problem() for nr_replicas.
+	 */
+	uint32_t write_quorum;
+	uint32_t read_quorum;
+	uint32_t on_no_quorum;
 	/* "" if none: then no connection is authenticated. */
 	char secret_file[QREP_CONFIG_PATH_MAX];
 	unsigned int nr_replicas;

@@ -5,6 +5,10 @@
 #include <linux/qrep.h>
 
 #include "qrepctl.h"
+#include "quorum.h"
+
+/* Room for "write=... read=...", with its NUL. */
+#define QUORUM_FLAGS_TEXT_MAX	32
 
 static const char *event_name(uint32_t event)
 {
@@ -31,6 +35,10 @@ static const char *event_name(uint32_t event)
 		return "resync-finished";
 	case QREP_EVENT_RESYNC_STOPPED:
 		return "resync-stopped";
+	case QREP_EVENT_QUORUM_LOST:
+		return "quorum-lost";
+	case QREP_EVENT_QUORUM_REGAINED:
+		return "quorum-regained";
 	}
 	return "unknown";
 }
@@ -60,18 +68,26 @@ static void print_replica(const struct nlattr *nest, uint32_t event)
 static int print_event(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[QREP_A_MAX + 1];
+	char flags[QUORUM_FLAGS_TEXT_MAX];
+	uint32_t event;
 
 	(void)data;
 	if (qrep_genl_parse(nlh, tb) || !tb[QREP_A_EVENT] ||
 	    !tb[QREP_A_EVENT_SEQ])
 		return MNL_CB_OK;	/* not an event we understand */
+	event = mnl_attr_get_u32(tb[QREP_A_EVENT]);
 	printf("seq=%" PRIu64 " event=%s", mnl_attr_get_u64(tb[QREP_A_EVENT_SEQ]),
-	       event_name(mnl_attr_get_u32(tb[QREP_A_EVENT])));
+	       event_name(event));
 	if (tb[QREP_A_DEV_NAME])
 		printf(" device=%s", mnl_attr_get_str(tb[QREP_A_DEV_NAME]));
+	/* Which quorums are reachable now, after the change: "?" if not sent. */
+	if (event == QREP_EVENT_QUORUM_LOST || event == QREP_EVENT_QUORUM_REGAINED) {
+		qrep_quorum_flags_format(tb[QREP_A_DEV_QUORUM_FLAGS], flags,
+					 sizeof(flags));
+		printf(" %s", flags);
+	}
 	if (tb[QREP_A_REPLICA])
-		print_replica(tb[QREP_A_REPLICA],
-			      mnl_attr_get_u32(tb[QREP_A_EVENT]));
+		print_replica(tb[QREP_A_REPLICA], event);
 	printf("\n");
 	fflush(stdout);
 	return MNL_CB_OK;

@@ -13,12 +13,16 @@
 
 #include "parse.h"
 #include "qrepctl.h"
+#include "quorum.h"
 #include "uuid.h"
 
 struct status_ctx {
 	bool json;
 	unsigned int count;
 };
+
+/* Room for the quorum line or its JSON object (each well under it). */
+#define QUORUM_TEXT_MAX	512
 
 static const char *state_name(uint32_t state)
 {
@@ -156,7 +160,9 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[QREP_A_MAX + 1];
 	struct status_ctx *ctx = data;
 	char uuid[QREP_UUID_STR_LEN + 1] = "";
+	char quorum[QUORUM_TEXT_MAX] = "";
 	const char *name, *mode;
+	uint32_t mode_nr;
 	uint64_t size;
 
 	if (qrep_genl_parse(nlh, tb) || !tb[QREP_A_DEV_NAME] ||
@@ -165,9 +171,13 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	name = mnl_attr_get_str(tb[QREP_A_DEV_NAME]);
 	size = mnl_attr_get_u64(tb[QREP_A_DEV_SIZE]);
-	mode = qrepctl_mode_name(mnl_attr_get_u32(tb[QREP_A_DEV_MODE]));
+	mode_nr = mnl_attr_get_u32(tb[QREP_A_DEV_MODE]);
+	mode = qrepctl_mode_name(mode_nr);
 	if (tb[QREP_A_DEV_UUID])
 		qrep_uuid_format(mnl_attr_get_payload(tb[QREP_A_DEV_UUID]), uuid);
+	/* Mirror devices show exactly what they did before quorum mode. */
+	if (mode_nr == QREP_MODE_QUORUM)
+		qrep_quorum_status_format(tb, ctx->json, quorum, sizeof(quorum));
 
 	if (ctx->json) {
 		printf("%s{\"name\":", ctx->count ? "," : "");
@@ -182,7 +192,10 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 		       get_u32(tb[QREP_A_DEV_LIVE_REPLICAS]));
 		if (print_replicas(nlh, true))
 			return MNL_CB_ERROR;
-		printf("]}");
+		printf("]");
+		if (quorum[0])
+			printf(",\"quorum\":%s", quorum);
+		printf("}");
 	} else {
 		printf("%s: %" PRIu64 " bytes (%" PRIu64 " MiB), mode %s, uuid %s\n",
 		       name, size, size >> 20, mode, uuid);
@@ -193,6 +206,8 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 			       get_u64(tb[QREP_A_DEV_VERSION]),
 			       get_u32(tb[QREP_A_DEV_IO_TIMEOUT_MS]),
 			       get_u32(tb[QREP_A_DEV_LIVE_REPLICAS]));
+		if (quorum[0])
+			printf("  %s\n", quorum);
 		if (print_replicas(nlh, false))
 			return MNL_CB_ERROR;
 	}

@@ -8,7 +8,14 @@
  * resource's secret both ways when it has a secret-file), and only then
  * handed to qrep.ko, which never sees the handshake. "up" connects to every replica before it creates anything,
  * and undoes the device if a later step fails: a resource is up whole or
- * not at all.
+ * not at all. In mirror mode every replica must answer; in quorum mode a
+ * write quorum of them is enough (the device is correct without the
+ * others, which come back with "reconnect"), and the device takes an
+ * epoch newer than any its targets have seen.
+ *
+ * --no-resync (up, reconnect) leaves stale replicas stale: for tests
+ * that need one to stay behind, and for an operator who wants to choose
+ * when the copy runs ("qrepctl resync").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,9 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/qrep.h>
+#include <linux/qrep_quorum.h>
 
 #include "client.h"
 #include "qrepctl.h"
+#include "quorum.h"
 #include "replica_add.h"
 #include "resync_driver.h"
 
@@ -89,6 +98,17 @@ static int create_device(struct qrep_genl *g, const struct qrep_config *cfg,
 	mnl_attr_put(nlh, QREP_A_DEV_UUID, QREP_UUID_SIZE, cfg->uuid);
 	mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, epoch);
 	mnl_attr_put_u32(nlh, QREP_A_DEV_IO_TIMEOUT_MS, cfg->io_timeout_ms);
+	/*
+	 * The quorum settings go only with mode quorum: a kernel without
+	 * quorum mode refuses the mode with its own message, and a mirror
+	 * device is created exactly as before.
+	 */
+	if (cfg->mode == QREP_MODE_QUORUM) {
+		mnl_attr_put_u32(nlh, QREP_A_DEV_REPLICAS, cfg->nr_replicas);
+		mnl_attr_put_u32(nlh, QREP_A_DEV_WRITE_QUORUM, cfg->write_quorum);
+		mnl_attr_put_u32(nlh, QREP_A_DEV_READ_QUORUM, cfg->read_quorum);
+		mnl_attr_put_u32(nlh, QREP_A_DEV_ON_NO_QUORUM, cfg->on_no_quorum);
+	}
 	ret = qrep_genl_talk(g, nlh, NULL, NULL);
 	return ret ? qrepctl_genl_fail(g, "create", ret) : 0;
 }
@@ -113,9 +133,11 @@ static void mark_stale(const struct qrep_config *cfg, struct replica_conn *conns
 	unsigned int i;
 
 	for (i = 0; i < cfg->nr_replicas; i++)
-		if (conns[i].hello.max_version > newest)
+		if (conns[i].fd >= 0 && conns[i].hello.max_version > newest)
 			newest = conns[i].hello.max_version;
 	for (i = 0; i < cfg->nr_replicas; i++) {
+		if (conns[i].fd < 0)
+			continue;
 		conns[i].stale = conns[i].hello.max_version < newest;
 		if (conns[i].stale)
 			fprintf(stderr,
@@ -126,17 +148,95 @@ static void mark_stale(const struct qrep_config *cfg, struct replica_conn *conns
 	}
 }
 
-/* The device epoch: at least 1, and never below what a store has seen. */
-static uint64_t device_epoch(const struct qrep_config *cfg,
-			     const struct replica_conn *conns)
+/* The highest epoch any connected target reported (0 if none has one). */
+static uint64_t highest_epoch(const struct qrep_config *cfg,
+			      const struct replica_conn *conns)
 {
-	uint64_t epoch = 1;
+	uint64_t epoch = 0;
 	unsigned int i;
 
 	for (i = 0; i < cfg->nr_replicas; i++)
-		if (conns[i].hello.epoch > epoch)
+		if (conns[i].fd >= 0 && conns[i].hello.epoch > epoch)
 			epoch = conns[i].hello.epoch;
 	return epoch;
+}
+
+/*
+ * The device epoch. Mirror: at least 1, and never below what a store has
+ * seen. Quorum: above every epoch a reachable target has seen, so every
+ * version the device stamps beats every version written before (see
+ * <linux/qrep_quorum.h>). 0, or an exit code with the reason printed.
+ */
+static int device_epoch(const struct qrep_config *cfg,
+			const struct replica_conn *conns, uint64_t *epoch)
+{
+	uint64_t seen = highest_epoch(cfg, conns);
+
+	if (cfg->mode != QREP_MODE_QUORUM) {
+		*epoch = seen > QREP_DEFAULT_EPOCH ? seen : QREP_DEFAULT_EPOCH;
+		return 0;
+	}
+	if (qrep_quorum_up_epoch(seen, epoch)) {
+		fprintf(stderr,
+			"qrepctl: a target reports epoch %" PRIu64 ": quorum mode cannot take a newer one (the highest is %llu); the stores must be initialised again\n",
+			seen, (unsigned long long)QREP_MAX_QUORUM_EPOCH);
+		return QREPCTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/*
+ * Connects to every replica. Mirror mode needs them all. Quorum mode
+ * goes on without the unreachable ones as long as W answered: the device
+ * is correct with a write quorum, and the others are added later
+ * (reconnect, qrepd). 0, or an exit code with the reasons printed.
+ */
+static int connect_all(const struct qrep_config *cfg,
+		       const struct qrep_secret *secret,
+		       struct replica_conn *conns)
+{
+	unsigned int i, reachable = 0;
+
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		/* Epoch 0 in the hello only asks; it raises nothing. */
+		if (connect_replica(cfg, i, 0, secret, &conns[i]) == 0)
+			reachable++;
+		else if (cfg->mode != QREP_MODE_QUORUM)
+			return QREPCTL_EXIT_FAIL;
+	}
+	if (cfg->mode != QREP_MODE_QUORUM || reachable == cfg->nr_replicas)
+		return 0;
+	if (reachable < cfg->write_quorum) {
+		fprintf(stderr,
+			"qrepctl: only %u of %u targets reachable; quorum mode needs W=%u to start\n",
+			reachable, cfg->nr_replicas, cfg->write_quorum);
+		return QREPCTL_EXIT_FAIL;
+	}
+	fprintf(stderr,
+		"qrepctl: %u of %u targets reachable (W=%u): starting without the others; 'qrepctl reconnect %s REPLICA' adds one later\n",
+		reachable, cfg->nr_replicas, cfg->write_quorum, cfg->name);
+	return 0;
+}
+
+/*
+ * Takes "--no-resync" out of argv, wherever it stands (the rest is a
+ * resource command); returns whether it was there.
+ */
+static bool take_no_resync(int *argc, char **argv)
+{
+	bool found = false;
+	int i = 1;
+
+	while (i < *argc) {
+		if (strcmp(argv[i], "--no-resync") != 0) {
+			i++;
+			continue;
+		}
+		memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+		(*argc)--;
+		found = true;
+	}
+	return found;
 }
 
 static void close_all(struct replica_conn *conns, unsigned int n)
@@ -155,11 +255,13 @@ int qrepctl_up(int argc, char **argv)
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
 	struct qrep_genl g;
+	bool no_resync;
 	uint64_t epoch;
 	unsigned int i;
 	char **rest;
 	int ret;
 
+	no_resync = take_no_resync(&argc, argv);
 	ret = qrepctl_resource_load(argc, argv, "up", 0, &cfg, &rest);
 	if (ret)
 		return ret;
@@ -172,29 +274,43 @@ int qrepctl_up(int argc, char **argv)
 
 	for (i = 0; i < cfg.nr_replicas; i++)
 		conns[i].fd = -1;
-	for (i = 0; i < cfg.nr_replicas; i++) {
-		/* Epoch 0 in the hello only asks; it raises nothing. */
-		if (connect_replica(&cfg, i, 0, secret, &conns[i])) {
-			ret = QREPCTL_EXIT_FAIL;
-			goto out;
-		}
-	}
+	ret = connect_all(&cfg, secret, conns);
+	if (ret)
+		goto out;
 	mark_stale(&cfg, conns);
-	epoch = device_epoch(&cfg, conns);
+	ret = device_epoch(&cfg, conns, &epoch);
+	if (ret)
+		goto out;
 
 	ret = create_device(&g, &cfg, epoch);
 	if (ret)
 		goto out;
 	for (i = 0; i < cfg.nr_replicas; i++) {
+		if (conns[i].fd < 0)
+			continue;	/* quorum mode: unreachable for now */
 		ret = add_replica(&g, &cfg, i, &conns[i]);
 		if (ret) {
 			destroy_device(&g, cfg.device);
 			goto out;
 		}
 	}
-	printf("/dev/qrep%u is up: resource %s, %s mode, %u replicas\n",
-	       cfg.device, cfg.name, qrepctl_mode_name(cfg.mode), cfg.nr_replicas);
+	if (cfg.mode == QREP_MODE_QUORUM)
+		printf("/dev/qrep%u is up: resource %s, quorum mode, %u replicas, W=%u R=%u, on-no-quorum %s, epoch %" PRIu64 "\n",
+		       cfg.device, cfg.name, cfg.nr_replicas, cfg.write_quorum,
+		       cfg.read_quorum, qrep_on_no_quorum_name(cfg.on_no_quorum),
+		       epoch);
+	else
+		printf("/dev/qrep%u is up: resource %s, %s mode, %u replicas\n",
+		       cfg.device, cfg.name, qrepctl_mode_name(cfg.mode),
+		       cfg.nr_replicas);
 	fflush(stdout);
+	if (no_resync) {
+		for (i = 0; i < cfg.nr_replicas; i++)
+			if (conns[i].fd >= 0 && conns[i].stale)
+				printf("replica %s left stale (--no-resync): 'qrepctl resync %s' resyncs it\n",
+				       cfg.replicas[i].name, cfg.name);
+		goto out;
+	}
 	/* The device serves meanwhile; a failed resync leaves it up. */
 	if (qrep_resync_stale(&g, &cfg, -1))
 		fprintf(stderr, "qrepctl: /dev/qrep%u is up, but a replica is still stale: see above; 'qrepctl resync %s' tries again\n",
@@ -241,10 +357,12 @@ int qrepctl_reconnect(int argc, char **argv)
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
 	struct qrep_genl g;
+	bool no_resync;
 	unsigned int i;
 	char **rest;
 	int ret;
 
+	no_resync = take_no_resync(&argc, argv);
 	ret = qrepctl_resource_load(argc, argv, "reconnect", 1, &cfg, &rest);
 	if (ret)
 		return ret;
@@ -267,7 +385,10 @@ int qrepctl_reconnect(int argc, char **argv)
 		goto out;
 	}
 	ret = add_replica(&g, &cfg, i, &conn);
-	if (!ret) {
+	if (!ret && no_resync) {
+		printf("replica %s reconnected to /dev/qrep%u; not resyncing it (--no-resync): 'qrepctl resync %s' does\n",
+		       cfg.replicas[i].name, cfg.device, cfg.name);
+	} else if (!ret) {
 		printf("replica %s reconnected to /dev/qrep%u; resyncing it\n",
 		       cfg.replicas[i].name, cfg.device);
 		ret = qrep_resync_stale(&g, &cfg, (int)i) ? QREPCTL_EXIT_FAIL : 0;

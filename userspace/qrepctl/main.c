@@ -12,12 +12,12 @@
 #include "qrepctl.h"
 
 static const struct qrep_cli_command commands[] = {
-	{ "up", qrepctl_up, "[-c FILE] RESOURCE",
-	  "connect to the resource's replicas and create its device" },
+	{ "up", qrepctl_up, "[-c FILE] [--no-resync] RESOURCE",
+	  "connect to the replicas and create the device; --no-resync: leave stale replicas stale" },
 	{ "down", qrepctl_down, "[-c FILE] RESOURCE",
 	  "remove the resource's device (refused while it is open)" },
-	{ "reconnect", qrepctl_reconnect, "[-c FILE] RESOURCE REPLICA",
-	  "hand a fresh connection to a failed replica (it comes back stale)" },
+	{ "reconnect", qrepctl_reconnect, "[-c FILE] [--no-resync] RESOURCE REPLICA",
+	  "hand a fresh connection to a failed replica and resync it (--no-resync: don't)" },
 	{ "resync", qrepctl_resync, "[-c FILE] RESOURCE",
 	  "copy to each stale replica what it lacks, online, with progress" },
 	{ "verify", qrepctl_verify, "[-c FILE] [--repair] RESOURCE",
