@@ -101,7 +101,7 @@ FIXTURE(resync)
 	char dir[PATH_MAX - 128];
 	uint8_t uuid[QREP_UUID_SIZE];
 	struct node src, dst;
-	struct node src2;		/* a second source, started on demand */
+	struct node src2;		/* a second source, on demand */
 	uint8_t *buf;			/* QREP_MAX_REQ_BLOCKS blocks */
 	uint8_t *rbuf;
 	uint8_t meta[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_CHECK_SIZE];

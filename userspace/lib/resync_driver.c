@@ -43,7 +43,7 @@ struct resync_run {
 	struct qrep_genl *g;
 	const struct qrep_config *cfg;
 	struct qrep_view *view;
-	unsigned int dst, src;		/* src: mirror mode's one source */
+	unsigned int dst, src;		/* src: mirror mode's source */
 	/*
 	 * Quorum mode: the sources' slots and instances, in step with the
 	 * job's srcs (the same index), and the regions still to clear: a

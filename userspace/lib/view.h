@@ -21,7 +21,7 @@ struct qrep_view_replica {
 struct qrep_view {
 	uint64_t size, epoch, regions;
 	uint32_t mode;			/* enum qrep_mode */
-	uint32_t read_quorum;		/* R, quorum mode; 0 if not given */
+	uint32_t read_quorum;		/* R in quorum mode, or 0 */
 	struct qrep_view_replica replicas[QREP_MAX_REPLICAS];
 };
 
