@@ -16,7 +16,10 @@
  * and is invisible to versions alone; summaries skip the regions that
  * agree; what crosses the wire is the copied data plus small headers;
  * the source or the destination dying mid-way stops the copy and says
- * which one; a caller's error from regions_done stops it too. Last,
+ * which one; a caller's error from regions_done stops it too. With a
+ * third target as a second source (quorum mode): each block comes from
+ * the source holding its newest version, summaries must agree on every
+ * source, and a failing source is named and can be dropped. Last,
  * lib/peer.c's checks of a reply against its request, with a scripted
  * target on a socketpair.
  *
@@ -98,6 +101,7 @@ FIXTURE(resync)
 	char dir[PATH_MAX - 128];
 	uint8_t uuid[QREP_UUID_SIZE];
 	struct node src, dst;
+	struct node src2;		/* a second source, on demand */
 	uint8_t *buf;			/* QREP_MAX_REQ_BLOCKS blocks */
 	uint8_t *rbuf;
 	uint8_t meta[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_CHECK_SIZE];
@@ -557,6 +561,45 @@ static int run_engine(FIXTURE_DATA(resync) *self, struct qrep_resync_job *job,
 	return qrep_resync_regions(job, self->bits, first, count);
 }
 
+/*
+ * As run_engine, from the @n sources @srcs in that order (quorum mode's
+ * form of the job).
+ */
+static int run_engine_from(FIXTURE_DATA(resync) *self,
+			   struct qrep_resync_job *job, struct node **srcs,
+			   unsigned int n, bool summaries, bool check_data)
+{
+	static struct qrep_resync_ops ops;
+	unsigned int k;
+
+	ops = watch_ops;
+	ops.arg = &self->w;
+	self->w.lo = 0;
+	self->w.hi = NREGIONS;
+	self->w.bits = self->bits;
+	memset(job, 0, sizeof(*job));
+	for (k = 0; k < n; k++)
+		job->srcs[k] = &srcs[k]->peer;
+	job->nr_srcs = n;
+	job->dst = &self->dst.peer;
+	job->dev_blocks = NBLOCKS;
+	job->use_summaries = summaries;
+	job->check_data = check_data;
+	job->ops = &ops;
+	return qrep_resync_regions(job, self->bits, 0, NREGIONS);
+}
+
+/* The second source: its own store, target and connection. */
+static int src2_up(FIXTURE_DATA(resync) *self)
+{
+	struct node *n = &self->src2;
+
+	snprintf(n->store, sizeof(n->store), "%s/src2.store", self->dir);
+	snprintf(n->log, sizeof(n->log), "%s/src2.log", self->dir);
+	snprintf(n->stats, sizeof(n->stats), "%s/src2.stats", self->dir);
+	return node_up(self->bin, n, self->uuid);
+}
+
 /* ---- fixture ------------------------------------------------------------ */
 
 FIXTURE_SETUP(resync)
@@ -567,6 +610,9 @@ FIXTURE_SETUP(resync)
 	memset(&self->dst, 0, sizeof(self->dst));
 	self->src.peer.fd = -1;
 	self->dst.peer.fd = -1;
+	memset(&self->src2, 0, sizeof(self->src2));
+	self->src2.peer.fd = -1;
+	self->src2.name = "src2";
 	self->src.name = "src";
 	self->dst.name = "dst";
 	memset(self->bits, 0, sizeof(self->bits));
@@ -603,8 +649,10 @@ FIXTURE_TEARDOWN(resync)
 
 	qrep_peer_close(&self->src.peer);
 	qrep_peer_close(&self->dst.peer);
+	qrep_peer_close(&self->src2.peer);
 	node_kill(&self->src);
 	node_kill(&self->dst);
+	node_kill(&self->src2);
 	if (getenv("QREP_RESYNC_KEEP")) {
 		TH_LOG("kept %s", self->dir);
 	} else {
@@ -985,6 +1033,7 @@ TEST_F(resync, source_dying_midway_is_src_failed)
 	ret = run_engine(self, &job, 0, NREGIONS, false, false);
 	EXPECT_GT(0, ret);
 	EXPECT_TRUE(job.src_failed);
+	EXPECT_EQ(0, job.failed_src);		/* the job's one source */
 	EXPECT_FALSE(job.dst_failed);
 	EXPECT_NE(0, self->src.peer.error[0]);
 	EXPECT_EQ(34ULL, job.stats.blocks_copied);
@@ -1022,6 +1071,7 @@ TEST_F(resync, destination_dying_is_dst_failed)
 	EXPECT_GT(0, ret);
 	EXPECT_TRUE(job.dst_failed);
 	EXPECT_FALSE(job.src_failed);
+	EXPECT_EQ(-1, job.failed_src);
 	EXPECT_EQ(8ULL, job.stats.blocks_copied);
 	EXPECT_EQ(0U, self->w.done[4]);		/* never finished */
 	EXPECT_GE(1U, self->w.done[3]);
@@ -1074,6 +1124,199 @@ TEST_F(resync, nothing_marked_sends_nothing)
 	mark(self->bits, LAST_REGION);
 	EXPECT_EQ(4ULL, qrep_resync_count_bits(self->bits, NREGIONS));
 	EXPECT_EQ(2ULL, qrep_resync_count_bits(self->bits, 32));
+}
+
+/* ---- several sources (quorum mode) --------------------------------------- */
+
+/*
+ * Quorum mode: no one source holds the newest of every block. Per block
+ * the engine takes the highest version among the sources and reads it
+ * from the (first) source holding it; a newer block on the destination
+ * is kept; a bad copy of the newest version is replaced from the source
+ * that has it. With summaries, a region is skipped only where every
+ * source agrees with the destination.
+ */
+TEST_F(resync, several_sources_newest_of_each_block)
+{
+	struct node *both[2] = { &self->src, &self->src2 };
+	uint64_t s0, s20, to_src, to_src2;
+	struct qrep_resync_job job;
+	uint32_t r;
+
+	NEED_TARGETS();
+	ASSERT_EQ(0, src2_up(self));
+	/* Region 0, block 5: newest on src; 6: on src2; dst behind on both. */
+	ASSERT_EQ(0, put(self, &self->src, 5, 1, 10));
+	ASSERT_EQ(0, put(self, &self->src2, 5, 1, 7));
+	ASSERT_EQ(0, put(self, &self->dst, 5, 1, 3));
+	ASSERT_EQ(0, put(self, &self->src, 6, 1, 4));
+	ASSERT_EQ(0, put(self, &self->src2, 6, 1, 12));
+	ASSERT_EQ(0, put(self, &self->dst, 6, 1, 4));
+	/* 7: newer on dst than anywhere, kept; 8: only src2 has it. */
+	ASSERT_EQ(0, put(self, &self->src, 7, 1, 9));
+	ASSERT_EQ(0, put(self, &self->dst, 7, 1, 20));
+	ASSERT_EQ(0, put(self, &self->src2, 8, 1, 2));
+	/* 20..29 at 6 on src, 24..25 at 8 on src2: three runs, two sources. */
+	ASSERT_EQ(0, put(self, &self->src, 20, 10, 6));
+	ASSERT_EQ(0, put(self, &self->src2, 24, 2, 8));
+	/* 40: dst has src2's newest version, but a corrupt copy of it. */
+	ASSERT_EQ(0, put(self, &self->src, 40, 1, 2));
+	ASSERT_EQ(0, put(self, &self->src2, 40, 1, 5));
+	ASSERT_EQ(0, put(self, &self->dst, 40, 1, 5));
+	ASSERT_EQ(0, spoil(&self->dst, 40));
+	/* Region 5: the same on both sources: read from the first. */
+	ASSERT_EQ(0, put(self, &self->src, 5 * RB, 3, 3));
+	ASSERT_EQ(0, put(self, &self->src2, 5 * RB, 3, 3));
+	/* Region 9: the same everywhere. */
+	for (r = 0; r < 2; r++)
+		ASSERT_EQ(0, put(self, both[r], 9 * RB, 1, 4));
+	ASSERT_EQ(0, put(self, &self->dst, 9 * RB, 1, 4));
+	/* Region 11, not marked: newer on src2, left alone. */
+	ASSERT_EQ(0, put(self, &self->src2, 11 * RB + 1, 1, 30));
+	mark(self->bits, 0);
+	mark(self->bits, 5);
+	mark(self->bits, 9);
+
+	s0 = self->src.peer.bytes_sent;
+	s20 = self->src2.peer.bytes_sent;
+	ASSERT_EQ(0, run_engine_from(self, &job, both, 2, false, false))
+		TH_LOG("%s / %s / %s", self->src.peer.error,
+		       self->src2.peer.error, self->dst.peer.error);
+	to_src = self->src.peer.bytes_sent - s0;
+	to_src2 = self->src2.peer.bytes_sent - s20;
+	EXPECT_EQ(-1, job.failed_src);
+	/* 5, 6, 8, 20..29 in region 0; 3 blocks in region 5. */
+	EXPECT_EQ(16ULL, job.stats.blocks_copied);
+	EXPECT_EQ(3ULL, job.stats.regions_compared);
+	EXPECT_EQ(3ULL, job.stats.regions_done);
+	EXPECT_EQ(0, self->w.stray);
+	/*
+	 * Each source: a VERSIONS per region, and a READ per run it holds
+	 * the newest of - src: 5, 20..23, 26..29 and region 5's; src2: 6, 8,
+	 * 24..25. Nothing is read twice.
+	 */
+	EXPECT_EQ((3ULL + 4) * HDR, to_src);
+	EXPECT_EQ((3ULL + 3) * HDR, to_src2);
+
+	EXPECT_EQ(0, block_is(self, &self->dst, 5, 10));
+	EXPECT_EQ(0, block_is(self, &self->dst, 6, 12));
+	EXPECT_EQ(0, block_is(self, &self->dst, 7, 20));	/* kept */
+	EXPECT_EQ(0, block_is(self, &self->dst, 8, 2));
+	for (r = 20; r < 30; r++)
+		EXPECT_EQ(0, block_is(self, &self->dst, r,
+				      r == 24 || r == 25 ? 8 : 6))
+			TH_LOG("block %u", r);
+	for (r = 0; r < 3; r++)
+		EXPECT_EQ(0, block_is(self, &self->dst, 5 * RB + r, 3));
+	EXPECT_EQ(-ESTALE, block_is(self, &self->dst, 11 * RB + 1, 30));
+	/* Versions alone do not see the corrupt copy of 40. */
+	EXPECT_EQ(-EREMOTEIO, block_is(self, &self->dst, 40, 5));
+
+	/* Checking the data: 40 comes from src2, which has version 5. */
+	memset(&self->w, 0, sizeof(self->w));
+	ASSERT_EQ(0, run_engine_from(self, &job, both, 2, false, true))
+		TH_LOG("%s / %s / %s", self->src.peer.error,
+		       self->src2.peer.error, self->dst.peer.error);
+	EXPECT_EQ(1ULL, job.stats.blocks_copied);
+	EXPECT_EQ(0, block_is(self, &self->dst, 40, 5));
+
+	/*
+	 * Summaries over every region: region 11 agrees between src and
+	 * dst but not src2, so it is compared (and copied); region 0
+	 * differs (block 7); regions 5, 9 and the rest agree everywhere.
+	 */
+	memset(&self->w, 0, sizeof(self->w));
+	for (r = 0; r < NREGIONS; r++)
+		mark(self->bits, r);
+	ASSERT_EQ(0, run_engine_from(self, &job, both, 2, true, false));
+	EXPECT_EQ(2ULL, job.stats.regions_compared);
+	EXPECT_EQ(1ULL, job.stats.blocks_copied);
+	EXPECT_EQ((uint64_t)NREGIONS, job.stats.regions_done);
+	EXPECT_EQ(0, block_is(self, &self->dst, 11 * RB + 1, 30));
+	EXPECT_EQ(0, block_is(self, &self->dst, 7, 20));
+}
+
+/*
+ * One of two sources dies mid-way: the engine stops, names that one
+ * (failed_src) and not the destination; what it copied stays. Going on
+ * as the driver does - without it, over the regions not reported done -
+ * copies the rest of what the other source holds.
+ */
+TEST_F(resync, failing_source_is_named_and_can_be_dropped)
+{
+	struct node *both[2] = { &self->src, &self->src2 };
+	struct qrep_resync_job job;
+	uint32_t r;
+	int ret;
+
+	NEED_TARGETS();
+	ASSERT_EQ(0, src2_up(self));
+	/* Each of regions 0..9: block 1 newest on src, block 2 on src2. */
+	for (r = 0; r < 10; r++) {
+		ASSERT_EQ(0, put(self, &self->src, (uint64_t)r * RB + 1, 1, 5));
+		ASSERT_EQ(0, put(self, &self->src2, (uint64_t)r * RB + 2, 1,
+				 6));
+		mark(self->bits, r);
+	}
+	/* Two copies per region, src's first: the 8th is region 3's src2. */
+	self->w.kill_at = 8;
+	self->w.victim = &self->src2;
+	ret = run_engine_from(self, &job, both, 2, false, false);
+	EXPECT_GT(0, ret);
+	EXPECT_TRUE(job.src_failed);
+	EXPECT_EQ(1, job.failed_src);
+	EXPECT_FALSE(job.dst_failed);
+	EXPECT_EQ(7ULL, job.stats.blocks_copied);
+	TH_LOG("engine: %d (%s); src2: %s", ret, strerror(-ret),
+	       self->src2.peer.error);
+
+	/* The driver's way on: drop it, and take what is not yet done. */
+	qrep_resync_drop_source(&job, (unsigned int)job.failed_src);
+	EXPECT_EQ(1U, job.nr_srcs);
+	EXPECT_EQ(&self->src.peer, job.srcs[0]);
+	EXPECT_EQ(NULL, job.srcs[1]);
+	for (r = 0; r < 10; r++)
+		if (self->w.done[r])
+			self->bits[r / 32] &= ~(1U << (r % 32));
+	job.stats = (struct qrep_resync_stats){ 0 };
+	self->w.kill_at = 0;
+	ASSERT_EQ(0, qrep_resync_regions(&job, self->bits, 0, NREGIONS))
+		TH_LOG("%s / %s", self->src.peer.error, self->dst.peer.error);
+	EXPECT_EQ(0, self->w.stray);
+	for (r = 0; r < 10; r++) {
+		EXPECT_EQ(1U, self->w.done[r]) TH_LOG("region %u", r);
+		EXPECT_EQ(0, block_is(self, &self->dst, (uint64_t)r * RB + 1,
+				      5)) TH_LOG("region %u", r);
+		EXPECT_EQ(r < 3 ? 0 : -ESTALE,
+			  block_is(self, &self->dst, (uint64_t)r * RB + 2, 6))
+			TH_LOG("region %u", r);
+	}
+}
+
+/* A job with no source, or the destination among them, is refused. */
+TEST_F(resync, a_job_needs_sources_other_than_the_destination)
+{
+	struct node *srcs[2] = { &self->src, &self->dst };
+	struct qrep_resync_job job;
+	uint64_t d0;
+
+	NEED_TARGETS();
+	mark(self->bits, 0);
+	d0 = self->dst.peer.bytes_sent;
+	EXPECT_EQ(-EINVAL, run_engine_from(self, &job, srcs, 0, false, false));
+	EXPECT_EQ(-EINVAL, run_engine_from(self, &job, srcs, 2, false, false));
+	job.nr_srcs = QREP_RESYNC_MAX_SOURCES + 1;
+	EXPECT_EQ(-EINVAL, qrep_resync_regions(&job, self->bits, 0, NREGIONS));
+	EXPECT_EQ(d0, self->dst.peer.bytes_sent);
+	EXPECT_EQ(0, self->w.done_calls);
+	/* The last source dropped: no fallback on job.src either. */
+	memset(&job, 0, sizeof(job));
+	job.src = &self->src.peer;
+	job.srcs[0] = job.src;
+	job.nr_srcs = 1;
+	qrep_resync_drop_source(&job, 0);
+	EXPECT_EQ(0U, job.nr_srcs);
+	EXPECT_EQ(NULL, job.src);
 }
 
 /* ---- lib/peer.c against a scripted target ------------------------------- */

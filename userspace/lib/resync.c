@@ -10,15 +10,26 @@
 /* Regions copied between two reports of what is done. */
 #define QREP_RESYNC_REPORT_REGIONS	16
 
+/* A SUMMARY reply: one FNV-1a hash per region. */
+#define QREP_SUMMARY_SIZE		sizeof(uint64_t)
+
 /* Buffers of one region's work; about 1 MiB, on the heap. */
 struct region_work {
-	uint64_t src_v[QREP_REGION_BLOCKS];
+	/* Per block: the highest version among the sources, and who has it. */
+	uint64_t best_v[QREP_REGION_BLOCKS];
+	uint8_t holder[QREP_REGION_BLOCKS];	/* an index in job->srcs */
 	uint64_t dst_v[QREP_REGION_BLOCKS];
 	bool dst_bad[QREP_REGION_BLOCKS];
 	uint8_t meta[QREP_REGION_BLOCKS * QREP_BLOCK_CHECK_SIZE];
+	/* SUMMARY replies of a batch: each source's, then the destination's. */
+	uint8_t sums[QREP_RESYNC_MAX_SOURCES + 1]
+		    [QREP_MAX_REQ_BLOCKS * QREP_SUMMARY_SIZE];
 	uint8_t rversions[QREP_MAX_REQ_BLOCKS * sizeof(uint64_t)];
 	uint8_t data[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_SIZE];
 };
+
+_Static_assert(QREP_RESYNC_MAX_SOURCES <= UINT8_MAX,
+	       "region_work.holder holds an index in job->srcs");
 
 static bool bit_set(const uint32_t *bits, uint64_t i)
 {
@@ -34,9 +45,10 @@ uint64_t qrep_resync_count_bits(const uint32_t *bits, uint64_t count)
 	return n;
 }
 
-static int src_fail(struct qrep_resync_job *job, int err)
+static int src_fail(struct qrep_resync_job *job, unsigned int k, int err)
 {
 	job->src_failed = true;
+	job->failed_src = (int)k;
 	return err;
 }
 
@@ -55,9 +67,13 @@ static uint32_t region_blocks(const struct qrep_resync_job *job,
 	return left < QREP_REGION_BLOCKS ? (uint32_t)left : QREP_REGION_BLOCKS;
 }
 
-/* Each block of the run gets written with the version it has on the source. */
+/*
+ * A run of blocks whose newest version is on source @k: each is written
+ * with the version it has there when read (at least the one VERSIONS
+ * gave: a target's versions only grow).
+ */
 static int copy_run(struct qrep_resync_job *job, struct region_work *w,
-		    uint64_t block, uint32_t n)
+		    unsigned int k, uint64_t block, uint32_t n)
 {
 	uint32_t i, j;
 	uint64_t v;
@@ -65,10 +81,10 @@ static int copy_run(struct qrep_resync_job *job, struct region_work *w,
 
 	if (job->ops->throttle)
 		job->ops->throttle(job->ops->arg, &job->stats);
-	err = qrep_peer_call(job->src, QREP_OP_READ, 0, block, n, 0, NULL,
+	err = qrep_peer_call(job->srcs[k], QREP_OP_READ, 0, block, n, 0, NULL,
 			     w->rversions, w->data);
 	if (err)
-		return src_fail(job, err);
+		return src_fail(job, k, err);
 	for (i = 0; i < n; i = j) {
 		v = qrep_get_be64(w->rversions + i * sizeof(uint64_t));
 		for (j = i + 1; j < n &&
@@ -90,8 +106,39 @@ static int copy_run(struct qrep_resync_job *job, struct region_work *w,
 
 static bool needs_copy(const struct region_work *w, uint32_t i)
 {
-	return w->src_v[i] > w->dst_v[i] ||
-	       (w->src_v[i] && w->src_v[i] == w->dst_v[i] && w->dst_bad[i]);
+	return w->best_v[i] > w->dst_v[i] ||
+	       (w->best_v[i] && w->best_v[i] == w->dst_v[i] && w->dst_bad[i]);
+}
+
+/*
+ * The highest version of each of the region's @n blocks among the
+ * sources, and the first source that has it. A block no source has
+ * written stays at version 0 and is never copied.
+ */
+static int newest_of_sources(struct qrep_resync_job *job,
+			     struct region_work *w, uint64_t first, uint32_t n)
+{
+	unsigned int k;
+	uint64_t v;
+	uint32_t i;
+	int err;
+
+	memset(w->best_v, 0, sizeof(w->best_v));
+	memset(w->holder, 0, sizeof(w->holder));
+	for (k = 0; k < job->nr_srcs; k++) {
+		err = qrep_peer_call(job->srcs[k], QREP_OP_VERSIONS, 0, first,
+				     n, 0, NULL, w->meta, NULL);
+		if (err)
+			return src_fail(job, k, err);
+		for (i = 0; i < n; i++) {
+			v = qrep_get_be64(w->meta + i * sizeof(uint64_t));
+			if (v > w->best_v[i]) {
+				w->best_v[i] = v;
+				w->holder[i] = (uint8_t)k;
+			}
+		}
+	}
+	return 0;
 }
 
 /* One region, block by block. */
@@ -104,12 +151,9 @@ static int resync_region(struct qrep_resync_job *job, struct region_work *w,
 	int err;
 
 	job->stats.regions_compared++;
-	err = qrep_peer_call(job->src, QREP_OP_VERSIONS, 0, first, n, 0, NULL,
-			     w->meta, NULL);
+	err = newest_of_sources(job, w, first, n);
 	if (err)
-		return src_fail(job, err);
-	for (i = 0; i < n; i++)
-		w->src_v[i] = qrep_get_be64(w->meta + i * sizeof(uint64_t));
+		return err;
 	err = qrep_peer_call(job->dst, job->check_data ? QREP_OP_CHECKSUMS :
 			     QREP_OP_VERSIONS, 0, first, n, 0, NULL, w->meta,
 			     NULL);
@@ -125,14 +169,16 @@ static int resync_region(struct qrep_resync_job *job, struct region_work *w,
 		w->dst_v[i] = qrep_get_be64(e);
 		w->dst_bad[i] = qrep_get_be32(e + 12) & QREP_CHECK_BAD;
 	}
+	/* Runs of blocks to copy that one source can give in one READ. */
 	for (i = 0; i < n; i = j) {
 		if (!needs_copy(w, i)) {
 			j = i + 1;
 			continue;
 		}
-		for (j = i + 1; j < n && needs_copy(w, j); j++)
+		for (j = i + 1; j < n && needs_copy(w, j) &&
+		     w->holder[j] == w->holder[i]; j++)
 			;
-		err = copy_run(job, w, first + i, j - i);
+		err = copy_run(job, w, w->holder[i], first + i, j - i);
 		if (err)
 			return err;
 	}
@@ -140,30 +186,41 @@ static int resync_region(struct qrep_resync_job *job, struct region_work *w,
 }
 
 /*
- * Summaries of regions [first, first + n) on both sides; clears from
- * @todo (bit i = region first + i) the regions whose summaries agree.
+ * Summaries of regions [first, first + n) on every source and the
+ * destination; clears from @todo (bit i = region first + i) the regions
+ * whose summaries all agree: then every source holds exactly the
+ * destination's versions there, and nothing is newer anywhere.
  */
 static int filter_by_summary(struct qrep_resync_job *job,
 			     struct region_work *w, uint64_t first,
 			     uint32_t n, bool *todo)
 {
-	uint8_t *dmeta = w->meta + QREP_REGION_BLOCKS * sizeof(uint64_t);
+	const uint8_t *dsum = w->sums[job->nr_srcs];
+	unsigned int k;
 	uint32_t i;
 	int err;
 
-	err = qrep_peer_call(job->src, QREP_OP_SUMMARY, 0,
-			     first << QREP_REGION_SHIFT, n, 0, NULL, w->meta,
-			     NULL);
-	if (err)
-		return src_fail(job, err);
+	for (k = 0; k < job->nr_srcs; k++) {
+		err = qrep_peer_call(job->srcs[k], QREP_OP_SUMMARY, 0,
+				     first << QREP_REGION_SHIFT, n, 0, NULL,
+				     w->sums[k], NULL);
+		if (err)
+			return src_fail(job, k, err);
+	}
 	err = qrep_peer_call(job->dst, QREP_OP_SUMMARY, 0,
-			     first << QREP_REGION_SHIFT, n, 0, NULL, dmeta,
-			     NULL);
+			     first << QREP_REGION_SHIFT, n, 0, NULL,
+			     w->sums[job->nr_srcs], NULL);
 	if (err)
 		return dst_fail(job, err);
-	for (i = 0; i < n; i++)
-		if (memcmp(w->meta + i * 8, dmeta + i * 8, 8) == 0)
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < job->nr_srcs; k++)
+			if (memcmp(w->sums[k] + i * QREP_SUMMARY_SIZE,
+				   dsum + i * QREP_SUMMARY_SIZE,
+				   QREP_SUMMARY_SIZE) != 0)
+				break;
+		if (k == job->nr_srcs)
 			todo[i] = false;
+	}
 	return 0;
 }
 
@@ -229,6 +286,36 @@ static int resync_batch(struct qrep_resync_job *job, struct region_work *w,
 	return 0;
 }
 
+void qrep_resync_drop_source(struct qrep_resync_job *job, unsigned int k)
+{
+	if (k >= job->nr_srcs)
+		return;
+	/* Else a job left with no source would fall back on it. */
+	if (job->srcs[k] == job->src)
+		job->src = NULL;
+	memmove(&job->srcs[k], &job->srcs[k + 1],
+		(job->nr_srcs - k - 1) * sizeof(job->srcs[0]));
+	job->srcs[--job->nr_srcs] = NULL;
+}
+
+/* The sources are known, distinct from the destination, few enough. */
+static int check_sources(struct qrep_resync_job *job)
+{
+	unsigned int k;
+
+	if (!job->nr_srcs && job->src) {
+		job->srcs[0] = job->src;
+		job->nr_srcs = 1;
+	}
+	if (!job->nr_srcs || job->nr_srcs > QREP_RESYNC_MAX_SOURCES ||
+	    !job->dst)
+		return -EINVAL;
+	for (k = 0; k < job->nr_srcs; k++)
+		if (!job->srcs[k] || job->srcs[k] == job->dst)
+			return -EINVAL;
+	return 0;
+}
+
 int qrep_resync_regions(struct qrep_resync_job *job, const uint32_t *bits,
 			uint64_t first, uint64_t count)
 {
@@ -237,8 +324,14 @@ int qrep_resync_regions(struct qrep_resync_job *job, const uint32_t *bits,
 	uint64_t at, n;
 	uint32_t i;
 	bool any;
-	int err = 0;
+	int err;
 
+	job->src_failed = false;
+	job->dst_failed = false;
+	job->failed_src = -1;
+	err = check_sources(job);
+	if (err)
+		return err;
 	w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;

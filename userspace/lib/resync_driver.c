@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Driving a resync: brings a resource's stale replicas up to date,
- * online, from an up-to-date one. The kernel keeps what each replica
- * missed (a bitmap of regions) and decides when it is up to date; this
- * does the copying (resync.c) and reports progress to the kernel, which
- * shows it in status and events. qrepctl and qrepd both use it.
- * Documentation/resync.rst.
+ * online. The kernel keeps what each replica missed (a bitmap of regions)
+ * and decides when it is up to date; this does the copying (resync.c) and
+ * reports progress to the kernel, which shows it in status and events.
+ * qrepctl and qrepd both use it. Documentation/resync.rst.
+ *
+ * Mirror mode copies from one up-to-date replica. Quorum mode copies
+ * from every live replica but the destination, stale ones included:
+ * none need hold the newest of every block, but together with the
+ * destination they make a read quorum, which holds it.
  */
 #include <errno.h>
 #include <error.h>
@@ -39,8 +43,19 @@ struct resync_run {
 	struct qrep_genl *g;
 	const struct qrep_config *cfg;
 	struct qrep_view *view;
-	unsigned int dst, src;
-	struct qrep_peer *src_peer;
+	unsigned int dst, src;		/* src: mirror mode's source */
+	/*
+	 * Quorum mode: the sources' slots and instances, in step with the
+	 * job's srcs (the same index), and the regions still to clear: a
+	 * copy of the bitmap, cleared as the kernel accepts each batch, so
+	 * that going on without a failed source copies nothing twice.
+	 */
+	bool quorum;
+	unsigned int nr_srcs;
+	unsigned int src_slot[QREP_RESYNC_MAX_SOURCES];
+	uint64_t src_instance[QREP_RESYNC_MAX_SOURCES];
+	struct qrep_peer src_peers[QREP_RESYNC_MAX_SOURCES];
+	uint32_t *left;
 	uint64_t regions_total;		/* marked at the start of the pass */
 	uint64_t regions_before;	/* done in earlier passes */
 	struct timespec start;
@@ -110,17 +125,46 @@ static void put_progress(struct resync_run *run, struct nlmsghdr *nlh,
 			 1000 / ms : 0);
 }
 
+/* Bit N: slot N is a source (QREP_A_RESYNC_SOURCES). */
+static uint32_t sources_mask(const struct resync_run *run)
+{
+	uint32_t mask = 0;
+	unsigned int k;
+
+	for (k = 0; k < run->nr_srcs; k++)
+		mask |= 1U << run->src_slot[k];
+	return mask;
+}
+
+/*
+ * The kernel clears regions only on the word of sources it can check:
+ * mirror mode names the one up-to-date source (slot and instance);
+ * quorum mode names every slot read from, and the kernel checks that
+ * they and the destination make a read quorum of live replicas.
+ */
 static int regions_done(void *arg, uint64_t start, uint64_t count)
 {
 	struct resync_run *run = arg;
 	struct nlmsghdr *nlh = update_msg(run, QREP_RESYNC_PROGRESS);
+	uint64_t i;
+	int ret;
 
 	mnl_attr_put_u64(nlh, QREP_A_RESYNC_START, start);
 	mnl_attr_put_u64(nlh, QREP_A_RESYNC_COUNT, count);
-	mnl_attr_put_u32(nlh, QREP_A_RESYNC_SOURCE_ID, run->src);
-	mnl_attr_put_u64(nlh, QREP_A_RESYNC_SOURCE_INSTANCE,
-			 run->view->replicas[run->src].instance);
-	return qrep_genl_talk(run->g, nlh, NULL, NULL);
+	if (run->quorum) {
+		mnl_attr_put_u32(nlh, QREP_A_RESYNC_SOURCES, sources_mask(run));
+	} else {
+		mnl_attr_put_u32(nlh, QREP_A_RESYNC_SOURCE_ID, run->src);
+		mnl_attr_put_u64(nlh, QREP_A_RESYNC_SOURCE_INSTANCE,
+				 run->view->replicas[run->src].instance);
+	}
+	ret = qrep_genl_talk(run->g, nlh, NULL, NULL);
+	if (ret || !run->left)
+		return ret;
+	/* The engine only reports regions inside the bitmap it was given. */
+	for (i = start; i < start + count && i < run->view->regions; i++)
+		run->left[i / 32] &= ~(1U << (i % 32));
+	return 0;
 }
 
 static bool device_busy(const struct resync_run *run)
@@ -229,10 +273,10 @@ static int pick_source(struct resync_run *run, struct qrep_peer *p)
  * source failed, or the kernel no longer counts it up to date; what was
  * cleared stands, and the next pass fetches what is left.
  */
-static int resync_pass(struct resync_run *run, struct qrep_peer *dst,
-		       const uint32_t *bits,
-		       const struct qrep_view_replica *replica,
-		       struct qrep_resync_stats *total_st)
+static int resync_pass_mirror(struct resync_run *run, struct qrep_peer *dst,
+			      const uint32_t *bits,
+			      const struct qrep_view_replica *replica,
+			      struct qrep_resync_stats *total_st)
 {
 	const struct qrep_resync_ops ops = {
 		.regions_done = regions_done, .throttle = throttle,
@@ -271,6 +315,200 @@ static int resync_pass(struct resync_run *run, struct qrep_peer *dst,
 	return err;
 }
 
+/* Quorum mode's sources: anything but a failed (or empty) slot. */
+static bool can_be_source(const struct qrep_view_replica *r)
+{
+	return r->present && (r->state == QREP_REPLICA_UPTODATE ||
+			      r->state == QREP_REPLICA_STALE);
+}
+
+static void close_sources(struct resync_run *run)
+{
+	unsigned int k;
+
+	for (k = 0; k < run->nr_srcs; k++)
+		qrep_peer_close(&run->src_peers[k]);
+	run->nr_srcs = 0;
+}
+
+/*
+ * The copies needed to make a read quorum with the destination: R - 1,
+ * and at least one, since with none there is nothing to copy from.
+ */
+static unsigned int sources_needed(const struct resync_run *run)
+{
+	return run->view->read_quorum > 1 ? run->view->read_quorum - 1 : 1;
+}
+
+static bool enough_sources(struct resync_run *run, unsigned int unreachable)
+{
+	const char *name = run->cfg->replicas[run->dst].name;
+
+	if (run->nr_srcs >= sources_needed(run))
+		return true;
+	if (run->view->read_quorum > 1)
+		say("resync of %s needs R-1=%u sources, only %u live%s\n",
+		    name, sources_needed(run), run->nr_srcs,
+		    unreachable ? " and reachable" : "");
+	else
+		say("resync of %s needs another live replica to copy from\n",
+		    name);
+	return false;
+}
+
+/* Every live replica but the destination that answers us, stale or not. */
+static void open_sources(struct resync_run *run, unsigned int *unreachable)
+{
+	const struct qrep_view_replica *r;
+	unsigned int i;
+
+	*unreachable = 0;
+	for (i = 0; i < run->cfg->nr_replicas && i < QREP_MAX_REPLICAS; i++) {
+		r = &run->view->replicas[i];
+		if (i == run->dst || !can_be_source(r))
+			continue;
+		if (qrep_peer_open_replica(run->cfg, i, run->view->epoch,
+					   &run->src_peers[run->nr_srcs])) {
+			(*unreachable)++;
+			continue;
+		}
+		run->src_slot[run->nr_srcs] = i;
+		run->src_instance[run->nr_srcs] = r->instance;
+		run->nr_srcs++;
+	}
+}
+
+/* Source @k goes, from the run and from the job alike. */
+static void drop_source(struct resync_run *run, struct qrep_resync_job *job,
+			unsigned int k)
+{
+	unsigned int rest = run->nr_srcs - k - 1;
+
+	qrep_peer_close(&run->src_peers[k]);
+	memmove(&run->src_slot[k], &run->src_slot[k + 1],
+		rest * sizeof(run->src_slot[0]));
+	memmove(&run->src_instance[k], &run->src_instance[k + 1],
+		rest * sizeof(run->src_instance[0]));
+	memmove(&run->src_peers[k], &run->src_peers[k + 1],
+		rest * sizeof(run->src_peers[0]));
+	run->nr_srcs--;
+	/* The peers moved: the job points at their new places. */
+	qrep_resync_drop_source(job, k);
+	for (k = 0; k < run->nr_srcs; k++)
+		job->srcs[k] = &run->src_peers[k];
+}
+
+/*
+ * The kernel refused to clear regions (-ESTALE): a source failed or was
+ * replaced in its view since we opened it. Drops every such one; false
+ * if none is (the refusal was about the destination, or is not ours to
+ * mend), or the state cannot be read.
+ */
+static bool drop_sources_gone(struct resync_run *run,
+			      struct qrep_resync_job *job)
+{
+	const struct qrep_view_replica *r, *d;
+	bool dropped = false;
+	struct qrep_view now;
+	unsigned int k;
+
+	/* Not into run->view: it keeps the destination's instance. */
+	if (qrep_view_load(run->g, run->cfg->device, &now))
+		return false;
+	d = &now.replicas[run->dst];
+	if (!d->present || d->state != QREP_REPLICA_STALE ||
+	    d->instance != run->view->replicas[run->dst].instance)
+		return false;
+	for (k = 0; k < run->nr_srcs;) {
+		r = &now.replicas[run->src_slot[k]];
+		if (can_be_source(r) && r->instance == run->src_instance[k]) {
+			k++;
+			continue;
+		}
+		say("resync %s: source %s is no longer live; going on without it\n",
+		    run->cfg->replicas[run->dst].name,
+		    run->cfg->replicas[run->src_slot[k]].name);
+		drop_source(run, job, k);
+		dropped = true;
+	}
+	return dropped;
+}
+
+/*
+ * One pass over the bitmap, quorum mode: from every live replica but the
+ * destination. A source that fails is dropped and the copy goes on with
+ * the others while they and the destination still make a read quorum;
+ * below that the pass stops, and what was cleared stands for the next
+ * resync.
+ */
+static int resync_pass_quorum(struct resync_run *run, struct qrep_peer *dst,
+			      const uint32_t *bits,
+			      const struct qrep_view_replica *replica,
+			      struct qrep_resync_stats *total_st)
+{
+	const struct qrep_resync_ops ops = {
+		.regions_done = regions_done, .throttle = throttle,
+		.progress = progress, .arg = run,
+	};
+	struct qrep_resync_job job = {
+		.dst = dst, .dev_blocks = run->cfg->size / QREP_BLOCK_SIZE,
+		.use_summaries = replica->history_unknown,
+		.check_data = replica->check_data, .ops = &ops,
+		.stats = *total_st,
+	};
+	const char *name = run->cfg->replicas[run->dst].name;
+	size_t words = (run->view->regions + 31) / 32;
+	unsigned int unreachable, k;
+	int err;
+
+	open_sources(run, &unreachable);
+	if (!enough_sources(run, unreachable)) {
+		err = -ENOENT;
+		goto out;
+	}
+	run->left = malloc((words ? words : 1) * sizeof(uint32_t));
+	if (!run->left) {
+		err = -ENOMEM;
+		say("resync %s: %s\n", name, strerror(-err));
+		goto out;
+	}
+	memcpy(run->left, bits, words * sizeof(uint32_t));
+	for (k = 0; k < run->nr_srcs; k++)
+		job.srcs[k] = &run->src_peers[k];
+	job.nr_srcs = run->nr_srcs;
+	for (;;) {
+		err = qrep_resync_regions(&job, run->left, 0,
+					  run->view->regions);
+		if (!err || job.dst_failed)
+			break;
+		if (job.src_failed && job.failed_src >= 0 &&
+		    (unsigned int)job.failed_src < run->nr_srcs) {
+			k = (unsigned int)job.failed_src;
+			say("resync %s: source %s: %s; going on without it\n",
+			    name, run->cfg->replicas[run->src_slot[k]].name,
+			    run->src_peers[k].error);
+			drop_source(run, &job, k);
+		} else if (err != -ESTALE || !drop_sources_gone(run, &job)) {
+			break;
+		}
+		if (!enough_sources(run, 0)) {
+			err = -ENOENT;
+			goto out;
+		}
+	}
+	if (err && job.dst_failed)
+		say("resync %s: %s\n", name, dst->error);
+	else if (err)
+		say("resync %s: %s\n", name,
+		    run->g->error[0] ? run->g->error : strerror(-err));
+out:
+	*total_st = job.stats;
+	free(run->left);
+	run->left = NULL;
+	close_sources(run);
+	return err;
+}
+
 static int resync_one(struct qrep_genl *g, const struct qrep_config *cfg,
 		      unsigned int dst)
 {
@@ -291,6 +529,13 @@ static int resync_one(struct qrep_genl *g, const struct qrep_config *cfg,
 		say("replica %s is not stale: nothing to resync\n",
 			cfg->replicas[dst].name);
 		return 0;
+	}
+	run.quorum = view.mode == QREP_MODE_QUORUM;
+	if (run.quorum && (view.read_quorum < 1 ||
+			   view.read_quorum > QREP_MAX_REPLICAS)) {
+		say("resync %s: the kernel gives no valid read quorum for /dev/qrep%u (R = %u)\n",
+		    cfg->replicas[dst].name, cfg->device, view.read_quorum);
+		return -1;
 	}
 	if (qrep_peer_open_replica(cfg, dst, view.epoch, &peer))
 		return -1;
@@ -319,7 +564,9 @@ static int resync_one(struct qrep_genl *g, const struct qrep_config *cfg,
 			ret = -1;
 			goto stop;
 		}
-		ret = resync_pass(&run, &peer, bits, &as_fetched, &st);
+		ret = run.quorum ?
+		      resync_pass_quorum(&run, &peer, bits, &as_fetched, &st) :
+		      resync_pass_mirror(&run, &peer, bits, &as_fetched, &st);
 		if (ret == -EAGAIN)
 			continue;
 		if (ret) {

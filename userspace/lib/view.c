@@ -34,24 +34,41 @@ static int view_replica(const struct nlattr *nest, struct qrep_view *v,
 	return 0;
 }
 
-static int view_cb(const struct nlmsghdr *nlh, void *data)
+int qrep_view_parse(const struct nlmsghdr *nlh, struct qrep_view *v)
 {
 	const struct nlattr *tb[QREP_A_MAX + 1];
 	const struct nlattr *attr;
-	struct qrep_view *v = data;
 
 	if (qrep_genl_parse(nlh, tb) || !tb[QREP_A_DEV_SIZE] ||
 	    !tb[QREP_A_DEV_EPOCH])
-		return MNL_CB_ERROR;
+		return -EPROTO;
 	v->size = mnl_attr_get_u64(tb[QREP_A_DEV_SIZE]);
 	v->epoch = mnl_attr_get_u64(tb[QREP_A_DEV_EPOCH]);
+	/* A kernel from before quorum mode says no mode: it mirrors. */
+	v->mode = tb[QREP_A_DEV_MODE] ? mnl_attr_get_u32(tb[QREP_A_DEV_MODE]) :
+		  QREP_MODE_MIRROR;
+	/*
+	 * Checked here, not only by qrep_genl_parse: its table of types may
+	 * not know the quorum attributes yet, and a short one must not be
+	 * read past its end.
+	 */
+	if (tb[QREP_A_DEV_READ_QUORUM] &&
+	    mnl_attr_validate(tb[QREP_A_DEV_READ_QUORUM], MNL_TYPE_U32) < 0)
+		return -EPROTO;
+	v->read_quorum = tb[QREP_A_DEV_READ_QUORUM] ?
+		mnl_attr_get_u32(tb[QREP_A_DEV_READ_QUORUM]) : 0;
 	v->regions = (v->size / QREP_BLOCK_SIZE + QREP_REGION_BLOCKS - 1) /
 		     QREP_REGION_BLOCKS;
 	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
 		if (mnl_attr_get_type(attr) == QREP_A_REPLICA &&
 		    view_replica(attr, v, NULL))
-			return MNL_CB_ERROR;
-	return MNL_CB_OK;
+			return -EPROTO;
+	return 0;
+}
+
+static int view_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return qrep_view_parse(nlh, data) ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 int qrep_view_load(struct qrep_genl *g, uint32_t index, struct qrep_view *v)
