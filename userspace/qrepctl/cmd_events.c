@@ -43,6 +43,15 @@ static const char *event_name(uint32_t event)
 	return "unknown";
 }
 
+static bool device_event(uint32_t event)
+{
+	return event == QREP_EVENT_DEV_CREATED ||
+	       event == QREP_EVENT_DEV_DESTROYED ||
+	       event == QREP_EVENT_DEV_NO_REPLICAS ||
+	       event == QREP_EVENT_QUORUM_LOST ||
+	       event == QREP_EVENT_QUORUM_REGAINED;
+}
+
 /* A replica event carries the replica as one nested QREP_A_REPLICA. */
 static void print_replica(const struct nlattr *nest, uint32_t event)
 {
@@ -85,8 +94,12 @@ static int print_event(const struct nlmsghdr *nlh, void *data)
 		qrep_quorum_flags_format(tb[QREP_A_DEV_QUORUM_FLAGS], flags,
 					 sizeof(flags));
 		printf(" %s", flags);
+		if (tb[QREP_A_DEV_HELD])
+			printf(" held=%" PRIu32,
+			       mnl_attr_get_u32(tb[QREP_A_DEV_HELD]));
 	}
-	if (tb[QREP_A_REPLICA])
+	/* Device events carry the whole device: no one replica is meant. */
+	if (tb[QREP_A_REPLICA] && !device_event(event))
 		print_replica(tb[QREP_A_REPLICA], event);
 	printf("\n");
 	fflush(stdout);
