@@ -44,6 +44,7 @@ enum qrep_cmd {
 	QREP_CMD_REPLICA_REMOVE,	/* admin: drop a replica from a device */
 	QREP_CMD_RESYNC_GET,	/* admin: what a replica missed (its bitmap) */
 	QREP_CMD_RESYNC_UPDATE,	/* admin: resync start, progress, finish */
+	QREP_CMD_DEV_SET,	/* admin: change a device's role and epoch */
 	__QREP_CMD_MAX,
 };
 
@@ -68,6 +69,20 @@ enum qrep_event {
 	QREP_EVENT_RESYNC_STOPPED = 11,	/* given up part way; resumes later */
 	QREP_EVENT_QUORUM_LOST = 12,	/* quorum mode: a write or read quorum went */
 	QREP_EVENT_QUORUM_REGAINED = 13, /* quorum mode: a quorum came back */
+	QREP_EVENT_DEV_ROLE = 14,	/* the role or epoch changed (DEV_SET) */
+	QREP_EVENT_REPLICA_FENCED = 15,	/* a target refused our epoch */
+};
+
+/*
+ * QREP_A_DEV_ROLE. A primary serves I/O. A secondary refuses it: opening
+ * the device fails with EMEDIUMTYPE and any request already queued fails
+ * with EIO. qrepd makes the device primary when this node wins an
+ * election (with the winning epoch) and secondary when it loses the role.
+ * A device created without a role is a primary (qrepctl up).
+ */
+enum qrep_role {
+	QREP_ROLE_PRIMARY = 1,
+	QREP_ROLE_SECONDARY = 2,
 };
 
 /*
@@ -172,6 +187,7 @@ enum qrep_attr {
 	QREP_A_DEV_QUORUM_FLAGS, /* u32: QREP_QUORUM_F_* (read-only) */
 	QREP_A_DEV_HELD,	/* u32: requests held for want of a quorum (read-only) */
 	QREP_A_RESYNC_SOURCES,	/* u32: quorum mode, bit N: slot N was read from */
+	QREP_A_DEV_ROLE,	/* u32: enum qrep_role (create: default primary) */
 	__QREP_A_MAX,
 };
 

@@ -50,6 +50,7 @@ enum qrep_op {
 	QREP_OP_VERSIONS = 4,	/* reply: nblocks versions, no data */
 	QREP_OP_SUMMARY = 5,	/* reply: one summary per region */
 	QREP_OP_CHECKSUMS = 6,	/* reply: nblocks struct qrep_block_check */
+	QREP_OP_EPOCH_PROPOSE = 7, /* reply: one __be64, the store's epoch */
 	__QREP_OP_MAX,
 };
 
@@ -80,6 +81,15 @@ struct qrep_block_check {
 };
 
 #define QREP_CHECK_BAD		0x1U	/* the data does not match the crc */
+
+/*
+ * QREP_OP_EPOCH_PROPOSE (the election, Documentation/election.rst): the
+ * request's epoch field is the proposed epoch; block and nblocks are 0.
+ * The target answers QREP_OK only if this very request raised its epoch,
+ * durably, from below the proposal to exactly it; otherwise (it already
+ * holds that epoch or a newer one) QREP_ERR_EPOCH. Either way the reply
+ * has nblocks = 1 and carries one __be64: the store's epoch afterwards.
+ */
 
 /* Request flags. Unknown flags are refused with QREP_ERR_INVAL. */
 #define QREP_REQ_FUA		0x0001U	/* WRITE durable before reply */
