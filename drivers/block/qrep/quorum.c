@@ -350,7 +350,9 @@ void qrep_quorum_complete(struct qrep_device *dev, struct qrep_io *io)
 		qrep_quorum_read_complete(dev, io);
 		return;
 	}
-	if (hweight_long(io->acked) >= dev->config.write_quorum)
+	if (io->refused)
+		blk_mq_end_request(rq, BLK_STS_IOERR);
+	else if (hweight_long(io->acked) >= dev->config.write_quorum)
 		blk_mq_end_request(rq, BLK_STS_OK);
 	else
 		qrep_io_hold(dev, io);

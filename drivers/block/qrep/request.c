@@ -41,7 +41,10 @@ int qrep_rq_xfer_range(struct qrep_replica *r, struct request *rq,
 	struct bio_vec bv;
 	int ret;
 
-	/* A nested loop: "continue" past the window rather than break. */
+	/*
+	 * A nested loop: "continue" past the window rather than break. And
+	 * @bv is the iterator's own (it advances by bv.bv_len): trim a copy.
+	 */
 	rq_for_each_bvec(bv, rq, iter) {
 		if (!left || pos + bv.bv_len <= off) {
 			pos += bv.bv_len;
@@ -50,9 +53,10 @@ int qrep_rq_xfer_range(struct qrep_replica *r, struct request *rq,
 		skip = off > pos ? off - pos : 0;
 		take = min_t(size_t, bv.bv_len - skip, left);
 		pos += bv.bv_len;
-		bv.bv_offset += skip;
-		bv.bv_len = take;
-		batch[nr++] = bv;
+		batch[nr] = bv;
+		batch[nr].bv_offset += skip;
+		batch[nr].bv_len = take;
+		nr++;
 		bytes += take;
 		left -= take;
 		if (nr < QREP_BVEC_BATCH && left)
@@ -139,6 +143,7 @@ static void qrep_io_start(struct qrep_io *io)
 	io->written = 0;
 	io->version = 0;
 	io->held = false;
+	io->refused = false;
 	io->start = ktime_get();
 	atomic_set(&io->refs, 1);	/* the dispatch reference */
 }
@@ -241,6 +246,14 @@ void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
 		qrep_device_seed_version(dev,
 					 qrep_version_base(dev->config.epoch));
 	io->version = atomic64_inc_return(&dev->version);
+	/* A counter run into the epoch bits would outrank the next epoch. */
+	if (qrep_quorum_mode(dev) &&
+	    qrep_version_epoch(io->version) != dev->config.epoch) {
+		pr_warn_ratelimited("qrep%d: the versions of epoch %llu are used up: bring the device up again (a new epoch)\n",
+				    dev->index, dev->config.epoch);
+		io->refused = true;
+		return;
+	}
 	qrep_dirty_mark_absent(dev, qrep_rq_block(rq), qrep_rq_nblocks(rq));
 	qrep_dispatch_all(dev, io);
 }

@@ -71,6 +71,7 @@ struct qrep_io {
 	u32 gen;			/* bumped per dispatch: high half of the handle */
 	u8 redrives;			/* times a failed read was sent elsewhere */
 	bool read_ok;			/* a READ's data has arrived in full */
+	bool refused;			/* failed before dispatch: never held */
 	atomic_t refs;
 	unsigned long pending;		/* replicas whose reply we await */
 	unsigned long queued;		/* replicas whose sender holds it */
