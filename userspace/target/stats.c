@@ -20,6 +20,7 @@ static const char *const kind_names[QREP_STATS_KINDS] = {
 	[QREP_OP_VERSIONS] = "versions",
 	[QREP_OP_SUMMARY] = "summary",
 	[QREP_OP_CHECKSUMS] = "checksums",
+	[QREP_OP_EPOCH_PROPOSE] = "epoch_propose",
 };
 
 _Static_assert(__QREP_OP_MAX == QREP_STATS_KINDS, "one kind per op");

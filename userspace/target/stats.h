@@ -19,7 +19,7 @@
 
 /* Index 0 counts the handshake; the others are enum qrep_op. */
 #define QREP_STATS_HELLO	0
-#define QREP_STATS_KINDS	7
+#define QREP_STATS_KINDS	8
 
 struct qrep_target_stats {
 	_Atomic uint64_t requests[QREP_STATS_KINDS];
