@@ -320,6 +320,20 @@ static void config_seeds(void)
 		  "write-quorum 1\nread-quorum 3\non-no-quorum suspend\n"
 		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
 		  "replica c 192.0.2.3:7800\n");
+	text_seed("config", "cluster",
+		  "resource c\ndevice 0\nsize 1G\nmode quorum\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
+		  "replica c 192.0.2.3:7800\n"
+		  "node 1 192.0.2.1:7790\nnode 2 192.0.2.2:7790\n"
+		  "node 3 [2001:db8::3]:7790\n"
+		  "heartbeat-interval 250ms\nheartbeat-timeout 1500ms\n"
+		  "election-ack-timeout 500ms\ncoordinator-timeout 3s\n"
+		  "epoch-quorum-timeout 1s\nfailback catchup\n");
+	text_seed("config", "cluster-in-mirror",
+		  "resource c\ndevice 0\nsize 1G\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "replica a 192.0.2.1:7800\nnode 1 192.0.2.1:7790\n");
 	text_seed("config", "duplicate-address",
 		  "resource r\ndevice 1\nsize 1G\n"
 		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
