@@ -29,6 +29,13 @@
 #define FUZZ_TARGET_UUID	"0f8e2c1a-5b3d-4e6f-9a7b-8c9d0e1f2a3b"
 #define FUZZ_TARGET_BLOCKS	320U
 
+/*
+ * fuzz_cluster_proto's receivers: the resource's secret and device UUID
+ * (every byte this value); gen_corpus's datagrams use the same.
+ */
+#define FUZZ_CLUSTER_SECRET	"fuzz-cluster-secret-0123456789"
+#define FUZZ_CLUSTER_UUID_BYTE	0x5a
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*

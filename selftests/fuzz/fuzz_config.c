@@ -16,13 +16,18 @@
  *    distinct addresses (the same host and port written two ways is still
  *    one address), every string NUL-terminated in its array; in mirror
  *    mode no quorum settings, in quorum mode W and R that pass
- *    qrep_quorum_problem() and a known on-no-quorum policy;
+ *    qrep_quorum_problem() and a known on-no-quorum policy; node lines
+ *    only in quorum mode, at most QREP_CONFIG_MAX_NODES, with unique
+ *    non-zero ids and distinct parseable addresses; election settings
+ *    only with node lines, each 0 (the default) or a duration up to
+ *    QREP_CONFIG_MAX_ELECTION_TIMEOUT_MS, and a known failback;
  *  - written back out as a file, an accepted configuration parses again
  *    to the same fields.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -72,6 +77,39 @@ static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
 	return !strcasecmp(a->host, b->host);
 }
 
+static void check_cluster(const struct qrep_config *cfg)
+{
+	const struct qrep_config_election *el = &cfg->election;
+	const uint32_t ms[] = {
+		el->heartbeat_interval_ms, el->heartbeat_timeout_ms,
+		el->ack_timeout_ms, el->coordinator_timeout_ms,
+		el->quorum_timeout_ms,
+	};
+	struct endpoint ep[QREP_CONFIG_MAX_NODES];
+	unsigned int i, j;
+
+	FUZZ_ASSERT(cfg->nr_nodes <= QREP_CONFIG_MAX_NODES);
+	if (!cfg->nr_nodes) {
+		FUZZ_ASSERT(el->failback == QREP_CONFIG_FAILBACK_NEVER);
+		for (i = 0; i < FUZZ_ARRAY_SIZE(ms); i++)
+			FUZZ_ASSERT(ms[i] == 0);
+		return;
+	}
+	FUZZ_ASSERT(cfg->mode == QREP_MODE_QUORUM);
+	FUZZ_ASSERT(el->failback == QREP_CONFIG_FAILBACK_NEVER ||
+		    el->failback == QREP_CONFIG_FAILBACK_CATCHUP);
+	for (i = 0; i < FUZZ_ARRAY_SIZE(ms); i++)
+		FUZZ_ASSERT(ms[i] <= QREP_CONFIG_MAX_ELECTION_TIMEOUT_MS);
+	for (i = 0; i < cfg->nr_nodes; i++) {
+		FUZZ_ASSERT(cfg->nodes[i].id != 0);
+		FUZZ_ASSERT(qrep_config_node(cfg, cfg->nodes[i].id) ==
+			    &cfg->nodes[i]);
+		endpoint_of(cfg->nodes[i].addr, &ep[i]);
+		for (j = 0; j < i; j++)
+			FUZZ_ASSERT(!same_endpoint(&ep[i], &ep[j]));
+	}
+}
+
 static void check_config(const struct qrep_config *cfg)
 {
 	struct endpoint ep[QREP_MAX_REPLICAS];
@@ -113,6 +151,49 @@ static void check_config(const struct qrep_config *cfg)
 			FUZZ_ASSERT(!same_endpoint(&ep[i], &ep[j]));
 		}
 	}
+	check_cluster(cfg);
+}
+
+/* Appends one line to buf (of len, used so far *used). */
+__attribute__((format(printf, 4, 5)))
+static void put_line(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	FUZZ_ASSERT(n > 0 && (size_t)n < len - *used);
+	*used += (size_t)n;
+}
+
+/* The node lines and the election settings given (0: not given). */
+static void cluster_write(const struct qrep_config *cfg, char *buf,
+			  size_t len, size_t *used)
+{
+	const struct qrep_config_election *el = &cfg->election;
+	const struct { const char *key; uint32_t ms; } keys[] = {
+		{ "heartbeat-interval", el->heartbeat_interval_ms },
+		{ "heartbeat-timeout", el->heartbeat_timeout_ms },
+		{ "election-ack-timeout", el->ack_timeout_ms },
+		{ "coordinator-timeout", el->coordinator_timeout_ms },
+		{ "epoch-quorum-timeout", el->quorum_timeout_ms },
+	};
+	unsigned int i;
+
+	if (!cfg->nr_nodes)
+		return;
+	for (i = 0; i < cfg->nr_nodes; i++)
+		put_line(buf, len, used, "node %" PRIu32 " %s\n",
+			 cfg->nodes[i].id, cfg->nodes[i].addr);
+	for (i = 0; i < FUZZ_ARRAY_SIZE(keys); i++)
+		if (keys[i].ms)
+			put_line(buf, len, used, "%s %" PRIu32 "ms\n",
+				 keys[i].key, keys[i].ms);
+	put_line(buf, len, used, "failback %s\n",
+		 el->failback == QREP_CONFIG_FAILBACK_CATCHUP ? "catchup" :
+		 "never");
 }
 
 /* Writes cfg out in the file format; returns the length. */
@@ -159,6 +240,7 @@ static size_t config_write(const struct qrep_config *cfg, char *buf,
 		FUZZ_ASSERT(n > 0 && (size_t)n < len - used);
 		used += (size_t)n;
 	}
+	cluster_write(cfg, buf, len, &used);
 	return used;
 }
 

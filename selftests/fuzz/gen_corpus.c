@@ -21,6 +21,7 @@
 #include <linux/qrep.h>
 
 #include "bytes.h"
+#include "cluster_proto.h"
 #include "fuzz.h"
 #include "genl.h"
 #include "proto.h"
@@ -320,6 +321,20 @@ static void config_seeds(void)
 		  "write-quorum 1\nread-quorum 3\non-no-quorum suspend\n"
 		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
 		  "replica c 192.0.2.3:7800\n");
+	text_seed("config", "cluster",
+		  "resource c\ndevice 0\nsize 1G\nmode quorum\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "replica a 192.0.2.1:7800\nreplica b 192.0.2.2:7800\n"
+		  "replica c 192.0.2.3:7800\n"
+		  "node 1 192.0.2.1:7790\nnode 2 192.0.2.2:7790\n"
+		  "node 3 [2001:db8::3]:7790\n"
+		  "heartbeat-interval 250ms\nheartbeat-timeout 1500ms\n"
+		  "election-ack-timeout 500ms\ncoordinator-timeout 3s\n"
+		  "epoch-quorum-timeout 1s\nfailback catchup\n");
+	text_seed("config", "cluster-in-mirror",
+		  "resource c\ndevice 0\nsize 1G\n"
+		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
+		  "replica a 192.0.2.1:7800\nnode 1 192.0.2.1:7790\n");
 	text_seed("config", "duplicate-address",
 		  "resource r\ndevice 1\nsize 1G\n"
 		  "uuid 7d4c2f0e-9a1b-4c3d-8e5f-a1b2c3d4e5f6\n"
@@ -676,6 +691,74 @@ static void target_seeds(void)
 	put_seed("target_conn", "epoch-propose", b.data, b.len);
 }
 
+/* ---- fuzz_cluster_proto: qrepd's datagrams ---------------------------- */
+
+/* One datagram of the stream: its length byte, then its bytes. */
+static void add_dgram(struct buf *b, struct qrep_cluster_tx *tx,
+		      enum qrep_election_msg_type type, uint32_t to,
+		      uint64_t epoch, uint32_t uptodate)
+{
+	const struct qrep_election_msg m = {
+		.type = type, .from = tx->self, .round = 42, .epoch = epoch,
+		.seen_epoch = epoch + 1,
+	};
+	uint8_t d[QREP_CLUSTER_MAX_SIZE];
+	size_t len = qrep_cluster_build(tx, &m, to, uptodate, d);
+
+	if (!len)
+		die("cluster datagram: libcrypto failed");
+	buf_byte(b, (uint8_t)len);
+	buf_add(b, d, len);
+}
+
+static void cluster_seeds(void)
+{
+	struct qrep_cluster_tx tx = { .self = 2 };
+	struct qrep_secret secret;
+	static struct buf b;
+	uint8_t replay[1 + QREP_CLUSTER_MAX_SIZE];
+
+	if (qrep_secret_set(&secret, FUZZ_CLUSTER_SECRET,
+			    strlen(FUZZ_CLUSTER_SECRET)))
+		die("cluster secret");
+	memset(tx.uuid, FUZZ_CLUSTER_UUID_BYTE, sizeof(tx.uuid));
+	memset(tx.nonce, 0x11, sizeof(tx.nonce));
+
+	b.len = 0;
+	add_dgram(&b, &tx, QREP_MSG_HEARTBEAT, 1, 5, 0x7);
+	put_seed("cluster_proto", "heartbeat-plain", b.data, b.len);
+
+	tx.secret = &secret;
+	b.len = 0;
+	add_dgram(&b, &tx, QREP_MSG_HEARTBEAT, 1, 5, 0x3);
+	put_seed("cluster_proto", "heartbeat-mac", b.data, b.len);
+
+	/* An election between 2 and 3, then a replay of the first. */
+	b.len = 0;
+	add_dgram(&b, &tx, QREP_MSG_ELECTION, 1, 0, 0);
+	memcpy(replay, b.data, b.len);
+	tx.self = 3;
+	add_dgram(&b, &tx, QREP_MSG_ACK, 1, 0, 0);
+	add_dgram(&b, &tx, QREP_MSG_COORDINATOR, 1, 6, 0);
+	buf_add(&b, replay, 1 + QREP_CLUSTER_MAX_SIZE);
+	put_seed("cluster_proto", "election-and-replay", b.data, b.len);
+
+	/* Node 3 restarts: a new nonce, numbering from 1 again. */
+	b.len = 0;
+	add_dgram(&b, &tx, QREP_MSG_HEARTBEAT, 1, 6, 0x1);
+	memset(tx.nonce, 0x22, sizeof(tx.nonce));
+	tx.seq = 0;
+	add_dgram(&b, &tx, QREP_MSG_ELECTION, 1, 6, 0);
+	put_seed("cluster_proto", "restart", b.data, b.len);
+
+	/* For another node, and from a stranger. */
+	b.len = 0;
+	add_dgram(&b, &tx, QREP_MSG_HEARTBEAT, 2, 6, 0);
+	tx.self = 9;
+	add_dgram(&b, &tx, QREP_MSG_HEARTBEAT, 1, 6, 0);
+	put_seed("cluster_proto", "not-ours", b.data, b.len);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -692,5 +775,6 @@ int main(int argc, char **argv)
 	genl_seeds();
 	store_seeds();
 	target_seeds();
+	cluster_seeds();
 	return 0;
 }

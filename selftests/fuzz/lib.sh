@@ -27,12 +27,13 @@ fuzz_harnesses()
 }
 
 # The largest input worth trying: a message, a handshake's messages, a
-# config file, a netlink buffer, a store's header and metadata, one
+# config file, a few datagrams, a netlink buffer, a store's header and metadata, one
 # connection's bytes.
 fuzz_max_len()
 {
 	case "$1" in
 	proto) echo 128 ;;
+	cluster_proto) echo 1024 ;;
 	handshake) echo 256 ;;
 	parse) echo 512 ;;
 	store) echo 16384 ;;

@@ -316,7 +316,7 @@ static void node_check(struct sim *s, unsigned int i)
 {
 	struct sim_node *n = &s->nodes[i];
 	const struct qrep_election *el = &n->el;
-	bool primary = qrep_election_role(el) == QREP_ROLE_PRIMARY;
+	bool primary = qrep_election_role(el) == QREP_EL_PRIMARY;
 
 	if (qrep_election_epoch(el) < n->mon_epoch ||
 	    qrep_election_seen_epoch(el) < n->mon_seen)
@@ -369,7 +369,7 @@ static void caught_up_schedule(struct sim *s, unsigned int i)
 	struct sim_ev cu = { .kind = SK_CAUGHT_UP, .dst = i, .inc = n->inc };
 
 	if (s->p.failback != QREP_FAILBACK_CATCHUP || !s->p.auto_caught_up ||
-	    qrep_election_role(&n->el) != QREP_ROLE_FOLLOWER ||
+	    qrep_election_role(&n->el) != QREP_EL_FOLLOWER ||
 	    n->cu_epoch == qrep_election_epoch(&n->el))
 		return;
 	n->cu_epoch = qrep_election_epoch(&n->el);
@@ -617,7 +617,7 @@ static bool converged(const struct sim *s, uint32_t *pid, uint64_t *pe,
 			continue;
 		if (n->id > biggest)
 			biggest = n->id;
-		if (qrep_election_role(&n->el) != QREP_ROLE_PRIMARY)
+		if (qrep_election_role(&n->el) != QREP_EL_PRIMARY)
 			continue;
 		if (prim) {
 			if (why)
@@ -645,7 +645,7 @@ static bool converged(const struct sim *s, uint32_t *pid, uint64_t *pe,
 
 		if (!n->alive || s->group[i] != g || n == prim)
 			continue;
-		if (qrep_election_role(&n->el) != QREP_ROLE_FOLLOWER ||
+		if (qrep_election_role(&n->el) != QREP_EL_FOLLOWER ||
 		    qrep_election_primary(&n->el) != prim->id ||
 		    qrep_election_epoch(&n->el) != *pe) {
 			if (why)
@@ -883,7 +883,7 @@ static void dispatch(struct sim *s, const struct sim_ev *ev)
 	case SK_CAUGHT_UP:
 		if (!n->alive || ev->inc != n->inc)
 			break;
-		if (qrep_election_role(&n->el) != QREP_ROLE_FOLLOWER ||
+		if (qrep_election_role(&n->el) != QREP_EL_FOLLOWER ||
 		    qrep_election_epoch(&n->el) != ev->msg.epoch) {
 			n->cu_epoch = 0;	/* again when it follows */
 			caught_up_schedule(s, ev->dst);
@@ -892,7 +892,7 @@ static void dispatch(struct sim *s, const struct sim_ev *ev)
 		in.type = QREP_EV_CAUGHT_UP;
 		sim_node_step(s, ev->dst, &in);
 		/* Ignored (a timer fired first)? Again when it follows. */
-		if (qrep_election_role(&n->el) != QREP_ROLE_FOLLOWER ||
+		if (qrep_election_role(&n->el) != QREP_EL_FOLLOWER ||
 		    qrep_election_epoch(&n->el) != ev->msg.epoch) {
 			n->cu_epoch = 0;
 			caught_up_schedule(s, ev->dst);

@@ -217,7 +217,95 @@ static const struct {
 		   "with 2 replicas: the read quorum R must be between 1 and N" },
 	/* 55 */ { QUORUM_HEAD "write-quorum 1\nreplica a h:1\nreplica b h:2\n",
 		   "write-quorum 1 and read-quorum 2 (the default) with 2 replicas: 2W > N" },
+	/* Cluster: node lines and the election settings. */
+	/* 56 */ { GOOD_HEAD THREE_REPLICAS "node 1 n1:7790\n",
+		   "line 8: node lines need mode quorum" },
+	/* 57 */ { QUORUM_HEAD THREE_REPLICAS "heartbeat-timeout 2s\n",
+		   "line 9: heartbeat-timeout needs node lines" },
+	/* 58 */ { QUORUM_HEAD THREE_REPLICAS "failback catchup\n",
+		   "line 9: failback needs node lines" },
+	/* 59 */ { "node 0 n1:7790\n", "line 1: a node id is a number from 1" },
+	/* 60 */ { "node 4294967296 n1:7790\n", "a node id is a number from 1" },
+	/* 61 */ { "node one n1:7790\n", "not 'one'" },
+	/* 62 */ { "node 1 n1:7790\nnode 1 n2:7790\n", "line 2: node 1 given twice" },
+	/* 63 */ { "node 1 n1:7790\nnode 2 N1:07790\n", "line 2: nodes 1 and 2 have the same address" },
+	/* 64 */ { "node 1 n1\n", "not an address" },
+	/* 65 */ { "node 1 n1:0\n", "not an address" },
+	/* 66 */ { "node 1\n", "usage: node ID HOST:PORT" },
+	/* 67 */ { "node 1 n1:1\nnode 2 n2:1\nnode 3 n3:1\nnode 4 n4:1\nnode 5 n5:1\n"
+		   "node 6 n6:1\nnode 7 n7:1\nnode 8 n8:1\nnode 9 n9:1\n", "line 9: more than 8 nodes" },
+	/* 68 */ { "heartbeat-interval 0ms\n", "heartbeat-interval is a duration from 1ms to 10m" },
+	/* 69 */ { "election-ack-timeout 11m\n", "election-ack-timeout is a duration" },
+	/* 70 */ { "coordinator-timeout 3\n", "not '3'" },
+	/* 71 */ { "epoch-quorum-timeout 1s\nepoch-quorum-timeout 1s\n",
+		   "line 2: 'epoch-quorum-timeout' given twice" },
+	/* 72 */ { "failback always\n", "failback is 'never' or 'catchup', not 'always'" },
+	/* 73 */ { "failback never\nfailback never\n", "line 2: 'failback' given twice" },
+	/* 74 */ { "heartbeat-timeout 1s 2s\n", "exactly one value" },
 };
+
+TEST(cluster)
+{
+	static const char text[] = QUORUM_HEAD THREE_REPLICAS
+		"node 3 192.0.2.3:7790\n"
+		"node 1 192.0.2.1:7790\n"
+		"node 2 [2001:db8::2]:7790\n"
+		"heartbeat-interval 100ms\n"
+		"heartbeat-timeout 1s\n"
+		"election-ack-timeout 300ms\n"
+		"coordinator-timeout 2s\n"
+		"epoch-quorum-timeout 800ms\n"
+		"failback catchup\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(3, cfg.nr_nodes);
+	EXPECT_EQ(3, cfg.nodes[0].id);
+	EXPECT_STREQ("192.0.2.3:7790", cfg.nodes[0].addr);
+	EXPECT_EQ(1, cfg.nodes[1].id);
+	EXPECT_STREQ("[2001:db8::2]:7790", cfg.nodes[2].addr);
+	EXPECT_EQ(100, cfg.election.heartbeat_interval_ms);
+	EXPECT_EQ(1000, cfg.election.heartbeat_timeout_ms);
+	EXPECT_EQ(300, cfg.election.ack_timeout_ms);
+	EXPECT_EQ(2000, cfg.election.coordinator_timeout_ms);
+	EXPECT_EQ(800, cfg.election.quorum_timeout_ms);
+	EXPECT_EQ(QREP_CONFIG_FAILBACK_CATCHUP, cfg.election.failback);
+	EXPECT_EQ(2, cfg.write_quorum);
+	ASSERT_NE(NULL, qrep_config_node(&cfg, 2));
+	EXPECT_STREQ("[2001:db8::2]:7790", qrep_config_node(&cfg, 2)->addr);
+	EXPECT_EQ(NULL, qrep_config_node(&cfg, 4));
+}
+
+/* Unset election settings stay 0: qrepd takes election.h's defaults. */
+TEST(cluster_defaults)
+{
+	static const char text[] = QUORUM_HEAD THREE_REPLICAS
+		"node 1 n1:7790\n";
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(1, cfg.nr_nodes);
+	EXPECT_EQ(0, cfg.election.heartbeat_interval_ms);
+	EXPECT_EQ(0, cfg.election.heartbeat_timeout_ms);
+	EXPECT_EQ(0, cfg.election.ack_timeout_ms);
+	EXPECT_EQ(0, cfg.election.coordinator_timeout_ms);
+	EXPECT_EQ(0, cfg.election.quorum_timeout_ms);
+	EXPECT_EQ(QREP_CONFIG_FAILBACK_NEVER, cfg.election.failback);
+}
+
+TEST(no_cluster)
+{
+	static const char text[] = GOOD_HEAD THREE_REPLICAS;
+	struct qrep_config cfg;
+	char err[256];
+
+	ASSERT_EQ(0, qrep_config_parse(text, strlen(text), &cfg, err, sizeof(err)));
+	EXPECT_EQ(0, cfg.nr_nodes);
+}
 
 TEST(bad_files)
 {

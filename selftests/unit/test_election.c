@@ -40,7 +40,7 @@ struct step {
 /* Node 3 becomes primary at epoch 1: listens 500 ms, two targets accept. */
 #define PRIMARY_3 START(0), TICK(500), ACCEPT(510, 0), ACCEPT(510, 1)
 
-#define F_ROLE(r)	QREP_ROLE_##r
+#define F_ROLE(r)	QREP_EL_##r
 #define UNCH		QREP_DEVICE_UNCHANGED
 #define WRITABLE	QREP_DEVICE_WRITABLE
 #define READONLY	QREP_DEVICE_READONLY
@@ -286,7 +286,7 @@ TEST(transitions)
 		if (row->device == WRITABLE)
 			EXPECT_EQ(row->epoch, out.device_epoch);
 		/* The deadline is the role's timer; none when down. */
-		EXPECT_EQ(row->role == QREP_ROLE_DOWN ? 0 : e.deadline_ms,
+		EXPECT_EQ(row->role == QREP_EL_DOWN ? 0 : e.deadline_ms,
 			  out.next_deadline_ms);
 	}
 	ksft_print_msg("%zu transition rows\n", r);

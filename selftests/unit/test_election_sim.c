@@ -624,11 +624,11 @@ static void script_expect(struct sim *s, const struct script_step *st)
 	}
 	n = &s->nodes[script_node(s, st->arg[0])];
 	if (!strcmp(what, "primary")) {
-		ok = qrep_election_role(&n->el) == QREP_ROLE_PRIMARY &&
+		ok = qrep_election_role(&n->el) == QREP_EL_PRIMARY &&
 		     n->writable && (st->nr_args < 3 ||
 		     n->dev_epoch == strtoull(st->arg[2], NULL, 10));
 	} else if (!strcmp(what, "follows") && st->nr_args >= 3) {
-		ok = qrep_election_role(&n->el) == QREP_ROLE_FOLLOWER &&
+		ok = qrep_election_role(&n->el) == QREP_EL_FOLLOWER &&
 		     (int)qrep_election_primary(&n->el) ==
 		     atoi(st->arg[2] + 1) && !n->writable &&
 		     (st->nr_args < 4 || qrep_election_epoch(&n->el) ==

@@ -207,3 +207,36 @@ bool qrep_auth_mac_ok(const struct qrep_secret *s, enum qrep_auth_dir dir,
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
 }
+
+int qrep_auth_hmac(const struct qrep_secret *s, const char *context,
+		   const void *data, size_t len, uint8_t *mac)
+{
+	uint8_t in[QREP_AUTH_HMAC_INPUT_MAX];
+	size_t clen = strlen(context);
+	unsigned int maclen = 0;
+	int ret = 0;
+
+	/* One-shot HMAC(): the streaming HMAC_CTX API is deprecated in 3.0. */
+	if (clen > sizeof(in) || len > sizeof(in) - clen)
+		return -EINVAL;
+	memcpy(in, context, clen);
+	memcpy(in + clen, data, len);
+	if (!HMAC(EVP_sha256(), s->key, (int)s->len, in, clen + len, mac,
+		  &maclen) || maclen != QREP_AUTH_MAC_SIZE)
+		ret = -EIO;
+	OPENSSL_cleanse(in, clen + len);
+	return ret;
+}
+
+bool qrep_auth_hmac_ok(const struct qrep_secret *s, const char *context,
+		       const void *data, size_t len, const uint8_t *mac)
+{
+	uint8_t want[QREP_AUTH_MAC_SIZE];
+	bool ok;
+
+	if (qrep_auth_hmac(s, context, data, len, want))
+		return false;
+	ok = CRYPTO_memcmp(want, mac, QREP_AUTH_MAC_SIZE) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok;
+}

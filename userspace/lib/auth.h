@@ -94,4 +94,19 @@ bool qrep_auth_mac_ok(const struct qrep_secret *s, enum qrep_auth_dir dir,
 		      const uint8_t *hello, const uint8_t *reply,
 		      const uint8_t *mac);
 
+/*
+ * HMAC-SHA256 with the secret over @context (a NUL-terminated label that
+ * keeps MACs of different uses apart; its bytes without the NUL) followed
+ * by @len bytes of @data, into @mac (QREP_AUTH_MAC_SIZE bytes). For other
+ * messages than the handshake's, e.g. qrepd's datagrams. 0, -EIO, or
+ * -EINVAL if context and data together exceed QREP_AUTH_HMAC_INPUT_MAX.
+ */
+#define QREP_AUTH_HMAC_INPUT_MAX	512
+int qrep_auth_hmac(const struct qrep_secret *s, const char *context,
+		   const void *data, size_t len, uint8_t *mac);
+
+/* Whether @mac is qrep_auth_hmac()'s for these bytes; constant time. */
+bool qrep_auth_hmac_ok(const struct qrep_secret *s, const char *context,
+		       const void *data, size_t len, const uint8_t *mac);
+
 #endif /* QREP_LIB_AUTH_H */

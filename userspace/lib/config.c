@@ -7,8 +7,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,12 @@ enum {
 	SEEN_WRITE_QUORUM = 1 << 10,
 	SEEN_READ_QUORUM = 1 << 11,
 	SEEN_ON_NO_QUORUM = 1 << 12,
+	SEEN_HEARTBEAT_INTERVAL = 1 << 13,
+	SEEN_HEARTBEAT_TIMEOUT = 1 << 14,
+	SEEN_ACK_TIMEOUT = 1 << 15,
+	SEEN_COORDINATOR_TIMEOUT = 1 << 16,
+	SEEN_QUORUM_TIMEOUT = 1 << 17,
+	SEEN_FAILBACK = 1 << 18,
 };
 
 /*
@@ -58,11 +66,38 @@ static const struct {
 
 #define NR_QUORUM_KEYS	(sizeof(quorum_keys) / sizeof(quorum_keys[0]))
 
+/*
+ * The election keywords: durations (all but failback) that only a cluster
+ * resource (node lines) uses; where each value goes, and the line it was
+ * given on, for "needs node lines".
+ */
+static const struct {
+	unsigned int bit;
+	const char *keyword;
+	size_t offset;		/* in struct qrep_config_election */
+} election_keys[] = {
+	{ SEEN_HEARTBEAT_INTERVAL, "heartbeat-interval",
+	  offsetof(struct qrep_config_election, heartbeat_interval_ms) },
+	{ SEEN_HEARTBEAT_TIMEOUT, "heartbeat-timeout",
+	  offsetof(struct qrep_config_election, heartbeat_timeout_ms) },
+	{ SEEN_ACK_TIMEOUT, "election-ack-timeout",
+	  offsetof(struct qrep_config_election, ack_timeout_ms) },
+	{ SEEN_COORDINATOR_TIMEOUT, "coordinator-timeout",
+	  offsetof(struct qrep_config_election, coordinator_timeout_ms) },
+	{ SEEN_QUORUM_TIMEOUT, "epoch-quorum-timeout",
+	  offsetof(struct qrep_config_election, quorum_timeout_ms) },
+	{ SEEN_FAILBACK, "failback", 0 },
+};
+
+#define NR_ELECTION_KEYS	(sizeof(election_keys) / sizeof(election_keys[0]))
+
 struct parser {
 	struct qrep_config *cfg;
 	unsigned int line;
 	unsigned int seen;
 	unsigned int quorum_key_line[NR_QUORUM_KEYS];
+	unsigned int election_key_line[NR_ELECTION_KEYS];
+	unsigned int first_node_line;
 	char *err;
 	size_t errlen;
 };
@@ -213,6 +248,79 @@ static int parse_quorum_size(struct parser *p, unsigned int bit,
 	return 0;
 }
 
+const struct qrep_config_node *qrep_config_node(const struct qrep_config *cfg,
+						uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_nodes; i++)
+		if (cfg->nodes[i].id == id)
+			return &cfg->nodes[i];
+	return NULL;
+}
+
+/* node ID HOST:PORT: a qrepd of the cluster and its UDP address. */
+static int parse_node(struct parser *p, char **w)
+{
+	struct qrep_config *cfg = p->cfg;
+	char host[QREP_HOST_MAX], port[QREP_PORT_MAX];
+	struct qrep_config_node *node;
+	uint64_t id;
+	unsigned int i;
+
+	if (qrep_parse_uint(w[1], 1, UINT32_MAX, &id))
+		return fail(p, "a node id is a number from 1 to %u (the bully order: bigger wins), not '%s'",
+			    UINT32_MAX, w[1]);
+	if (strlen(w[2]) >= QREP_ADDR_STR_MAX ||
+	    qrep_parse_hostport(w[2], host, sizeof(host), port, sizeof(port),
+				false))
+		return fail(p, "'%s' is not an address (host:port or [v6]:port)", w[2]);
+	if (cfg->nr_nodes == QREP_CONFIG_MAX_NODES)
+		return fail(p, "more than %d nodes", QREP_CONFIG_MAX_NODES);
+	for (i = 0; i < cfg->nr_nodes; i++) {
+		if (cfg->nodes[i].id == id)
+			return fail(p, "node %" PRIu64 " given twice", id);
+		if (same_address(cfg->nodes[i].addr, w[2]))
+			return fail(p, "nodes %u and %" PRIu64 " have the same address (%s, %s)",
+				    cfg->nodes[i].id, id, cfg->nodes[i].addr,
+				    w[2]);
+	}
+	if (!cfg->nr_nodes)
+		p->first_node_line = p->line;
+	node = &cfg->nodes[cfg->nr_nodes++];
+	node->id = (uint32_t)id;
+	snprintf(node->addr, sizeof(node->addr), "%s", w[2]);
+	return 0;
+}
+
+/* An election keyword (election_keys[k]) and its value. */
+static int parse_election_key(struct parser *p, size_t k, const char *value)
+{
+	struct qrep_config_election *el = &p->cfg->election;
+	uint32_t ms;
+
+	if (once(p, election_keys[k].bit, election_keys[k].keyword))
+		return -EINVAL;
+	p->election_key_line[k] = p->line;
+	if (election_keys[k].bit == SEEN_FAILBACK) {
+		if (strcmp(value, "never") == 0)
+			el->failback = QREP_CONFIG_FAILBACK_NEVER;
+		else if (strcmp(value, "catchup") == 0)
+			el->failback = QREP_CONFIG_FAILBACK_CATCHUP;
+		else
+			return fail(p, "failback is 'never' or 'catchup', not '%s'",
+				    value);
+		return 0;
+	}
+	if (qrep_parse_duration_ms(value, &ms) ||
+	    ms > QREP_CONFIG_MAX_ELECTION_TIMEOUT_MS)
+		return fail(p, "%s is a duration from 1ms to %um (e.g. 500ms, 2s), not '%s'",
+			    election_keys[k].keyword,
+			    QREP_CONFIG_MAX_ELECTION_TIMEOUT_MS / 60000, value);
+	memcpy((char *)el + election_keys[k].offset, &ms, sizeof(ms));
+	return 0;
+}
+
 static int parse_words(struct parser *p, char **w, int n)
 {
 	struct qrep_config *cfg = p->cfg;
@@ -224,8 +332,16 @@ static int parse_words(struct parser *p, char **w, int n)
 			return fail(p, "usage: replica NAME HOST:PORT");
 		return parse_replica(p, w);
 	}
+	if (strcmp(k, "node") == 0) {
+		if (n != 3)
+			return fail(p, "usage: node ID HOST:PORT");
+		return parse_node(p, w);
+	}
 	if (n != 2)
 		return fail(p, "'%s' takes exactly one value", k);
+	for (size_t i = 0; i < NR_ELECTION_KEYS; i++)
+		if (strcmp(k, election_keys[i].keyword) == 0)
+			return parse_election_key(p, i, w[1]);
 
 	if (strcmp(k, "resource") == 0) {
 		if (once(p, SEEN_RESOURCE, k))
@@ -379,6 +495,35 @@ static int check_quorum(struct parser *p)
 	return 0;
 }
 
+/*
+ * The cluster settings, once the whole file is known: the election
+ * keywords mean nothing without node lines (an error rather than
+ * silently ignored, like the quorum keywords), and node lines need quorum
+ * mode, whose write quorum is the election's epoch quorum: a mirror has
+ * no quorum that could stop two primaries.
+ */
+static int check_cluster(struct parser *p)
+{
+	struct qrep_config *cfg = p->cfg;
+	size_t i;
+
+	if (!cfg->nr_nodes) {
+		for (i = 0; i < NR_ELECTION_KEYS; i++) {
+			if (!(p->seen & election_keys[i].bit))
+				continue;
+			p->line = p->election_key_line[i];
+			return fail(p, "%s needs node lines (a cluster resource)",
+				    election_keys[i].keyword);
+		}
+		return 0;
+	}
+	if (cfg->mode != QREP_MODE_QUORUM) {
+		p->line = p->first_node_line;
+		return fail(p, "node lines need mode quorum (the election's epoch quorum is the write quorum)");
+	}
+	return 0;
+}
+
 static int check_complete(struct parser *p)
 {
 	static const struct { unsigned int bit; const char *keyword; } required[] = {
@@ -393,7 +538,9 @@ static int check_complete(struct parser *p)
 			return fail(p, "no '%s' line", required[i].keyword);
 	if (!p->cfg->nr_replicas)
 		return fail(p, "no 'replica' line");
-	return check_quorum(p);
+	if (check_quorum(p))
+		return -EINVAL;
+	return check_cluster(p);
 }
 
 int qrep_config_parse(const char *text, size_t len, struct qrep_config *cfg,

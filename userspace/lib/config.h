@@ -28,10 +28,46 @@
 /* reconnect-interval: how often qrepd tries a failed replica's target. */
 #define QREP_DEFAULT_RECONNECT_INTERVAL_MS	5000
 #define QREP_MIN_RECONNECT_INTERVAL_MS		100
+/*
+ * Cluster mode (node lines, Documentation/admin-guide/cluster.rst): at
+ * most this many qrepd nodes, the election's limit.
+ */
+#define QREP_CONFIG_MAX_NODES		8
+/*
+ * The election timeouts: longer than this is a typo (an hour would mean a
+ * dead primary is noticed after an hour), not a policy.
+ */
+#define QREP_CONFIG_MAX_ELECTION_TIMEOUT_MS	(10U * 60 * 1000)
+
+/* failback: what a returning bigger node does (election.h). */
+enum qrep_config_failback {
+	QREP_CONFIG_FAILBACK_NEVER = 0,		/* the default */
+	QREP_CONFIG_FAILBACK_CATCHUP = 1,
+};
 
 struct qrep_config_replica {
 	char name[QREP_CONFIG_NAME_MAX];
 	char addr[QREP_ADDR_STR_MAX];		/* "host:port" */
+};
+
+/* One qrepd of a cluster: its id (the bully order) and its UDP address. */
+struct qrep_config_node {
+	uint32_t id;				/* not 0, unique */
+	char addr[QREP_ADDR_STR_MAX];		/* "host:port" */
+};
+
+/*
+ * The election settings of a cluster resource, in milliseconds. 0 means
+ * "not given": qrepd then uses the default of userspace/qrepd/election.h,
+ * the one place those defaults live.
+ */
+struct qrep_config_election {
+	uint32_t heartbeat_interval_ms;
+	uint32_t heartbeat_timeout_ms;
+	uint32_t ack_timeout_ms;		/* election-ack-timeout */
+	uint32_t coordinator_timeout_ms;
+	uint32_t quorum_timeout_ms;		/* epoch-quorum-timeout */
+	uint32_t failback;			/* enum qrep_config_failback */
 };
 
 struct qrep_config {
@@ -57,7 +93,20 @@ struct qrep_config {
 	char secret_file[QREP_CONFIG_PATH_MAX];
 	unsigned int nr_replicas;
 	struct qrep_config_replica replicas[QREP_MAX_REPLICAS];
+	/*
+	 * Cluster mode: the qrepd nodes that elect the primary (none: no
+	 * election; qrepctl up makes the device). Needs mode quorum: the
+	 * epoch quorum is the write quorum. The election settings are
+	 * refused without nodes.
+	 */
+	unsigned int nr_nodes;
+	struct qrep_config_node nodes[QREP_CONFIG_MAX_NODES];
+	struct qrep_config_election election;
 };
+
+/* The node with id @id, or NULL. */
+const struct qrep_config_node *qrep_config_node(const struct qrep_config *cfg,
+						uint32_t id);
 
 /*
  * Parses @len bytes of @text (need not be NUL-terminated). Returns 0, or

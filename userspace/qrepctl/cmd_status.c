@@ -3,14 +3,18 @@
  * qrepctl status: every device and its replicas, for people (a line per
  * device and per replica) or for programs (--json).
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/genetlink.h>
 #include <linux/qrep.h>
 #include <linux/qrep_proto.h>
 
+#include "cluster_status.h"
 #include "parse.h"
 #include "qrepctl.h"
 #include "quorum.h"
@@ -220,6 +224,120 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static uint64_t unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since @then, 0 if the clocks disagree. */
+static uint64_t age_ms(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+static void print_cluster(const struct qrep_cluster_status *st, bool json,
+			  bool first)
+{
+	uint64_t now = unix_ms();
+	unsigned int i;
+
+	if (json) {
+		printf("%s{\"resource\":", first ? "" : ",");
+		json_string(st->resource);
+		printf(",\"device\":%" PRIu32 ",\"self\":%" PRIu32
+		       ",\"pid\":%" PRIu32 ",\"updated_age_ms\":%" PRIu64
+		       ",\"election\":", st->device, st->self, st->pid,
+		       age_ms(now, st->updated_ms));
+		json_string(st->election);
+		printf(",\"device_role\":");
+		json_string(st->device_role);
+		printf(",\"primary\":%" PRIu32 ",\"epoch\":%" PRIu64
+		       ",\"seen_epoch\":%" PRIu64 ",\"last_change\":",
+		       st->primary, st->epoch, st->seen_epoch);
+		json_string(st->last_change);
+		printf(",\"nodes\":[");
+		for (i = 0; i < st->nr_nodes; i++) {
+			printf("%s{\"id\":%" PRIu32 ",\"address\":",
+			       i ? "," : "", st->nodes[i].id);
+			json_string(st->nodes[i].addr);
+			printf(",\"self\":%s,\"heard_age_ms\":",
+			       st->nodes[i].id == st->self ? "true" : "false");
+			if (st->nodes[i].last_heard_ms)
+				printf("%" PRIu64 "}", age_ms(now, st->nodes[i].last_heard_ms));
+			else
+				printf("null}");
+		}
+		printf("]}");
+		return;
+	}
+	printf("cluster %s (/dev/qrep%" PRIu32 "): node %" PRIu32 ", %s, device %s\n",
+	       st->resource, st->device, st->self, st->election,
+	       st->device_role);
+	if (st->primary)
+		printf("  primary node %" PRIu32 ", epoch %" PRIu64
+		       " (largest seen %" PRIu64 ")\n", st->primary, st->epoch,
+		       st->seen_epoch);
+	else
+		printf("  no primary known, epoch %" PRIu64 " (largest seen %"
+		       PRIu64 ")\n", st->epoch, st->seen_epoch);
+	for (i = 0; i < st->nr_nodes; i++) {
+		printf("  node %" PRIu32 " %-24s ", st->nodes[i].id,
+		       st->nodes[i].addr);
+		if (st->nodes[i].id == st->self)
+			printf("this node\n");
+		else if (st->nodes[i].last_heard_ms)
+			printf("heard %.1f s ago\n",
+			       age_ms(now, st->nodes[i].last_heard_ms) / 1000.0);
+		else
+			printf("not heard\n");
+	}
+	printf("  last change: %s\n", st->last_change);
+	printf("  written %.1f s ago by qrepd[%" PRIu32 "]\n",
+	       age_ms(now, st->updated_ms) / 1000.0, st->pid);
+}
+
+/*
+ * The cluster views qrepd wrote (RUN_DIR/RESOURCE.cluster), of every
+ * device or of device @index only. Files that are not status files, or
+ * that vanish while we look, are skipped: qrepd rewrites them at will.
+ */
+static void print_clusters(bool json, bool one, uint32_t index)
+{
+	const char *dir = qrep_run_dir();
+	struct qrep_cluster_status st;
+	struct dirent **names;
+	char path[4096];
+	bool first = true;
+	size_t len, slen = strlen(QREP_CLUSTER_STATUS_SUFFIX);
+	int n, i;
+
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]->d_name);
+		if (len > slen &&
+		    !strcmp(names[i]->d_name + len - slen,
+			    QREP_CLUSTER_STATUS_SUFFIX) &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				     names[i]->d_name) < sizeof(path) &&
+		    !qrep_cluster_status_read(path, &st) &&
+		    (!one || st.device == index)) {
+			if (json && first)
+				printf(",\"clusters\":[");
+			print_cluster(&st, json, first);
+			first = false;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (json && !first)
+		printf("]");
+}
+
 int qrepctl_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -259,9 +377,13 @@ int qrepctl_status(int argc, char **argv)
 		printf("{\"devices\":[");
 	ret = qrep_genl_talk(&g, nlh, print_dev, &ctx);
 	if (ctx.json)
-		printf("]}\n");
+		printf("]");
 	else if (!ret && !ctx.count)
 		printf("no qrep devices\n");
+	/* What qrepd's election says, where a cluster node runs one. */
+	print_clusters(ctx.json, one, (uint32_t)index);
+	if (ctx.json)
+		printf("}\n");
 	if (ret)
 		ret = qrepctl_genl_fail(&g, "status", ret);
 	qrep_genl_close(&g);

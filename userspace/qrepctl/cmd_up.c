@@ -21,21 +21,21 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/qrep.h>
 #include <linux/qrep_quorum.h>
 
-#include "client.h"
+#include "device.h"
 #include "qrepctl.h"
 #include "quorum.h"
 #include "replica_add.h"
 #include "resync_driver.h"
 
-struct replica_conn {
-	int fd;
-	struct qrep_hello_reply_msg hello;
-	bool stale;
-};
+/* lib/device.c's sentences, in qrepctl's voice. */
+static void note_stderr(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "qrepctl: %s\n", msg);
+}
 
 /* The resource's secret, if it has one (*out NULL if not); 0 or an exit code. */
 static int load_secret(const struct qrep_config *cfg,
@@ -54,18 +54,12 @@ static int load_secret(const struct qrep_config *cfg,
 
 static int connect_replica(const struct qrep_config *cfg, unsigned int i,
 			   uint64_t epoch, const struct qrep_secret *secret,
-			   struct replica_conn *conn)
+			   struct qrep_replica_conn *conn)
 {
 	const struct qrep_config_replica *r = &cfg->replicas[i];
-	struct qrep_client_device dev = {
-		.size = cfg->size, .epoch = epoch, .secret = secret,
-	};
 	char err[256];
 
-	memcpy(dev.uuid, cfg->uuid, sizeof(dev.uuid));
-	conn->fd = qrep_client_open(r->addr, &dev, (int)cfg->connect_timeout_ms,
-				    &conn->hello, err, sizeof(err));
-	if (conn->fd < 0) {
+	if (qrep_replica_open(cfg, i, epoch, secret, conn, err, sizeof(err))) {
 		fprintf(stderr, "qrepctl: replica %s (%s): %s\n", r->name,
 			r->addr, err);
 		return -1;
@@ -74,7 +68,7 @@ static int connect_replica(const struct qrep_config *cfg, unsigned int i,
 }
 
 static int add_replica(struct qrep_genl *g, const struct qrep_config *cfg,
-		       unsigned int i, const struct replica_conn *conn)
+		       unsigned int i, const struct qrep_replica_conn *conn)
 {
 	int ret = qrep_replica_hand_over(g, cfg, i, conn->fd,
 					 conn->hello.max_version, conn->stale);
@@ -89,76 +83,16 @@ static int add_replica(struct qrep_genl *g, const struct qrep_config *cfg,
 static int create_device(struct qrep_genl *g, const struct qrep_config *cfg,
 			 uint64_t epoch)
 {
-	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_CREATE, 0);
-	int ret;
+	int ret = qrep_device_create(g, cfg, epoch, 0);
 
-	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, cfg->device);
-	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, cfg->size);
-	mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, cfg->mode);
-	mnl_attr_put(nlh, QREP_A_DEV_UUID, QREP_UUID_SIZE, cfg->uuid);
-	mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, epoch);
-	mnl_attr_put_u32(nlh, QREP_A_DEV_IO_TIMEOUT_MS, cfg->io_timeout_ms);
-	/*
-	 * The quorum settings go only with mode quorum: a kernel without
-	 * quorum mode refuses the mode with its own message, and a mirror
-	 * device is created exactly as before.
-	 */
-	if (cfg->mode == QREP_MODE_QUORUM) {
-		mnl_attr_put_u32(nlh, QREP_A_DEV_REPLICAS, cfg->nr_replicas);
-		mnl_attr_put_u32(nlh, QREP_A_DEV_WRITE_QUORUM, cfg->write_quorum);
-		mnl_attr_put_u32(nlh, QREP_A_DEV_READ_QUORUM, cfg->read_quorum);
-		mnl_attr_put_u32(nlh, QREP_A_DEV_ON_NO_QUORUM, cfg->on_no_quorum);
-	}
-	ret = qrep_genl_talk(g, nlh, NULL, NULL);
 	return ret ? qrepctl_genl_fail(g, "create", ret) : 0;
 }
 
 static void destroy_device(struct qrep_genl *g, uint32_t index)
 {
-	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_DESTROY, 0);
-
-	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, index);
-	if (qrep_genl_talk(g, nlh, NULL, NULL))
+	if (qrep_device_destroy(g, index))
 		fprintf(stderr, "qrepctl: could not remove /dev/qrep%u again: %s\n",
 			index, g->error);
-}
-
-/*
- * A replica whose highest version is below the others' missed writes the
- * others have: it takes writes but serves no reads until it is resynced.
- */
-static void mark_stale(const struct qrep_config *cfg, struct replica_conn *conns)
-{
-	uint64_t newest = 0;
-	unsigned int i;
-
-	for (i = 0; i < cfg->nr_replicas; i++)
-		if (conns[i].fd >= 0 && conns[i].hello.max_version > newest)
-			newest = conns[i].hello.max_version;
-	for (i = 0; i < cfg->nr_replicas; i++) {
-		if (conns[i].fd < 0)
-			continue;
-		conns[i].stale = conns[i].hello.max_version < newest;
-		if (conns[i].stale)
-			fprintf(stderr,
-				"qrepctl: replica %s is behind (version %" PRIu64
-				" < %" PRIu64 "): it serves no reads until resynced\n",
-				cfg->replicas[i].name, conns[i].hello.max_version,
-				newest);
-	}
-}
-
-/* The highest epoch any connected target reported (0 if none has one). */
-static uint64_t highest_epoch(const struct qrep_config *cfg,
-			      const struct replica_conn *conns)
-{
-	uint64_t epoch = 0;
-	unsigned int i;
-
-	for (i = 0; i < cfg->nr_replicas; i++)
-		if (conns[i].fd >= 0 && conns[i].hello.epoch > epoch)
-			epoch = conns[i].hello.epoch;
-	return epoch;
 }
 
 /*
@@ -168,9 +102,9 @@ static uint64_t highest_epoch(const struct qrep_config *cfg,
  * <linux/qrep_quorum.h>). 0, or an exit code with the reason printed.
  */
 static int device_epoch(const struct qrep_config *cfg,
-			const struct replica_conn *conns, uint64_t *epoch)
+			const struct qrep_replica_conn *conns, uint64_t *epoch)
 {
-	uint64_t seen = highest_epoch(cfg, conns);
+	uint64_t seen = qrep_replica_conns_highest_epoch(cfg, conns);
 
 	if (cfg->mode != QREP_MODE_QUORUM) {
 		*epoch = seen > QREP_DEFAULT_EPOCH ? seen : QREP_DEFAULT_EPOCH;
@@ -193,7 +127,7 @@ static int device_epoch(const struct qrep_config *cfg,
  */
 static int connect_all(const struct qrep_config *cfg,
 		       const struct qrep_secret *secret,
-		       struct replica_conn *conns)
+		       struct qrep_replica_conn *conns)
 {
 	unsigned int i, reachable = 0;
 
@@ -239,18 +173,9 @@ static bool take_no_resync(int *argc, char **argv)
 	return found;
 }
 
-static void close_all(struct replica_conn *conns, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (conns[i].fd >= 0)
-			close(conns[i].fd);
-}
-
 int qrepctl_up(int argc, char **argv)
 {
-	struct replica_conn conns[QREP_MAX_REPLICAS];
+	struct qrep_replica_conn conns[QREP_MAX_REPLICAS];
 	const struct qrep_secret *secret;
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
@@ -272,12 +197,11 @@ int qrepctl_up(int argc, char **argv)
 	if (ret)
 		goto out_secret;
 
-	for (i = 0; i < cfg.nr_replicas; i++)
-		conns[i].fd = -1;
+	qrep_replica_conns_init(conns, cfg.nr_replicas);
 	ret = connect_all(&cfg, secret, conns);
 	if (ret)
 		goto out;
-	mark_stale(&cfg, conns);
+	qrep_replica_conns_mark_stale(&cfg, conns, note_stderr, NULL);
 	ret = device_epoch(&cfg, conns, &epoch);
 	if (ret)
 		goto out;
@@ -317,7 +241,7 @@ int qrepctl_up(int argc, char **argv)
 			cfg.device, cfg.name);
 out:
 	/* The kernel holds its own references to the sockets it took. */
-	close_all(conns, cfg.nr_replicas);
+	qrep_replica_conns_close(conns, cfg.nr_replicas);
 	qrep_genl_close(&g);
 out_secret:
 	qrep_secret_wipe(&secret_buf);
@@ -352,7 +276,7 @@ int qrepctl_down(int argc, char **argv)
 int qrepctl_reconnect(int argc, char **argv)
 {
 	/* Not flagged stale: the kernel knows what the replica missed. */
-	struct replica_conn conn = { .fd = -1 };
+	struct qrep_replica_conn conn = { .fd = -1 };
 	const struct qrep_secret *secret;
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
@@ -394,7 +318,7 @@ int qrepctl_reconnect(int argc, char **argv)
 		ret = qrep_resync_stale(&g, &cfg, (int)i) ? QREPCTL_EXIT_FAIL : 0;
 	}
 out:
-	close_all(&conn, 1);
+	qrep_replica_conns_close(&conn, 1);
 	qrep_genl_close(&g);
 out_secret:
 	qrep_secret_wipe(&secret_buf);

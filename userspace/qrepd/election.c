@@ -134,7 +134,7 @@ static void election_start(struct qrep_election *e,
 		if (c->nodes[i] > c->self)
 			send_node(e, out, c->nodes[i], QREP_MSG_ELECTION,
 				  e->round);
-	set_role(e, out, QREP_ROLE_CANDIDATE, wait);
+	set_role(e, out, QREP_EL_CANDIDATE, wait);
 }
 
 /* No bigger node answered: declare itself, and fence every older epoch. */
@@ -155,7 +155,7 @@ static void proposal_start(struct qrep_election *e,
 	m.seen_epoch = e->seen_epoch;
 	for (t = 0; t < e->cfg.nr_targets; t++)
 		send_msg(out, QREP_DEST_TARGET, t, &m);
-	set_role(e, out, QREP_ROLE_PRIMARY_PENDING, e->cfg.quorum_timeout_ms);
+	set_role(e, out, QREP_EL_PRIMARY_PENDING, e->cfg.quorum_timeout_ms);
 }
 
 static void become_primary(struct qrep_election *e,
@@ -166,7 +166,7 @@ static void become_primary(struct qrep_election *e,
 	out->device = QREP_DEVICE_WRITABLE;
 	out->device_epoch = e->epoch;
 	send_others(e, out, QREP_MSG_COORDINATOR);
-	set_role(e, out, QREP_ROLE_PRIMARY, e->cfg.heartbeat_interval_ms);
+	set_role(e, out, QREP_EL_PRIMARY, e->cfg.heartbeat_interval_ms);
 }
 
 /*
@@ -188,7 +188,7 @@ static bool takeover_wanted(const struct qrep_election *e, uint32_t primary,
 static void takeover_maybe(struct qrep_election *e,
 			   struct qrep_election_actions *out)
 {
-	if (e->role != QREP_ROLE_FOLLOWER ||
+	if (e->role != QREP_EL_FOLLOWER ||
 	    !takeover_wanted(e, e->primary, e->epoch) ||
 	    e->now_ms < e->takeover_after_ms)
 		return;
@@ -203,7 +203,7 @@ static void become_follower(struct qrep_election *e,
 	e->primary = primary;
 	e->epoch = epoch;
 	learn_seen(e, epoch);
-	set_role(e, out, QREP_ROLE_FOLLOWER, e->cfg.heartbeat_timeout_ms);
+	set_role(e, out, QREP_EL_FOLLOWER, e->cfg.heartbeat_timeout_ms);
 	takeover_maybe(e, out);
 }
 
@@ -213,20 +213,20 @@ static void timer_expired(struct qrep_election *e,
 			  struct qrep_election_actions *out)
 {
 	switch (e->role) {
-	case QREP_ROLE_FOLLOWER:
-	case QREP_ROLE_WAITING_COORDINATOR:
-	case QREP_ROLE_PRIMARY_PENDING:
+	case QREP_EL_FOLLOWER:
+	case QREP_EL_WAITING_COORDINATOR:
+	case QREP_EL_PRIMARY_PENDING:
 		election_start(e, out, false);
 		break;
-	case QREP_ROLE_CANDIDATE:
+	case QREP_EL_CANDIDATE:
 		proposal_start(e, out);
 		break;
-	case QREP_ROLE_PRIMARY:
+	case QREP_EL_PRIMARY:
 		send_others(e, out, QREP_MSG_HEARTBEAT);
-		set_role(e, out, QREP_ROLE_PRIMARY,
+		set_role(e, out, QREP_EL_PRIMARY,
 			 e->cfg.heartbeat_interval_ms);
 		break;
-	case QREP_ROLE_DOWN:
+	case QREP_EL_DOWN:
 		break;
 	}
 }
@@ -264,11 +264,11 @@ static bool superseded_check(struct qrep_election *e,
 	e->epoch = m->epoch;
 	learn_seen(e, m->epoch);
 	switch (e->role) {
-	case QREP_ROLE_PRIMARY:
+	case QREP_EL_PRIMARY:
 		demote(e, out, QREP_DEMOTE_ELECTION, m->epoch, m->from);
 		election_start(e, out, true);
 		return true;
-	case QREP_ROLE_FOLLOWER:
+	case QREP_EL_FOLLOWER:
 		election_start(e, out, false);
 		return true;
 	default:
@@ -286,7 +286,7 @@ static void on_election(struct qrep_election *e,
 	if (superseded_check(e, out, m))
 		return;
 	switch (e->role) {
-	case QREP_ROLE_FOLLOWER:
+	case QREP_EL_FOLLOWER:
 		/*
 		 * A live primary answers this election (its heartbeats reach
 		 * the sender); start one only if the primary itself asks.
@@ -294,7 +294,7 @@ static void on_election(struct qrep_election *e,
 		if (m->from == e->primary)
 			election_start(e, out, false);
 		break;
-	case QREP_ROLE_PRIMARY:
+	case QREP_EL_PRIMARY:
 		send_node(e, out, m->from, QREP_MSG_COORDINATOR, 0);
 		break;
 	default:
@@ -307,9 +307,9 @@ static void on_ack(struct qrep_election *e, struct qrep_election_actions *out,
 {
 	if (superseded_check(e, out, m))
 		return;
-	if (e->role == QREP_ROLE_CANDIDATE && m->round == e->round &&
+	if (e->role == QREP_EL_CANDIDATE && m->round == e->round &&
 	    m->from > e->cfg.self)
-		set_role(e, out, QREP_ROLE_WAITING_COORDINATOR,
+		set_role(e, out, QREP_EL_WAITING_COORDINATOR,
 			 e->cfg.coordinator_timeout_ms);
 }
 
@@ -325,36 +325,36 @@ static void on_primary_heard(struct qrep_election *e,
 		return;
 	if (pe < e->epoch) {
 		/* A deposed primary that has not heard: tell it. */
-		if (e->role == QREP_ROLE_PRIMARY)
+		if (e->role == QREP_EL_PRIMARY)
 			send_node(e, out, p, QREP_MSG_COORDINATOR, 0);
 		return;
 	}
 	switch (e->role) {
-	case QREP_ROLE_FOLLOWER:
-	case QREP_ROLE_WAITING_COORDINATOR:
+	case QREP_EL_FOLLOWER:
+	case QREP_EL_WAITING_COORDINATOR:
 		become_follower(e, out, p, pe);
 		break;
-	case QREP_ROLE_CANDIDATE:
+	case QREP_EL_CANDIDATE:
 		if (takeover_wanted(e, p, pe))
 			e->epoch = pe;	/* keep campaigning */
 		else
 			become_follower(e, out, p, pe);
 		break;
-	case QREP_ROLE_PRIMARY_PENDING:
+	case QREP_EL_PRIMARY_PENDING:
 		/* Our proposal is older, or the bully order says p. */
 		if (pe >= e->proposal_epoch || p > e->cfg.self)
 			become_follower(e, out, p, pe);
 		else
 			e->epoch = pe;
 		break;
-	case QREP_ROLE_PRIMARY:
+	case QREP_EL_PRIMARY:
 		if (pe == e->epoch)
 			break;	/* cannot be: one primary per epoch */
 		demote(e, out, m->type == QREP_MSG_COORDINATOR ?
 		       QREP_DEMOTE_COORDINATOR : QREP_DEMOTE_HEARTBEAT, pe, p);
 		become_follower(e, out, p, pe);
 		break;
-	case QREP_ROLE_DOWN:
+	case QREP_EL_DOWN:
 		break;
 	}
 }
@@ -362,7 +362,7 @@ static void on_primary_heard(struct qrep_election *e,
 static bool proposal_reply_matches(const struct qrep_election *e,
 				   const struct qrep_election_msg *m)
 {
-	return e->role == QREP_ROLE_PRIMARY_PENDING &&
+	return e->role == QREP_EL_PRIMARY_PENDING &&
 	       m->from < e->cfg.nr_targets && m->round == e->round &&
 	       m->epoch == e->proposal_epoch;
 }
@@ -389,7 +389,7 @@ static void on_epoch_reject(struct qrep_election *e,
 	uint32_t bit;
 
 	learn_seen(e, m->seen_epoch);
-	if (e->role == QREP_ROLE_PRIMARY && m->seen_epoch > e->epoch) {
+	if (e->role == QREP_EL_PRIMARY && m->seen_epoch > e->epoch) {
 		demote(e, out, QREP_DEMOTE_TARGET_REJECT, m->seen_epoch,
 		       m->from);
 		election_start(e, out, true);
@@ -449,7 +449,7 @@ static void on_msg(struct qrep_election *e, struct qrep_election_actions *out,
 static void on_caught_up(struct qrep_election *e,
 			 struct qrep_election_actions *out)
 {
-	if (e->role != QREP_ROLE_FOLLOWER)
+	if (e->role != QREP_EL_FOLLOWER)
 		return;
 	e->caught_up_epoch = e->epoch;
 	takeover_maybe(e, out);
@@ -459,7 +459,7 @@ static void on_fenced(struct qrep_election *e,
 		      struct qrep_election_actions *out, uint64_t epoch)
 {
 	learn_seen(e, epoch);
-	if (e->role == QREP_ROLE_PRIMARY && epoch > e->epoch) {
+	if (e->role == QREP_EL_PRIMARY && epoch > e->epoch) {
 		demote(e, out, QREP_DEMOTE_FENCED, epoch, 0);
 		election_start(e, out, true);
 	}
@@ -482,7 +482,7 @@ void qrep_election_step(struct qrep_election *e, uint64_t now_ms,
 		e->now_ms = now_ms;	/* a clock going back is ignored */
 	if (ev->type == QREP_EV_START)
 		on_start(e, out, ev);
-	else if (e->role != QREP_ROLE_DOWN) {
+	else if (e->role != QREP_EL_DOWN) {
 		/* A due timer first: it happened before this event. */
 		if (e->now_ms >= e->deadline_ms)
 			timer_expired(e, out);
@@ -500,7 +500,7 @@ void qrep_election_step(struct qrep_election *e, uint64_t now_ms,
 			break;
 		}
 	}
-	out->next_deadline_ms = e->role == QREP_ROLE_DOWN ? 0 : e->deadline_ms;
+	out->next_deadline_ms = e->role == QREP_EL_DOWN ? 0 : e->deadline_ms;
 }
 
 /* Set-up and accessors */
@@ -559,7 +559,7 @@ int qrep_election_init(struct qrep_election *e,
 	c = *cfg;	/* cfg may be e's own */
 	memset(e, 0, sizeof(*e));
 	e->cfg = c;
-	e->role = QREP_ROLE_DOWN;
+	e->role = QREP_EL_DOWN;
 	return 0;
 }
 
@@ -570,7 +570,7 @@ enum qrep_election_role qrep_election_role(const struct qrep_election *e)
 
 uint32_t qrep_election_primary(const struct qrep_election *e)
 {
-	if (e->role == QREP_ROLE_FOLLOWER || e->role == QREP_ROLE_PRIMARY)
+	if (e->role == QREP_EL_FOLLOWER || e->role == QREP_EL_PRIMARY)
 		return e->primary;
 	return 0;
 }
@@ -588,12 +588,12 @@ uint64_t qrep_election_seen_epoch(const struct qrep_election *e)
 const char *qrep_election_role_name(enum qrep_election_role role)
 {
 	static const char *const names[] = {
-		[QREP_ROLE_DOWN] = "down",
-		[QREP_ROLE_FOLLOWER] = "follower",
-		[QREP_ROLE_CANDIDATE] = "candidate",
-		[QREP_ROLE_WAITING_COORDINATOR] = "waiting-coordinator",
-		[QREP_ROLE_PRIMARY_PENDING] = "primary-pending",
-		[QREP_ROLE_PRIMARY] = "primary",
+		[QREP_EL_DOWN] = "down",
+		[QREP_EL_FOLLOWER] = "follower",
+		[QREP_EL_CANDIDATE] = "candidate",
+		[QREP_EL_WAITING_COORDINATOR] = "waiting-coordinator",
+		[QREP_EL_PRIMARY_PENDING] = "primary-pending",
+		[QREP_EL_PRIMARY] = "primary",
 	};
 
 	if ((unsigned int)role < sizeof(names) / sizeof(names[0]))

@@ -86,13 +86,18 @@ struct qrep_election_config {
 	uint32_t quorum_timeout_ms;
 };
 
+/*
+ * QREP_EL_*, not QREP_ROLE_*: the device's role (enum qrep_role of
+ * <linux/qrep.h>, primary or secondary) is another, coarser thing, and
+ * qrepd uses both.
+ */
 enum qrep_election_role {
-	QREP_ROLE_DOWN,			/* not started */
-	QREP_ROLE_FOLLOWER,		/* follows a live primary */
-	QREP_ROLE_CANDIDATE,		/* sent ELECTION, waits for ACKs */
-	QREP_ROLE_WAITING_COORDINATOR,	/* ACKed: waits for the winner */
-	QREP_ROLE_PRIMARY_PENDING,	/* won, collects EPOCH_ACCEPTs */
-	QREP_ROLE_PRIMARY,		/* writable */
+	QREP_EL_DOWN,			/* not started */
+	QREP_EL_FOLLOWER,		/* follows a live primary */
+	QREP_EL_CANDIDATE,		/* sent ELECTION, waits for ACKs */
+	QREP_EL_WAITING_COORDINATOR,	/* ACKed: waits for the winner */
+	QREP_EL_PRIMARY_PENDING,	/* won, collects EPOCH_ACCEPTs */
+	QREP_EL_PRIMARY,		/* writable */
 };
 
 enum qrep_election_msg_type {
@@ -193,7 +198,7 @@ struct qrep_election_actions {
 /*
  * The running object. Treat the fields as private: use the accessors.
  * Invariants: seen_epoch >= epoch, and neither ever decreases between two
- * starts; device writable <=> role == QREP_ROLE_PRIMARY.
+ * starts; device writable <=> role == QREP_EL_PRIMARY.
  */
 struct qrep_election {
 	struct qrep_election_config cfg;

@@ -2,16 +2,20 @@
 /*
  * qrepd: the per-node helper of a resource.
  *
- * This version keeps the resource's replicas whole, on the node where its
- * device is up: it gives a failed replica a new connection as soon as its
- * target answers again, and resyncs every stale replica (one that came
- * back, or one a read found a corrupt block on). It acts on the kernel's
- * events, and looks again every reconnect-interval in case it missed
- * one. The election (election.c, Documentation/election.rst) is not wired
- * in yet: qrepd does not create, promote or demote devices.
+ * Without --node it keeps the resource's replicas whole, on the node
+ * where its device is up (qrepctl up): it gives a failed replica a new
+ * connection as soon as its target answers again, and resyncs every
+ * stale replica (one that came back, or one a read found a corrupt block
+ * on). It acts on the kernel's events, and looks again every
+ * reconnect-interval in case it missed one.
  *
- * Usage: qrepd [-c FILE] [RESOURCE]; runs in the foreground, logs to
- * stderr, stops on SIGTERM or SIGINT.
+ * With --node ID (a cluster resource, with node lines) it is that node of
+ * the cluster: it runs the election with the other nodes and makes the
+ * device primary or secondary as it decides (cluster.c), and keeps the
+ * replicas while primary.
+ *
+ * Usage: qrepd [-c FILE] [--node ID [--status-file PATH]] [RESOURCE];
+ * runs in the foreground, logs to stderr, stops on SIGTERM or SIGINT.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,9 +29,11 @@
 #include <unistd.h>
 #include <linux/qrep.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "genl.h"
 #include "log.h"
+#include "parse.h"
 #include "replica_add.h"
 #include "resync_driver.h"
 #include "view.h"
@@ -37,6 +43,8 @@
 
 struct qrepd {
 	struct qrep_config cfg;
+	uint32_t node;			/* --node: cluster mode; 0 if not */
+	const char *status_file;	/* --status-file, or NULL */
 	struct qrep_genl ctl;		/* commands */
 	struct qrep_genl events;	/* the events group */
 	uint64_t next_try_ms[QREP_MAX_REPLICAS];
@@ -53,22 +61,49 @@ static uint64_t now_ms(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: qrepd [-c FILE] [RESOURCE]\n"
-		"  keeps the resource's replicas connected and up to date\n");
+	fprintf(stderr, "usage: qrepd [-c FILE] [--node ID [--status-file PATH]] [RESOURCE]\n"
+		"  keeps the resource's replicas connected and up to date;\n"
+		"  with --node, is node ID of a cluster resource: elects the primary\n");
 }
 
-static int load_config(int argc, char **argv, struct qrep_config *cfg)
+static int load_config(int argc, char **argv, struct qrepd *d)
 {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "status-file", required_argument, NULL, 's' },
+		{ 0 }
+	};
+	struct qrep_config *cfg = &d->cfg;
 	const char *file = NULL, *dir;
 	char path[4096], err[512];
+	uint64_t id;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
-		if (opt != 'c') {
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			if (qrep_parse_uint(optarg, 1, UINT32_MAX, &id)) {
+				fprintf(stderr, "qrepd: --node takes a node id (1 to %u), not '%s'\n",
+					UINT32_MAX, optarg);
+				return QREPD_EXIT_USAGE;
+			}
+			d->node = (uint32_t)id;
+			break;
+		case 's':
+			d->status_file = optarg;
+			break;
+		default:
 			usage();
 			return QREPD_EXIT_USAGE;
 		}
-		file = optarg;
+	}
+	if (d->status_file && !d->node) {
+		usage();
+		return QREPD_EXIT_USAGE;
 	}
 	if (argc - optind > 1 || (!file && argc - optind != 1)) {
 		usage();
@@ -212,9 +247,20 @@ int main(int argc, char **argv)
 	int ret;
 
 	qrep_log_init("qrepd");
-	ret = load_config(argc, argv, &d.cfg);
+	ret = load_config(argc, argv, &d);
 	if (ret)
 		return ret;
+	if (d.node) {
+		if (!d.cfg.nr_nodes) {
+			qrep_err("resource %s has no node lines: --node needs a cluster resource",
+				 d.cfg.name);
+			return QREPD_EXIT_FAIL;
+		}
+		return qrepd_cluster_run(&d.cfg, d.node, d.status_file);
+	}
+	if (d.cfg.nr_nodes)
+		qrep_warn("resource %s is a cluster resource: without --node, qrepd only tends the replicas of a device made by hand",
+			  d.cfg.name);
 	if (qrep_genl_open(&d.ctl) || qrep_genl_open(&d.events) ||
 	    qrep_genl_subscribe(&d.events)) {
 		qrep_err("qrep netlink family: %s (is qrep.ko loaded?)",
