@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Numbered, self-checking records: what an application appends to a file
+# and fsyncs, and the log of the ones it was told are safe. Sourced both
+# inside a VM (the writer) and on the host (the checker), so that both
+# agree on what a record looks like.
+#
+#   record_line TAG N      print record N of writer TAG (no newline): a
+#                          fixed-size line whose tail is derived from TAG
+#                          and N, so a torn or misplaced record shows
+#   records_writer FILE ACKLOG TAG START STOP ERR
+#                          append records START, START+1, ... to FILE, each
+#                          with its own write + fsync (dd conv=fsync); once
+#                          that returned success, append N to ACKLOG (on
+#                          the host's share, so it outlives the VM). Stop
+#                          when the file STOP exists; on a failed write or
+#                          fsync, say so in ERR and return 1.
+#   records_check FILE ACKLOG TAG
+#                          every record number in ACKLOG is in FILE, whole
+#                          and intact; every line of FILE is a well-formed
+#                          record of some writer (nothing torn or garbled).
+#                          Prints what is wrong; returns 1 if anything is.
+#
+# TAG is [a-z0-9]+. The acknowledged set is what the application saw
+# succeed: a record written but not yet logged when the machine died may
+# or may not be in FILE; a logged one must be.
+
+RECORD_RE='^rec [a-z0-9]+ [0-9]{8} [0-9a-f]{32}$'
+
+# _record_fill TAG N: 32 hex digits, a function of TAG and N.
+_record_fill() {
+	local tag=$1 n=$2 h=2166136261 i c out=""
+
+	for ((i = 0; i < ${#tag}; i++)); do
+		printf -v c '%d' "'${tag:i:1}"
+		h=$(((h ^ c) * 16777619 & 0xffffffff))
+	done
+	h=$(((h ^ n) & 0xffffffff))
+	for i in 1 2 3 4; do
+		h=$(((h * 2654435761 + 12345 + i) & 0xffffffff))
+		printf -v c '%08x' "$h"
+		out+=$c
+	done
+	printf '%s' "$out"
+}
+
+record_line() {
+	local fill
+
+	fill=$(_record_fill "$1" "$2")
+	printf 'rec %s %08d %s' "$1" "$2" "$fill"
+}
+
+records_writer() {
+	local file=$1 ack=$2 tag=$3 n=$4 stop=$5 err=$6 line
+
+	while [ ! -e "$stop" ]; do
+		line=$(record_line "$tag" "$n")
+		# One write and one fsync; dd's status covers both. (<<< adds
+		# the newline.)
+		if ! dd of="$file" oflag=append conv=notrunc,fsync status=none \
+			<<<"$line" 2>>"$err"; then
+			echo "record $n: the write or its fsync failed" >>"$err"
+			return 1
+		fi
+		echo "$n" >>"$ack"
+		n=$((n + 1))
+	done
+}
+
+records_check() {
+	local file=$1 ack=$2 tag=$3 n t line want bad=0 count=0
+	local -A have=()
+
+	if [ ! -f "$file" ]; then
+		echo "records: no file $file"
+		return 1
+	fi
+	while IFS= read -r line || [ -n "$line" ]; do
+		if ! [[ $line =~ $RECORD_RE ]]; then
+			echo "records: a garbled line in $file: '${line:0:80}'"
+			bad=1
+			continue
+		fi
+		read -r _ t n _ <<<"$line"
+		if [ "$line" != "$(record_line "$t" "$((10#$n))")" ]; then
+			echo "records: record $t $n is damaged: '$line'"
+			bad=1
+		fi
+		have[$line]=1
+	done <"$file"
+	if [ -f "$ack" ]; then
+		while read -r n; do
+			[ -n "$n" ] || continue
+			count=$((count + 1))
+			want=$(record_line "$tag" "$n")
+			if [ -z "${have[$want]:-}" ]; then
+				echo "records: acknowledged record $tag $n is missing"
+				bad=1
+			fi
+		done <"$ack"
+	fi
+	echo "records: $count acknowledged $tag records checked against ${#have[@]} in the file"
+	return "$bad"
+}

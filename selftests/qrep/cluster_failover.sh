@@ -1,0 +1,810 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The cases are functions that step calls.
+# shellcheck disable=SC2317
+#
+# Failover of a 3-node cluster in quorum mode, as a user sees it: the
+# election (qrepd --node, Documentation/election.rst) picks a writable
+# primary, a crash or a cut moves the role, no acknowledged write is lost,
+# a cut-off primary cannot write and a lone node never becomes writable.
+# Runs on the host, drives three VMs with qemu/cluster.sh, prints KTAP;
+# exits 0 iff no case failed.
+#
+#   node1 192.0.2.1        node2 192.0.2.2        node3 192.0.2.3
+#   qrep-target n1         qrep-target n2         qrep-target n3
+#   qrepd --node 1         qrepd --node 2         qrepd --node 3
+#   /dev/qrep0             /dev/qrep0             /dev/qrep0
+#        |                      |                      |
+#   =====+========== vde_switch --hub (no host port) ==+=====
+#
+# One resource r0 (mode quorum, W = R = 2 of 3), the same file and the same
+# secret (mode 0600) on every node; each store on the node's tmpfs.
+#
+#  1. qrepd starts on all three at once: node3, the biggest id, becomes the
+#     writable primary within a bound derived from the timeouts; node1 and
+#     node2 refuse to open /dev/qrep0 (EMEDIUMTYPE). ext4 on node3, and a
+#     writer appends numbered records, each write + fsync; the number of
+#     every acknowledged one goes to the host (the VM's control share,
+#     which outlives the VM). node3 loses power mid-write: node2 becomes
+#     the primary within the bound (the time is printed); there fsck is
+#     clean and every acknowledged record is there, intact.
+#  2. node3 comes back (a fresh VM: its tmpfs store is new and blank, as
+#     after a disk replacement): with failback never it follows node2,
+#     which stays primary; node2 resyncs n3 (up to date in its status)
+#     while its own writer runs; no record lost.
+#  3. node2's link is cut: node3 (with node1, the majority) becomes the
+#     primary and writes; node2 acknowledges nothing from the cut + a few
+#     seconds on, nor after the heal, when it demotes (log, device). Then
+#     node3's file system holds every record node2 and node3 acknowledged,
+#     intact, fsck clean: nothing forked.
+#  4. node1's link is cut (alone, a minority): through several election
+#     cycles it never becomes writable though its qrepd keeps trying, and
+#     node3 keeps writing; healed, node1 follows node3.
+#
+# Dry run: until qrepd has its cluster mode (no --node in its usage), or
+# with FAILOVER_ELECTION=no, the election is replaced by the operator:
+# "qrepctl up" on the node that should win (a new epoch over the targets
+# it reaches, as an election's winner takes), today's qrepd next to it
+# for reconnects and resync. Everything else runs as above (the VMs,
+# targets, secret, ext4, the writer and its host log, the crash, the
+# cut, fencing by the targets, the resync, the records check); a case
+# whose point is the election reports "# SKIP dry run" when its plumbing
+# worked, and fails when it did not.
+#
+# Not in selftests/TESTS while qrepd has no cluster mode (see there).
+# Dry, about 2 minutes under TCG next to one other VM (one run, cases 10
+# s to 30 s each); the election cases add about a minute.
+
+set -uo pipefail
+
+ROOT=$(cd -P "$(dirname "$0")/../.." && pwd)
+# shellcheck source=selftests/lib/ktap.sh
+. "$ROOT/selftests/lib/ktap.sh"
+# shellcheck source=qemu/cluster.sh
+. "$ROOT/qemu/cluster.sh"
+# shellcheck source=selftests/lib/records.sh
+. "$ROOT/selftests/lib/records.sh"
+
+# --- qrepd's cluster mode: names to adjust when it lands ------------------
+
+QREPD_NODE_OPT=--node			# qrepd -c CONF --node ID
+CLUSTER_STATUS=/run/qrep/r0.cluster	# qrepd's view, in each VM
+# How a node line and the election settings are spelled in the resource.
+KEY_NODE=node
+KEY_HB_INTERVAL=heartbeat-interval
+KEY_HB_TIMEOUT=heartbeat-timeout
+KEY_ACK_TIMEOUT=election-ack-timeout
+KEY_COORD_TIMEOUT=coordinator-timeout
+KEY_QUORUM_TIMEOUT=epoch-quorum-timeout
+KEY_FAILBACK=failback
+# qrepd's log when it gives up the role (election.rst: "says why").
+DEMOTE_LOG_RE='demot|read-only|secondary'
+# qrepd's log when it runs an election or proposes an epoch.
+ELECTION_LOG_RE='[Ee]lection|ELECTION|[Cc]andidate|[Pp]ropos'
+
+# status_primary: read qrepd's status file or `qrepctl status` on stdin;
+# print the id of the primary it names, if any. Accepted: a line
+# "primary 2", "primary: node2", "primary=2" (any case, indented).
+status_primary() {
+	sed -nE 's/^[[:space:]]*[Pp]rimary[[:space:]]*[:=]?[[:space:]]*(node)?([0-9]+)\b.*/\2/p' |
+		head -n 1
+}
+
+# --- the election's timeouts (ms) and the bounds derived from them --------
+
+HB_INTERVAL_MS=250
+HB_TIMEOUT_MS=1500
+ACK_TIMEOUT_MS=500
+COORD_TIMEOUT_MS=3000
+QUORUM_TIMEOUT_MS=1000
+FAILBACK=never
+# D, the largest one-way delay between two TCG guests on the hub.
+DELAY_MS=250
+# What the bounds add for the observation itself: qrepd telling the
+# kernel, the test's polling (0.1 s in the guest) and vm_exec (0.4 s).
+OBSERVE_MS=3000
+
+max() { if [ "$1" -gt "$2" ]; then echo "$1"; else echo "$2"; fi; }
+LISTEN_MS=$(max "$ACK_TIMEOUT_MS" "$HB_TIMEOUT_MS")
+# All three start at once: the biggest listens, then proposes; one
+# proposal round (election.rst, "Node 3 starts").
+BOOT_BOUND_MS=$((LISTEN_MS + QUORUM_TIMEOUT_MS + 4 * DELAY_MS + OBSERVE_MS))
+# The primary fails: election.rst, "Node 2 is writable at most heartbeat
+# interval + heartbeat timeout + ack timeout + 4 D after the crash".
+FAILOVER_BOUND_MS=$((HB_INTERVAL_MS + HB_TIMEOUT_MS + ACK_TIMEOUT_MS + 4 * DELAY_MS + OBSERVE_MS))
+# A returning node has listened and heard the primary by then.
+FOLLOW_BOUND_MS=$((LISTEN_MS + 2 * HB_INTERVAL_MS + 4 * DELAY_MS + OBSERVE_MS))
+# One attempt of a lone node: no answer, declare, no quorum, listen again.
+CYCLE_MS=$((ACK_TIMEOUT_MS + QUORUM_TIMEOUT_MS + LISTEN_MS))
+MINORITY_CYCLES=5
+MINORITY_WAIT_MS=$((HB_TIMEOUT_MS + MINORITY_CYCLES * CYCLE_MS))
+
+# --- the resource ---------------------------------------------------------
+
+SIZE=64M
+IO_TIMEOUT=2s
+TARGET_PORT=7801
+QREPD_PORT=7901
+# Records the first primary acknowledges before it loses power, and the
+# others write before the next event.
+RECORDS_BEFORE_CRASH=20
+RECORDS_MIN=5
+WRITER_WAIT=120		# seconds for a writer to acknowledge that many
+# From the cut + ACK_GRACE on, the cut-off primary must acknowledge
+# nothing: a record it logs that late was not durable on a write quorum.
+ACK_GRACE=3
+# A cut primary's held writes must end (fenced, demoted) this long after
+# the heal; the guest's hung-task detector fires at 60 s of holding.
+HEAL_END_WAIT=30
+RESYNC_WAIT=180		# seconds for a blank replica to be resynced
+SETUP_WAIT=60		# seconds for a target to listen, a mount, ...
+
+# In the VMs (tmpfs: /run; QREP_CTL is the control share).
+NODE_DIR=/run/qrep-test
+CONF=$NODE_DIR/r0.conf
+SECRET=$NODE_DIR/r0.secret
+STORE=$NODE_DIR/r0.store
+MNT=$NODE_DIR/mnt
+RECORDS=$MNT/records
+
+CASES=14
+: "${FAILOVER_ELECTION:=auto}"	# yes, no (the dry run), auto
+
+ktap_plan "$CASES"
+for tool in "$QREP_QEMU" vde_switch; do
+	if ! command -v "$tool" >/dev/null; then
+		for ((i = 1; i <= CASES; i++)); do
+			ktap_skip "failover case $i" "no $tool (make deps)"
+		done
+		exit 4
+	fi
+done
+for tool in qrep-target qrepd qrepctl; do
+	if [ ! -x "$QREP_BUILD/bin/$tool" ]; then
+		for ((i = 1; i <= CASES; i++)); do
+			ktap_skip "failover case $i" "no $QREP_BUILD/bin/$tool (make)"
+		done
+		exit 4
+	fi
+done
+case $FAILOVER_ELECTION in
+auto)
+	if "$QREP_BUILD/bin/qrepd" -h 2>&1 | grep -q -- "$QREPD_NODE_OPT"; then
+		ELECTION=1
+	else
+		ELECTION=0
+	fi
+	;;
+yes) ELECTION=1 ;;
+no) ELECTION=0 ;;
+*) echo "FAILOVER_ELECTION is yes, no or auto, not '$FAILOVER_ELECTION'" >&2; exit 2 ;;
+esac
+if [ "$ELECTION" = 1 ]; then
+	ktap_diag "election: qrepd $QREPD_NODE_OPT; bounds: boot ${BOOT_BOUND_MS} ms," \
+		"failover ${FAILOVER_BOUND_MS} ms, minority wait ${MINORITY_WAIT_MS} ms"
+else
+	ktap_diag "DRY RUN: qrepd has no $QREPD_NODE_OPT; 'qrepctl up' stands in for the election"
+fi
+DRY="dry run: qrepd has no cluster mode"
+
+trap cluster_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- host-side helpers ----------------------------------------------------
+
+WORK=""		# host directory for this run (in CLUSTER_DIR)
+PRIMARY=""	# the node whose device is writable, as far as we know
+declare -A WRITER_NODE=()	# writer TAG -> the node it runs on
+
+now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
+ctl() { echo "$CLUSTER_DIR/node$1/ctl"; }
+
+# The functions every guest command may use, shipped with it.
+guest_dev_state() {
+	local err
+	if [ ! -b /dev/qrep0 ]; then
+		echo absent
+	elif err=$( { exec 3<>/dev/qrep0; } 2>&1); then
+		echo writable
+	elif [[ $err == *"Wrong medium type"* ]]; then
+		echo secondary
+	else
+		echo "unusable (${err##*: })"
+	fi
+}
+
+# guest_wait_state STATE SECONDS: poll the device until it is STATE.
+guest_wait_state() {
+	local end=$((SECONDS + $2)) s
+	until s=$(guest_dev_state) && [ "$s" = "$1" ]; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "/dev/qrep0 on $(hostname) is still $s after $2 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# guest_replica_state NAME: the state of replica NAME in this node's device.
+guest_replica_state() {
+	qrepctl status 0 2>/dev/null |
+		awk -v n="$1" '$1 == "replica" && ($3 == n || index($3, n "@") == 1) { print $4 }'
+}
+
+guest_status() {
+	cat "$CLUSTER_STATUS" 2>/dev/null
+	qrepctl status 2>&1
+}
+
+# guest I SCRIPT: run SCRIPT in VM I with the test's settings and helpers.
+guest() {
+	local i=$1
+	shift
+	vm_exec "$i" "set -u
+. selftests/lib/qrep.sh
+. selftests/lib/records.sh
+NODE=$i NODE_DIR=$NODE_DIR CONF=$CONF SECRET=$SECRET STORE=$STORE MNT=$MNT
+RECORDS=$RECORDS CLUSTER_STATUS=$CLUSTER_STATUS
+$(declare -f guest_dev_state guest_wait_state guest_replica_state guest_status)
+$*"
+}
+
+dev_state() { guest "$1" guest_dev_state; }
+
+# expect_state I STATE: VM I's device is STATE now.
+expect_state() {
+	local s
+	s=$(dev_state "$1")
+	[ "$s" = "$2" ] && return 0
+	echo "node$1's /dev/qrep0 is $s, not $2"
+	return 1
+}
+
+# wait_state I STATE MS: the time it took VM I's device to become STATE,
+# in ms (host clock, from the call), or fail after MS.
+wait_state() {
+	local t0
+	t0=$(now_ms)
+	guest "$1" "guest_wait_state $2 $((($3 + 999) / 1000))" || return 1
+	WAITED_MS=$(($(now_ms) - t0))
+}
+
+# wait_up_to_date I NAME: node I's device reports replica NAME up to date.
+wait_up_to_date() {
+	local t0
+	t0=$(now_ms)
+	guest "$1" "up() { [ \"\$(guest_replica_state $2)\" = up-to-date ]; }
+if ! wait_for $RESYNC_WAIT up; then
+	echo \"replica $2 is still \$(guest_replica_state $2) after $RESYNC_WAIT s\"
+	qrepctl status 0
+	exit 1
+fi
+qrepctl status 0" || return 1
+	echo "replica $2 up to date on node$1 after $(($(now_ms) - t0)) ms"
+}
+
+# not_writable I: VM I's device is anything but writable (absent while
+# qrepd creates it, or secondary).
+not_writable() {
+	local s
+	s=$(dev_state "$1")
+	[ "$s" != writable ] && return 0
+	echo "node$1's /dev/qrep0 is writable"
+	return 1
+}
+
+primary_seen_by() { guest "$1" guest_status | status_primary; }
+
+acked() { local f; f=$(ctl "$1")/acked.$2; [ -f "$f" ] && wc -l <"$f" || echo 0; }
+acked_at_least() { [ "$(acked "$1" "$2")" -ge "$3" ]; }
+
+# wait_acked I TAG N: writer TAG on node I has acknowledged N records.
+wait_acked() {
+	local end=$((SECONDS + WRITER_WAIT))
+	until acked_at_least "$1" "$2" "$3"; do
+		if [ "$SECONDS" -ge "$end" ] || writer_ended "$1" "$2"; then
+			echo "writer $2 on node$1: $(acked "$1" "$2") records acknowledged, not $3"
+			cat "$(ctl "$1")/writer.$2.err" 2>/dev/null
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+writer_ended() { [ -s "$(ctl "$1")/writer.$2.rc" ]; }
+
+# writer_start I TAG: append records TAG 1, 2, ... to the file system
+# mounted on node I, the acknowledged numbers to ctl/acked.TAG.
+writer_start() {
+	WRITER_NODE[$2]=$1
+	guest "$1" "rm -f \$NODE_DIR/stop.$2 \$QREP_CTL/writer.$2.rc
+setsid bash -c '. selftests/lib/records.sh
+records_writer \"\$@\"; echo \$? >\$QREP_CTL/writer.$2.rc' writer \
+	\$RECORDS \$QREP_CTL/acked.$2 $2 1 \$NODE_DIR/stop.$2 \$QREP_CTL/writer.$2.err \
+	</dev/null >/dev/null 2>&1 &
+echo \$! >\$NODE_DIR/writer.$2.pid"
+}
+
+# writer_kill I TAG: end writer TAG on node I at once (it may be blocked).
+writer_kill() {
+	guest "$1" "kill -9 \$(cat \$NODE_DIR/writer.$2.pid) 2>/dev/null; true"
+}
+
+# writer_stop I TAG: ask writer TAG to stop, and wait until it has.
+writer_stop() {
+	local end=$((SECONDS + SETUP_WAIT))
+	guest "$1" "touch \$NODE_DIR/stop.$2" || return 1
+	until writer_ended "$1" "$2"; do
+		[ "$SECONDS" -lt "$end" ] || { echo "writer $2 on node$1 did not stop"; return 1; }
+		sleep 0.2
+	done
+}
+
+# save_ctl I: keep what VM I left in its control share (the acked logs,
+# qrepd's and the target's logs), which its next boot wipes.
+save_ctl() {
+	local dir
+	dir=$WORK/node$1.boot$(cat "$CLUSTER_DIR/node$1/boots").ctl
+	cp -a "$(ctl "$1")" "$dir" || return 1
+	cp "$dir"/acked.* "$WORK/" 2>/dev/null || true
+}
+
+# check_records I DESC TAG...: node I's records file, fetched through its
+# file system, holds every acknowledged record of each TAG. The acked logs
+# are read first: a record a running writer acknowledges later may not be
+# in the file yet. The log of a writer whose node has been rebooted since
+# was saved in WORK.
+check_records() {
+	local i=$1 desc=$2 tag log rc=0 file=$WORK/records.node$1.$2
+	shift 2
+	for tag in "$@"; do
+		log=$WORK/acked.$tag
+		[ -f "$log" ] || log=$(ctl "${WRITER_NODE[$tag]}")/acked.$tag
+		if ! [ -s "$log" ]; then
+			echo "no acknowledged $tag records in $log: nothing to check"
+			return 1
+		fi
+		cat "$log" >"$WORK/snap.$desc.$tag" || return 1
+	done
+	guest "$i" "cat \$RECORDS" >"$file" || { echo "cannot read node$i's records file"; return 1; }
+	for tag in "$@"; do
+		records_check "$file" "$WORK/snap.$desc.$tag" "$tag" || rc=1
+	done
+	return "$rc"
+}
+
+# The resource file: the same on every node.
+write_resource() {
+	local uuid=$1 i
+	{
+		echo "resource r0"
+		echo "device 0"
+		echo "size $SIZE"
+		echo "uuid $uuid"
+		echo "mode quorum"
+		echo "io-timeout $IO_TIMEOUT"
+		echo "connect-timeout 2s"
+		echo "reconnect-interval 1s"
+		echo "secret-file $SECRET"
+		for i in 1 2 3; do
+			echo "replica n$i $CLUSTER_NET.$i:$TARGET_PORT"
+		done
+		if [ "$ELECTION" = 1 ]; then
+			for i in 1 2 3; do
+				echo "$KEY_NODE $i $CLUSTER_NET.$i:$QREPD_PORT"
+			done
+			echo "$KEY_HB_INTERVAL ${HB_INTERVAL_MS}ms"
+			echo "$KEY_HB_TIMEOUT ${HB_TIMEOUT_MS}ms"
+			echo "$KEY_ACK_TIMEOUT ${ACK_TIMEOUT_MS}ms"
+			echo "$KEY_COORD_TIMEOUT ${COORD_TIMEOUT_MS}ms"
+			echo "$KEY_QUORUM_TIMEOUT ${QUORUM_TIMEOUT_MS}ms"
+			echo "$KEY_FAILBACK $FAILBACK"
+		fi
+	} >"$WORK/r0.conf"
+}
+
+# node_setup I: modules, the resource file and the secret (0600), a blank
+# store (on the node's tmpfs, so blank after every boot) and its target.
+node_setup() {
+	local i=$1
+	cp "$WORK/r0.conf" "$WORK/r0.secret" "$(ctl "$i")/" || return 1
+	guest "$i" "set -e
+need_modules ext4
+qrep_load
+mkdir -p \$NODE_DIR \$MNT
+install -m 0600 \$QREP_CTL/r0.secret \$SECRET
+cp \$QREP_CTL/r0.conf \$CONF
+qrep-target init --store \$STORE --size $SIZE --uuid $UUID >/dev/null
+setsid qrep-target serve --store \$STORE --listen $CLUSTER_NET.$i:$TARGET_PORT \
+	--secret-file \$SECRET --stats-file \$NODE_DIR/target.stats \
+	</dev/null >>\$QREP_CTL/target.log 2>&1 &
+listening() { bash -c 'exec 3<>/dev/tcp/$CLUSTER_NET.$i/$TARGET_PORT'; }
+wait_for $SETUP_WAIT listening || { tail -n 5 \$QREP_CTL/target.log; exit 1; }
+[ \"\$(stat -c %a \$SECRET)\" = 600 ]"
+}
+
+# qrepd_start I: qrepd for node I, in the background, its log on the
+# host. Dry run: today's qrepd (reconnects and resyncs the local device).
+qrepd_start() {
+	local opt=""
+	[ "$ELECTION" = 0 ] || opt="$QREPD_NODE_OPT $1"
+	guest "$1" "setsid qrepd -c \$CONF $opt </dev/null >>\$QREP_CTL/qrepd.log 2>&1 &
+echo \$! >\$NODE_DIR/qrepd.pid"
+}
+
+# dry_reconnect I NAME: the dry run's stand-in for qrepd adding replica
+# NAME (unreachable when node I's device came up) to node I's device.
+# qrepd, running there, resyncs it (a resync by qrepctl too would race
+# with qrepd's, and the loser reports a failure).
+dry_reconnect() {
+	guest "$1" "qrepctl reconnect -c \$CONF --no-resync $2" ||
+		{ echo "qrepctl reconnect $2 on node$1 failed"; return 1; }
+}
+
+qrepd_alive() { guest "$1" "pgrep -x qrepd >/dev/null"; }
+
+# dry_promote I: the dry run's stand-in for node I winning an election.
+dry_promote() {
+	local t0 rc=0
+	t0=$(now_ms)
+	guest "$1" "qrepctl up -c \$CONF && qrepctl status 0" || rc=1
+	echo "dry run: qrepctl up on node$1 took $(($(now_ms) - t0)) ms"
+	[ "$rc" = 0 ] || return 1
+	qrepd_start "$1" || return 1
+	expect_state "$1" writable
+}
+
+# mount_fs I: mount node I's device (replaying the journal of whoever
+# had it mounted before).
+mount_fs() {
+	guest "$1" "timeout $SETUP_WAIT mount -t ext4 /dev/qrep0 \$MNT" ||
+		{ echo "mount on node$1 failed"; return 1; }
+}
+
+# fsck_clean I: on node I, with the device not mounted: replay the
+# journal (a mount does it; e2fsck -n would skip it and then report what
+# the journal already fixes), then e2fsck -fn must find nothing.
+fsck_clean() {
+	guest "$1" "timeout $SETUP_WAIT mount -t ext4 /dev/qrep0 \$MNT && umount \$MNT &&
+fsck.ext4 -fn /dev/qrep0" || { echo "fsck.ext4 -fn on node$1 is not clean"; return 1; }
+}
+
+need_primary() {
+	[ -n "$PRIMARY" ] && return 0
+	echo "no primary: an earlier case failed"
+	return 1
+}
+
+# step DESCRIPTION FUNCTION: one KTAP case, run in this shell (so that it
+# can set PRIMARY), its output as diagnostics. A function that sets
+# CASE_SKIP and succeeds is reported as skipped with that reason; if it
+# fails, it fails.
+step() {
+	local desc=$1 start=$SECONDS rc=0 out
+	shift
+	CASE_SKIP=""
+	mkdir -p "$QREP_VM_DIR"
+	out=$(mktemp "$QREP_VM_DIR/failover-step.XXXXXX")
+	"$@" >"$out" 2>&1 || rc=$?
+	sed 's/^/# /' "$out"
+	rm -f "$out"
+	ktap_diag "$desc: $((SECONDS - start)) s"
+	if [ "$rc" = 0 ] && [ -n "$CASE_SKIP" ]; then
+		ktap_skip "$desc" "$CASE_SKIP"
+	else
+		ktap_report "$desc" "$rc"
+	fi
+}
+
+# --- the cases ------------------------------------------------------------
+
+boot() {
+	local i pids=() rc=0
+	cluster_start 3 || return 1
+	echo "three VMs booted ($CLUSTER_DIR)"
+	WORK=$CLUSTER_DIR/failover
+	mkdir -p "$WORK"
+	UUID=$(cat /proc/sys/kernel/random/uuid)
+	head -c 32 /dev/urandom | base64 >"$WORK/r0.secret"
+	chmod 600 "$WORK/r0.secret"
+	write_resource "$UUID"
+	sed 's/^/  /' "$WORK/r0.conf"
+	for i in 1 2 3; do
+		node_setup "$i" >"$WORK/setup.$i" 2>&1 &
+		pids+=("$!")
+	done
+	for i in 1 2 3; do
+		wait "${pids[i - 1]}" || { echo "node$i's set-up failed:"; cat "$WORK/setup.$i"; rc=1; }
+	done
+	return "$rc"
+}
+
+first_primary() {
+	local i pids=() t0
+	if [ "$ELECTION" = 0 ]; then
+		dry_promote 3 || return 1
+		PRIMARY=3
+		CASE_SKIP="$DRY (node3 made primary by qrepctl up)"
+		return 0
+	fi
+	# All at once: the bully must pick the biggest id, whoever starts first.
+	t0=$(now_ms)
+	for i in 1 2 3; do
+		qrepd_start "$i" &
+		pids+=("$!")
+	done
+	for i in 1 2 3; do
+		wait "${pids[i - 1]}" || { echo "qrepd did not start on node$i"; return 1; }
+	done
+	echo "qrepd started on the three nodes within $(($(now_ms) - t0)) ms"
+	wait_state 3 writable "$BOOT_BOUND_MS" ||
+		{ echo "node3 not writable within $BOOT_BOUND_MS ms"; guest 3 guest_status; return 1; }
+	echo "node3 writable $WAITED_MS ms after the three qrepd started (bound $BOOT_BOUND_MS ms)"
+	PRIMARY=3
+	wait_state 1 secondary "$FOLLOW_BOUND_MS" && wait_state 2 secondary "$FOLLOW_BOUND_MS" ||
+		return 1
+	expect_state 3 writable || return 1
+	echo "node1's status names the primary: node$(primary_seen_by 1)"
+}
+
+ext4_writer() {
+	need_primary || return 1
+	guest 3 "mkfs.ext4 -q -F /dev/qrep0" || { echo "mkfs.ext4 on node3 failed"; return 1; }
+	mount_fs 3 || return 1
+	writer_start 3 n3a || return 1
+	wait_acked 3 n3a "$RECORDS_BEFORE_CRASH" || return 1
+	echo "node3's writer: $(acked 3 n3a) records acknowledged so far"
+}
+
+crash_failover() {
+	local a
+	need_primary || return 1
+	PRIMARY=""
+	a=$(acked 3 n3a)
+	vm_crash 3 || return 1
+	echo "node3 lost power after $a acknowledged records (the writer was running)"
+	save_ctl 3 || return 1
+	echo "$(wc -l <"$WORK/acked.n3a") records acknowledged in all"
+	if [ "$ELECTION" = 0 ]; then
+		dry_promote 2 || return 1
+		PRIMARY=2
+		CASE_SKIP="$DRY (node2 made primary by qrepctl up with two targets)"
+		return 0
+	fi
+	wait_state 2 writable "$FAILOVER_BOUND_MS" ||
+		{ echo "node2 not writable within $FAILOVER_BOUND_MS ms"; guest 2 guest_status; return 1; }
+	echo "failover: node2 writable $WAITED_MS ms after node3's power cut (bound $FAILOVER_BOUND_MS ms)"
+	PRIMARY=2
+	expect_state 1 secondary
+}
+
+node2_data() {
+	[ "$PRIMARY" = 2 ] || { echo "node2 is not the primary"; return 1; }
+	fsck_clean 2 || return 1
+	mount_fs 2 || return 1
+	check_records 2 after-crash n3a || return 1
+	# node2 writes from here on, through node3's return and resync.
+	writer_start 2 n2 && wait_acked 2 n2 "$RECORDS_MIN"
+}
+
+node3_returns() {
+	local t0 seen
+	vm_start 3 || return 1
+	node_setup 3 || return 1
+	echo "node3 is back with a blank store"
+	if [ "$ELECTION" = 0 ]; then
+		# Today's qrepd reconnects only replicas the device has.
+		dry_reconnect 2 n3 || return 1
+		CASE_SKIP="$DRY (node3 restarted; n3 added to node2's device by qrepctl reconnect)"
+		return 0
+	fi
+	t0=$(now_ms)
+	qrepd_start 3 || return 1
+	# Give it its listening time and more: then it must be following.
+	while [ $(($(now_ms) - t0)) -lt "$FOLLOW_BOUND_MS" ]; do
+		not_writable 3 || return 1
+		sleep 0.5
+	done
+	expect_state 3 secondary && expect_state 2 writable || return 1
+	seen=$(primary_seen_by 3)
+	[ "$seen" = 2 ] || { echo "node3's status names primary '$seen', not 2:"; guest 3 guest_status; return 1; }
+	echo "node3 follows node2 (failback $FAILBACK)"
+}
+
+node3_resynced() {
+	local n
+	[ "$PRIMARY" = 2 ] || { echo "node2 is not the primary"; return 1; }
+	n=$(acked 2 n2)
+	wait_up_to_date 2 n3 || return 1
+	acked_at_least 2 n2 $((n + 1)) ||
+		{ echo "node2's writer acknowledged nothing during the resync"; return 1; }
+	check_records 2 after-resync n3a n2
+}
+
+# The cut: node2 (the primary) is cut off; the majority goes on.
+CUT_AT=""
+ACKED_AT_CUT=""
+cut_primary() {
+	[ "$PRIMARY" = 2 ] || { echo "node2 is not the primary"; return 1; }
+	wait_acked 2 n2 $(($(acked 2 n2) + 1)) || return 1
+	vm_link 2 off || return 1
+	CUT_AT=$SECONDS
+	ACKED_AT_CUT=$(acked 2 n2)
+	PRIMARY=""
+	echo "node2's link cut; its writer had acknowledged $ACKED_AT_CUT records"
+	if [ "$ELECTION" = 0 ]; then
+		dry_promote 3 || return 1
+		CASE_SKIP="$DRY (node3 made primary by qrepctl up with n1, n3)"
+	else
+		wait_state 3 writable "$FAILOVER_BOUND_MS" ||
+			{ echo "node3 not writable within $FAILOVER_BOUND_MS ms"; guest 3 guest_status; return 1; }
+		echo "node3 writable $WAITED_MS ms after the cut (bound $FAILOVER_BOUND_MS ms)"
+	fi
+	PRIMARY=3
+	mount_fs 3 || return 1
+	writer_start 3 n3b && wait_acked 3 n3b "$RECORDS_MIN"
+}
+
+fenced_no_acks() {
+	local a1 a2 end rc=0
+	[ -n "$CUT_AT" ] || { echo "the link was not cut"; return 1; }
+	while [ "$SECONDS" -lt $((CUT_AT + ACK_GRACE)) ]; do sleep 0.2; done
+	a1=$(acked 2 n2)
+	echo "node2's writer: $ACKED_AT_CUT acknowledged at the cut, $a1 at the cut + $ACK_GRACE s"
+	vm_link 2 on || return 1
+	echo "healed $((SECONDS - CUT_AT)) s after the cut"
+	# Its held writes now meet targets of a newer epoch. With the
+	# election, node2 demotes and they fail (EIO): the writer ends. In
+	# the dry run nothing demotes it: they stay held, and are refused
+	# (fenced) each time they are retried.
+	end=$((SECONDS + HEAL_END_WAIT))
+	while :; do
+		if [ "$ELECTION" = 1 ] && writer_ended 2 n2; then
+			echo "node2's writer ended with status $(cat "$(ctl 2)/writer.n2.rc"):"
+			sed 's/^/  /' "$(ctl 2)/writer.n2.err"
+			break
+		fi
+		if [ "$ELECTION" = 0 ] && guest 2 "qrepctl status 0" | grep 'older epoch (fenced)'; then
+			break
+		fi
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "node2's writes are neither failed nor fenced $HEAL_END_WAIT s after the heal"
+			guest 2 "qrepctl status 0"
+			rc=1
+			break
+		fi
+		sleep 0.5
+	done
+	a2=$(acked 2 n2)
+	echo "node2's writer: $a2 acknowledged in all"
+	[ "$a2" = "$a1" ] ||
+		{ echo "node2 acknowledged $((a2 - a1)) records after the cut + $ACK_GRACE s"; rc=1; }
+	return "$rc"
+}
+
+node2_demoted() {
+	local seen
+	if [ "$ELECTION" = 0 ]; then
+		# Its writes would stay held until the hung-task detector
+		# fires: power it off, and bring it back blank.
+		vm_crash 2 && save_ctl 2 && vm_start 2 && node_setup 2 || return 1
+		dry_reconnect 3 n2 || return 1
+		CASE_SKIP="$DRY (nothing demotes node2: powered off, back blank, n2 added to node3's device)"
+		return 0
+	fi
+	wait_state 2 secondary "$FOLLOW_BOUND_MS" || return 1
+	grep -E "$DEMOTE_LOG_RE" "$(ctl 2)/qrepd.log" ||
+		{ echo "node2's qrepd log does not say it demoted"; tail -n 20 "$(ctl 2)/qrepd.log"; return 1; }
+	seen=$(primary_seen_by 2)
+	[ "$seen" = 3 ] || { echo "node2's status names primary '$seen', not 3"; guest 2 guest_status; return 1; }
+}
+
+# Nothing forked: node3 sees every record either side acknowledged.
+not_diverged() {
+	local rc=0
+	[ "$PRIMARY" = 3 ] || { echo "node3 is not the primary"; return 1; }
+	if [ "$ELECTION" = 1 ]; then
+		# node2's file system is dead (EIO); let go of it.
+		writer_kill 2 n2
+		guest 2 "timeout 20 umount \$MNT" || { echo "umount on node2 failed"; rc=1; }
+	fi
+	writer_stop 3 n3b || return 1
+	guest 3 "umount \$MNT" || return 1
+	# n2 missed what node3 wrote during the cut; node3's qrepd brings it
+	# back (whatever it held of node2's unacknowledged writes included).
+	wait_up_to_date 3 n2 || rc=1
+	fsck_clean 3 || rc=1
+	mount_fs 3 || return 1
+	check_records 3 after-heal n3a n2 n3b || rc=1
+	guest 3 "timeout 120 qrepctl verify -c \$CONF" || echo "(qrepctl verify reports differences)"
+	return "$rc"
+}
+
+minority() {
+	local before after
+	[ "$PRIMARY" = 3 ] || { echo "node3 is not the primary"; return 1; }
+	if [ "$ELECTION" = 0 ]; then
+		CASE_SKIP="$DRY (nothing runs an election on node1)"
+		return 0
+	fi
+	expect_state 1 secondary || return 1
+	before=$(grep -cE "$ELECTION_LOG_RE" "$(ctl 1)/qrepd.log")
+	vm_link 1 off || return 1
+	echo "node1 alone for $MINORITY_WAIT_MS ms ($MINORITY_CYCLES election cycles)"
+	# node3 keeps writing (W = 2 of n2, n3) meanwhile.
+	writer_start 3 n3c || return 1
+	if guest 1 "guest_wait_state writable $((MINORITY_WAIT_MS / 1000))" >/dev/null; then
+		echo "node1, alone, became writable"
+		guest 1 guest_status
+		return 1
+	fi
+	expect_state 1 secondary || return 1
+	qrepd_alive 1 || { echo "node1's qrepd is gone: nothing was tested"; return 1; }
+	after=$(grep -cE "$ELECTION_LOG_RE" "$(ctl 1)/qrepd.log")
+	[ "$after" -gt "$before" ] ||
+		{ echo "node1's qrepd logged no election attempt while alone"; tail -n 20 "$(ctl 1)/qrepd.log"; return 1; }
+	echo "node1 stayed secondary; its qrepd logged $((after - before)) election lines"
+	acked_at_least 3 n3c "$RECORDS_MIN" ||
+		{ echo "node3 acknowledged only $(acked 3 n3c) records meanwhile"; return 1; }
+}
+
+minority_healed() {
+	local seen end
+	if [ "$ELECTION" = 0 ]; then
+		CASE_SKIP="$DRY"
+		return 0
+	fi
+	vm_link 1 on || return 1
+	end=$((SECONDS + (FOLLOW_BOUND_MS + 999) / 1000))
+	until seen=$(primary_seen_by 1) && [ "$seen" = 3 ]; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "node1's status names primary '$seen', not 3, $FOLLOW_BOUND_MS ms after the heal"
+			guest 1 guest_status
+			return 1
+		fi
+		sleep 0.5
+	done
+	expect_state 1 secondary && expect_state 3 writable || return 1
+	writer_stop 3 n3c && check_records 3 final n3a n2 n3b n3c
+}
+
+start=$SECONDS
+step "three VMs boot; each runs its target with the shared 0600 secret" boot
+if [ -z "$WORK" ] || [ ! -f "$WORK/r0.conf" ]; then
+	for ((i = 2; i <= CASES; i++)); do
+		ktap_report "failover case $i (the cluster did not start)" 1
+	done
+	ktap_finish
+fi
+step "node3 (biggest id) becomes the writable primary; node1, node2 refuse opens" first_primary
+step "ext4 on node3; a writer's acknowledged records reach the host" ext4_writer
+step "node3 loses power mid-write: node2 becomes the writable primary in time" crash_failover
+step "node2: fsck.ext4 -fn clean, every acknowledged record there and intact" node2_data
+step "node3 returns blank: it follows node2 (failback $FAILBACK)" node3_returns
+step "node2 resyncs n3 while writing; no record lost" node3_resynced
+step "node2's link cut: node3 and node1 elect node3, which writes" cut_primary
+step "cut-off node2 acknowledges nothing from cut + ${ACK_GRACE} s, nor after the heal" fenced_no_acks
+step "healed node2 demotes: device secondary, log says so, follows node3" node2_demoted
+step "not diverged: node3 holds every acknowledged record of both sides; fsck clean" not_diverged
+step "node1 alone never becomes writable over $MINORITY_CYCLES election cycles" minority
+step "node1 healed: follows node3; every record of every writer there" minority_healed
+# quiesce: writers and qrepd stopped, the file system unmounted, the
+# device down, so that the VMs power off cleanly.
+quiesce() {
+	local i
+	for i in 1 2 3; do
+		guest "$i" "kill \$(cat \$NODE_DIR/writer.*.pid \$NODE_DIR/qrepd.pid 2>/dev/null) 2>/dev/null
+! mountpoint -q \$MNT || wait_for 20 umount \$MNT
+[ ! -b /dev/qrep0 ] || qrepctl down -c \$CONF" || echo "(node$i did not quiesce)"
+	done
+}
+
+finish() {
+	[ -z "$WORK" ] || quiesce
+	cluster_stop
+}
+
+ktap_diag "cases took $((SECONDS - start)) s"
+step "every console log is clean" finish
+ktap_finish
