@@ -52,6 +52,7 @@
 #include "cluster_proto.h"
 #include "cluster_status.h"
 #include "device.h"
+#include "peer.h"
 #include "election.h"
 #include "genl.h"
 #include "log.h"
@@ -313,61 +314,6 @@ static uint64_t device_at_start(struct cluster *c)
 
 /* ---- proposals to the targets ---------------------------------------- */
 
-/*
- * EPOCH_PROPOSE on a connection whose hello claimed epoch 0. Our own
- * version of the qrep_peer_propose_epoch() that lib/peer.c is getting:
- * switch to it when it lands. The reply is untrusted: magic, handle, a
- * status of OK or EPOCH, and exactly one __be64 after it.
- */
-static int propose_epoch(int fd, uint64_t epoch, bool *accepted,
-			 uint64_t *store_epoch, const char **why)
-{
-	struct qrep_req_msg req = {
-		.magic = QREP_REQ_MAGIC, .op = QREP_OP_EPOCH_PROPOSE,
-		.handle = 1, .epoch = epoch,
-	};
-	uint8_t hdr[QREP_REQ_SIZE], rhdr[QREP_REPLY_SIZE], be[8];
-	struct qrep_reply_msg reply;
-	ssize_t n;
-
-	qrep_req_encode(&req, hdr);
-	if (qrep_write_full(fd, hdr, sizeof(hdr))) {
-		*why = "connection lost sending the proposal";
-		return -EPIPE;
-	}
-	n = qrep_read_full(fd, rhdr, sizeof(rhdr));
-	if (n != (ssize_t)sizeof(rhdr)) {
-		*why = n == -EAGAIN ? "no answer in time" : "no answer";
-		return -EPIPE;
-	}
-	qrep_reply_decode(rhdr, &reply);
-	if (reply.magic != QREP_REPLY_MAGIC || reply.handle != req.handle) {
-		*why = "a reply that is not the answer";
-		return -EPROTO;
-	}
-	if (reply.status != QREP_OK && reply.status != QREP_ERR_EPOCH) {
-		*why = qrep_status_str(reply.status);
-		return -EREMOTEIO;
-	}
-	if (reply.nblocks != 1) {
-		*why = "an answer without the store's epoch";
-		return -EPROTO;
-	}
-	n = qrep_read_full(fd, be, sizeof(be));
-	if (n != (ssize_t)sizeof(be)) {
-		*why = "the answer was cut short";
-		return -EPROTO;
-	}
-	*accepted = reply.status == QREP_OK;
-	*store_epoch = qrep_get_be64(be);
-	/* OK means "raised to exactly the proposal"; anything else lies. */
-	if (*accepted && *store_epoch != epoch) {
-		*why = "accepted, but holds another epoch";
-		return -EPROTO;
-	}
-	return 0;
-}
-
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
@@ -376,7 +322,7 @@ static void *job_run(void *arg)
 		.size = cfg->size, .epoch = 0, .secret = j->secret,
 	};
 	struct qrep_hello_reply_msg hello;
-	const char *why = NULL;
+	struct qrep_peer peer;
 	bool accepted = false;
 	char err[256];
 	int fd;
@@ -390,12 +336,14 @@ static void *job_run(void *arg)
 	} else {
 		/* The proposal's answer is as urgent as the handshake. */
 		qrep_sock_set_timeouts(fd, j->timeout_ms, j->timeout_ms);
-		if (propose_epoch(fd, j->r.epoch, &accepted, &j->r.store_epoch,
-				  &why))
-			snprintf(j->r.why, sizeof(j->r.why), "%s", why);
+		/* Epoch 0, as in the hello: a proposal claims no epoch. */
+		qrep_peer_init(&peer, fd, cfg->replicas[j->r.target].name, 0);
+		if (qrep_peer_propose_epoch(&peer, j->r.epoch, &accepted,
+					    &j->r.store_epoch))
+			snprintf(j->r.why, sizeof(j->r.why), "%s", peer.error);
 		else
 			j->r.outcome = accepted ? JOB_ACCEPTED : JOB_REJECTED;
-		close(fd);
+		qrep_peer_close(&peer);
 	}
 	if (write(j->pipe_fd, &j->r, sizeof(j->r)) != (ssize_t)sizeof(j->r))
 		qrep_warn("proposal result lost: %s", strerror(errno));
