@@ -232,6 +232,7 @@ static bool device_exists(struct cluster *c, struct qrep_view *v)
 static void make_primary(struct cluster *c, uint64_t epoch)
 {
 	struct qrep_view v;
+	bool exists;
 	int ret;
 
 	if (epoch > QREP_MAX_QUORUM_EPOCH) {
@@ -239,12 +240,26 @@ static void make_primary(struct cluster *c, uint64_t epoch)
 			 epoch, (unsigned long long)QREP_MAX_QUORUM_EPOCH);
 		return;
 	}
-	if (device_exists(c, &v))
+	exists = device_exists(c, &v);
+	if (exists && v.epoch > epoch) {
+		/* Stamping a larger epoch than we won could be another's. */
+		qrep_err("/dev/qrep%u holds epoch %" PRIu64 ", above the %" PRIu64 " this node won: not making it primary",
+			 c->cfg->device, v.epoch, epoch);
+		return;
+	}
+	if (exists) {
+		/*
+		 * The same epoch as the device's: it was made secondary at
+		 * that epoch and never wrote under it (an election always
+		 * takes a new one). Only the role changes then.
+		 */
 		ret = qrep_device_set_role(&c->ctl, c->cfg->device,
-					   QREP_ROLE_PRIMARY, epoch);
-	else
+					   QREP_ROLE_PRIMARY,
+					   v.epoch == epoch ? 0 : epoch);
+	} else {
 		ret = qrep_device_create(&c->ctl, c->cfg, epoch,
 					 QREP_ROLE_PRIMARY);
+	}
 	if (ret) {
 		/*
 		 * Safe, if useless: the device refuses I/O, and the
