@@ -129,8 +129,8 @@ struct cluster {
 	atomic_uint uptodate;	/* replicas the device has up to date */
 	atomic_bool stop;
 	int wake;		/* eventfd: look at the replicas again */
-	/* A target refused the device's epoch in a hello (replica thread). */
-	_Atomic uint64_t fenced_epoch;
+	/* Replica thread: the newer epoch a target refused us with, logged. */
+	uint64_t left_out_epoch[QREP_MAX_REPLICAS];
 
 	uint32_t local_targets;	/* replicas on this node's host */
 	uint64_t caught_up_fed;	/* epoch CAUGHT_UP was fed for */
@@ -461,10 +461,22 @@ static void replicas_once(struct cluster *c, struct qrep_genl *g,
 		ret = qrep_replica_open(cfg, i, epoch, c->secret, &conns[i],
 					err, sizeof(err));
 		if (ret == -ESTALE) {
-			/* The target holds a newer epoch: we are fenced. */
-			atomic_store(&c->fenced_epoch, conns[i].hello.epoch);
-			wake_replicas(c);
-			qrep_warn("replica %s: %s", cfg->replicas[i].name, err);
+			/*
+			 * One target holds a newer epoch. Not a reason to step
+			 * down by itself: a node cut off alone raises the
+			 * epoch of the target it reaches, its own, every time
+			 * it tries an election, and a primary that stepped
+			 * down for that would fail its file system's I/O at
+			 * every heal. If a newer primary exists, W targets
+			 * refuse our writes (the kernel's fenced events) and
+			 * its heartbeats reach us: either demotes us. This
+			 * target is left out until the next election.
+			 */
+			if (c->left_out_epoch[i] != conns[i].hello.epoch)
+				qrep_warn("replica %s holds epoch %" PRIu64 ", newer than ours (%" PRIu64 "): left out until the next election",
+					  cfg->replicas[i].name,
+					  conns[i].hello.epoch, epoch);
+			c->left_out_epoch[i] = conns[i].hello.epoch;
 		} else if (ret) {
 			qrep_dbg("replica %s: %s", cfg->replicas[i].name, err);
 		}
@@ -985,7 +997,7 @@ static void run(struct cluster *c, int sfd)
 {
 	struct qrep_election_event start = { .type = QREP_EV_START };
 	struct pollfd pfd[4];
-	uint64_t now, deadline, fenced;
+	uint64_t now, deadline;
 	uint32_t nonce;
 	int timeout;
 
@@ -1009,11 +1021,6 @@ static void run(struct cluster *c, int sfd)
 		deadline = c->deadline;
 		if (deadline && now >= deadline) {
 			feed(c, QREP_EV_TICK, 0);
-			continue;
-		}
-		fenced = atomic_exchange(&c->fenced_epoch, 0);
-		if (fenced && qrep_election_role(&c->el) == QREP_EL_PRIMARY) {
-			feed(c, QREP_EV_FENCED, fenced);
 			continue;
 		}
 		if (now - c->status_written >= STATUS_REFRESH_MS)
