@@ -348,7 +348,11 @@ qrep_vm_log_scan() {
 	patterns=$(grep -v -E '^[[:space:]]*(#|$)' "$QREP_VM_PATTERNS")
 	for log in "$@"; do
 		[ -f "$log" ] || continue
-		if tr -d '\r' <"$log" | grep -q -E -e "$patterns"; then
+		# No grep -q: it would quit at the first match, and tr, killed
+		# by SIGPIPE, would make the pipeline fail under the caller's
+		# pipefail (run-vm, the cluster tests): a log longer than a
+		# pipe's buffer would then pass however bad it is.
+		if tr -d '\r' <"$log" | grep -E -e "$patterns" >/dev/null; then
 			found=1
 			echo "--- $log:"
 			tr -d '\r' <"$log" |
