@@ -149,7 +149,8 @@ static void fuzz_hello_reply(const uint8_t *buf)
 /*
  * What a successful reply to a well-formed request carries: READ a
  * version and a block each, VERSIONS and SUMMARY a __be64 each,
- * CHECKSUMS a struct qrep_block_check each; WRITE and FLUSH nothing.
+ * CHECKSUMS a struct qrep_block_check each; WRITE and FLUSH nothing;
+ * EPOCH_PROPOSE one __be64 whatever its (zero) nblocks.
  */
 static void check_reply_payload(const struct qrep_req_msg *m)
 {
@@ -165,6 +166,12 @@ static void check_reply_payload(const struct qrep_req_msg *m)
 		break;
 	case QREP_OP_CHECKSUMS:
 		want = (size_t)m->nblocks * QREP_BLOCK_CHECK_SIZE;
+		break;
+	case QREP_OP_EPOCH_PROPOSE:
+		/* Well formed, it has no blocks: the reply's count is 1. */
+		FUZZ_ASSERT(m->nblocks == 0 && m->block == 0 && m->epoch);
+		FUZZ_ASSERT(qrep_reply_payload_bytes(m->op,
+				QREP_EPOCH_PROPOSE_REPLY_ENTRIES) == 8);
 		break;
 	}
 	FUZZ_ASSERT(got == want);
@@ -230,6 +237,10 @@ static void fuzz_req(const uint8_t *buf, uint64_t dev_blocks)
 		FUZZ_ASSERT(st == QREP_OK && m.nblocks == 0);
 		return;
 	}
+	if (m.op == QREP_OP_EPOCH_PROPOSE) {
+		FUZZ_ASSERT(st == QREP_OK && m.version == 0);
+		return;
+	}
 	FUZZ_ASSERT(m.nblocks >= 1 && m.nblocks <= QREP_MAX_REQ_BLOCKS);
 	if (m.op == QREP_OP_SUMMARY) {
 		check_summary_range(&m, dev_blocks, st);
@@ -265,7 +276,9 @@ static void fuzz_reply(const uint8_t *buf)
 		FUZZ_ASSERT(m.status < __QREP_ERR_MAX);
 		FUZZ_ASSERT(!(m.flags & ~QREP_REPLY_OLDER_IGNORED));
 		FUZZ_ASSERT(m.nblocks <= QREP_MAX_REQ_BLOCKS);
-		FUZZ_ASSERT(m.status == QREP_OK || m.nblocks == 0);
+		/* A refused EPOCH_PROPOSE says the store's epoch. */
+		FUZZ_ASSERT(m.status == QREP_OK || m.nblocks == 0 ||
+			    (m.status == QREP_ERR_EPOCH && m.nblocks == 1));
 	}
 }
 

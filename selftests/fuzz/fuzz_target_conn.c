@@ -31,7 +31,8 @@
  *    protocol's rules (write-if-newer per block, or equal too with
  *    REPAIR, fencing by epoch, ranges, checksum errors until a block is
  *    rewritten) give; VERSIONS, SUMMARY and CHECKSUMS answer from the
- *    model's versions, CRCs and damage; a truncated WRITE is never
+ *    model's versions, CRCs and damage; EPOCH_PROPOSE is accepted
+ *    exactly when it raises the epoch, and says the epoch either way; a truncated WRITE is never
  *    applied; a malformed header gets QREP_ERR_INVAL and ends the
  *    stream;
  *  - at the end the store holds exactly the model's versions, epoch and
@@ -207,6 +208,20 @@ static bool op_has_payload(uint16_t op)
 	       op == QREP_OP_SUMMARY || op == QREP_OP_CHECKSUMS;
 }
 
+/*
+ * The entries a reply of status st to q carries: an EPOCH_PROPOSE's,
+ * accepted or refused, one (the store's epoch); other ops' nblocks of
+ * them if they succeeded and have any.
+ */
+static uint32_t reply_entries(const struct qrep_req_msg *q,
+			      enum qrep_status st)
+{
+	if (q->op == QREP_OP_EPOCH_PROPOSE)
+		return st == QREP_OK || st == QREP_ERR_EPOCH ?
+		       QREP_EPOCH_PROPOSE_REPLY_ENTRIES : 0;
+	return st == QREP_OK && op_has_payload(q->op) ? q->nblocks : 0;
+}
+
 /* FNV-1a 64 over the big-endian versions of the model's blocks. */
 static uint64_t model_summary(const struct model *m, uint64_t first)
 {
@@ -268,6 +283,11 @@ static void check_payload(int fd, const struct qrep_req_msg *q,
 	uint8_t version[8];
 	uint32_t i;
 
+	if (q->op == QREP_OP_EPOCH_PROPOSE) {
+		FUZZ_ASSERT(read_msg(fd, version, sizeof(version)));
+		FUZZ_ASSERT(qrep_get_be64(version) == m->epoch);
+		return;
+	}
 	if (q->op != QREP_OP_READ) {
 		check_meta(fd, q, m);
 		return;
@@ -299,6 +319,13 @@ static enum qrep_status model_run(const struct fuzz_req *r, struct model *m,
 	*flags = 0;
 	if (r->status != QREP_OK)
 		return r->status;
+	/* Not fenced by its own epoch: it raises to exactly it, or not. */
+	if (q->op == QREP_OP_EPOCH_PROPOSE) {
+		if (q->epoch <= m->epoch)
+			return QREP_ERR_EPOCH;
+		m->epoch = q->epoch;
+		return QREP_OK;
+	}
 	if (q->epoch < m->epoch)
 		return QREP_ERR_EPOCH;
 	m->epoch = q->epoch;
@@ -346,8 +373,7 @@ static bool is_reply_to(const struct qrep_reply_msg *rep,
 	st = model_run(r, &after, &flags);
 	return rep->status == st && rep->flags == flags &&
 	       rep->epoch == after.epoch &&
-	       rep->nblocks == (st == QREP_OK && op_has_payload(r->msg.op) ?
-				r->msg.nblocks : 0);
+	       rep->nblocks == reply_entries(&r->msg, st);
 }
 
 /*

@@ -534,6 +534,9 @@ static void target_seeds(void)
 	struct qrep_req_msg f = {
 		QREP_REQ_MAGIC, QREP_OP_FLUSH, 0, 3, 1, 0, 0, 0, 0,
 	};
+	struct qrep_req_msg p = {
+		QREP_REQ_MAGIC, QREP_OP_EPOCH_PROPOSE, 0, 20, 0, 0, 0, 0, 0,
+	};
 
 	if (qrep_uuid_parse(FUZZ_TARGET_UUID, h.uuid))
 		die("bad FUZZ_TARGET_UUID");
@@ -645,6 +648,32 @@ static void target_seeds(void)
 	add_hello(&b, &h);
 	add_req(&b, &f);
 	put_seed("target_conn", "hello-auth-no-secret", b.data, b.len);
+
+	/*
+	 * The election's proposals from a hello that claims nothing:
+	 * accepted, the same again and an older one refused, the old
+	 * epoch fenced, the new one served, then a proposal of epoch 0
+	 * (malformed: the end).
+	 */
+	b.len = 0;
+	h.flags = 0;
+	h.epoch = 0;
+	add_hello(&b, &h);
+	p.epoch = 3;
+	add_req(&b, &p);
+	p.handle++;
+	add_req(&b, &p);
+	p.handle++;
+	p.epoch = 2;
+	add_req(&b, &p);
+	f.epoch = 2;
+	add_req(&b, &f);
+	f.epoch = 3;
+	add_req(&b, &f);
+	p.handle++;
+	p.epoch = 0;
+	add_req(&b, &p);
+	put_seed("target_conn", "epoch-propose", b.data, b.len);
 }
 
 int main(int argc, char **argv)

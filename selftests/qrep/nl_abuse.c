@@ -7,6 +7,9 @@
  * state. Runs as root inside a VM with qrep.ko loaded.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -15,6 +18,7 @@
 #include <linux/genetlink.h>
 #include <linux/qrep.h>
 #include <linux/qrep_proto.h>
+#include <linux/qrep_quorum.h>
 
 #include "kselftest_harness.h"
 #include "genl.h"
@@ -305,6 +309,105 @@ TEST_F(nl, resync_commands_checked)
 	EXPECT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
 }
 
+/* DEV_SET of device 0 with a role and an epoch (0: not sent). */
+static int dev_set(struct qrep_genl *g, uint32_t role, uint64_t epoch)
+{
+	struct nlmsghdr *nlh = qrep_genl_request(g, QREP_CMD_DEV_SET, 0);
+
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	if (role)
+		mnl_attr_put_u32(nlh, QREP_A_DEV_ROLE, role);
+	if (epoch)
+		mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, epoch);
+	return qrep_genl_talk(g, nlh, NULL, NULL);
+}
+
+/* /sys/block/qrep0/qrep/epoch, or 0. */
+static uint64_t sysfs_epoch(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/sys/block/qrep0/qrep/epoch", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* Opens /dev/qrep0 for writing: 0 or -errno. */
+static int open_for_write(void)
+{
+	int fd = open("/dev/qrep0", O_WRONLY);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * DEV_SET: the index is required, the role must be known, a new epoch
+ * larger than the device's (and in quorum mode small enough); a
+ * secondary cannot be opened, a primary again can; nothing refused
+ * changes anything.
+ */
+TEST_F(nl, dev_set_checked)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_CREATE, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_SIZE, 1 << 20);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_EPOCH, 5);
+	ASSERT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_EQ(5ULL, sysfs_epoch());
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_SET, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_ROLE, QREP_ROLE_SECONDARY);
+	EXPECT_EQ(-EINVAL, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->g.error, "index is required"));
+	EXPECT_EQ(-ERANGE, dev_set(&self->g, 3, 0));
+	EXPECT_EQ(-ERANGE, dev_set(&self->g, 0xffffffffU, 0));
+	EXPECT_EQ(-EINVAL, dev_set(&self->g, 0, 0));
+	EXPECT_NE(NULL, strstr(self->g.error, "nothing to change"));
+	EXPECT_EQ(-EINVAL, dev_set(&self->g, 0, 5));
+	EXPECT_NE(NULL, strstr(self->g.error, "larger than the device's"));
+	EXPECT_EQ(-EINVAL, dev_set(&self->g, QREP_ROLE_PRIMARY, 4));
+	EXPECT_EQ(5ULL, sysfs_epoch());
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_SET, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 7);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_ROLE, QREP_ROLE_PRIMARY);
+	EXPECT_EQ(-ENODEV, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+	/* A read-only attribute stays one. */
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_SET, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	mnl_attr_put_u64(nlh, QREP_A_DEV_VERSION, 9);
+	EXPECT_EQ(-EINVAL, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+
+	/* A primary opens; a secondary is the wrong medium. */
+	EXPECT_EQ(0, open_for_write());
+	EXPECT_EQ(0, dev_set(&self->g, QREP_ROLE_SECONDARY, 0));
+	EXPECT_EQ(-EMEDIUMTYPE, open_for_write());
+	EXPECT_EQ(0, dev_set(&self->g, QREP_ROLE_PRIMARY, 6));
+	EXPECT_EQ(6ULL, sysfs_epoch());
+	EXPECT_EQ(0, open_for_write());
+
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	EXPECT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+
+	/* Quorum mode: the epoch must fit in a version's epoch bits. */
+	ASSERT_EQ(0, quorum_create(&self->g, 3, 0, 0));
+	EXPECT_EQ(-ERANGE, dev_set(&self->g, 0, QREP_MAX_QUORUM_EPOCH + 1));
+	EXPECT_NE(NULL, strstr(self->g.error, "does not fit"));
+	EXPECT_EQ(0, dev_set(&self->g, 0, QREP_MAX_QUORUM_EPOCH));
+	nlh = qrep_genl_request(&self->g, QREP_CMD_DEV_DESTROY, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, 0);
+	EXPECT_EQ(0, qrep_genl_talk(&self->g, nlh, NULL, NULL));
+}
+
 /* nlmsg_len larger than what was sent: the kernel drops it unanswered. */
 TEST_F(nl, truncated_message_creates_nothing)
 {
@@ -353,6 +456,7 @@ static int unprivileged_checks(void)
 		QREP_CMD_DEV_CREATE, QREP_CMD_DEV_DESTROY,
 		QREP_CMD_REPLICA_ADD, QREP_CMD_REPLICA_REMOVE,
 		QREP_CMD_RESYNC_GET, QREP_CMD_RESYNC_UPDATE,
+		QREP_CMD_DEV_SET,
 	};
 	struct qrep_genl g;
 	struct nlmsghdr *nlh;

@@ -186,6 +186,8 @@ TEST(req_check_new_ops_table)
 		enum qrep_status want;
 	} rows[] = {
 #define Q(op_, fl_, blk_, n_) { QREP_REQ_MAGIC, op_, fl_, 9, 2, blk_, n_, 0, 0 }
+#define PR(ep_, blk_, n_, ver_, fl_) \
+	{ QREP_REQ_MAGIC, QREP_OP_EPOCH_PROPOSE, fl_, 9, ep_, blk_, n_, 0, ver_ }
 		/* VERSIONS and CHECKSUMS take block ranges, as READ does */
 		/*  0 */ { Q(QREP_OP_VERSIONS, 0, 0, 256), DEV_BLOCKS,
 			   QREP_OK },
@@ -278,8 +280,18 @@ TEST(req_check_new_ops_table)
 		/* 45 */ { Q(QREP_OP_CHECKSUMS, QREP_REQ_FUA | QREP_REQ_REPAIR,
 			     0, 1), DEV_BLOCKS, QREP_ERR_INVAL },
 		/* the first op past the new ones is still unknown */
-		/* 46 */ { Q(QREP_OP_CHECKSUMS + 1, 0, 0, 1), DEV_BLOCKS,
+		/* 46 */ { Q(QREP_OP_EPOCH_PROPOSE + 1, 0, 0, 1), DEV_BLOCKS,
 			   QREP_ERR_INVAL },
+		/* EPOCH_PROPOSE: an epoch, and nothing else */
+		/* 47 */ { PR(9, 0, 0, 0, 0), DEV_BLOCKS, QREP_OK },
+		/* 48 */ { PR(UINT64_MAX, 0, 0, 0, 0), 0, QREP_OK },
+		/* 49 */ { PR(0, 0, 0, 0, 0), DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 50 */ { PR(9, 1, 0, 0, 0), DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 51 */ { PR(9, 0, 1, 0, 0), DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 52 */ { PR(9, 0, 0, 1, 0), DEV_BLOCKS, QREP_ERR_INVAL },
+		/* 53 */ { PR(9, 0, 0, 0, QREP_REQ_FUA), DEV_BLOCKS,
+			   QREP_ERR_INVAL },
+#undef PR
 #undef Q
 	};
 	const char *why;
@@ -322,7 +334,8 @@ TEST(block_check_and_region_layout)
 	EXPECT_EQ(4, QREP_OP_VERSIONS);
 	EXPECT_EQ(5, QREP_OP_SUMMARY);
 	EXPECT_EQ(6, QREP_OP_CHECKSUMS);
-	EXPECT_EQ(7, __QREP_OP_MAX);
+	EXPECT_EQ(7, QREP_OP_EPOCH_PROPOSE);
+	EXPECT_EQ(8, __QREP_OP_MAX);
 
 	/* Big-endian fields, as the library's byte helpers write them. */
 	memset(&c, 0, sizeof(c));
@@ -360,6 +373,8 @@ TEST(reply_payload_bytes)
 		/* 13 */ { 0, 256, 0 },
 		/* 14 */ { __QREP_OP_MAX, 256, 0 },
 		/* 15 */ { UINT32_MAX, 256, 0 },
+		/* 16: the reply's count, always one (the store's epoch) */
+		{ QREP_OP_EPOCH_PROPOSE, 1, 8 },
 	};
 	size_t i;
 
@@ -379,6 +394,7 @@ TEST(op_names)
 		[QREP_OP_VERSIONS] = "VERSIONS",
 		[QREP_OP_SUMMARY] = "SUMMARY",
 		[QREP_OP_CHECKSUMS] = "CHECKSUMS",
+		[QREP_OP_EPOCH_PROPOSE] = "EPOCH_PROPOSE",
 	};
 	uint32_t op;
 
@@ -437,6 +453,11 @@ TEST(reply_check_table)
 		/* 5 */ { { QREP_REPLY_MAGIC, QREP_OK, 1, 257, 0, 0 },
 			  QREP_ERR_INVAL },
 		/* 6 */ { { QREP_REPLY_MAGIC, QREP_ERR_IO, 1, 1, 0, 0 },
+			  QREP_ERR_INVAL },
+		/* a refused EPOCH_PROPOSE carries the store's epoch: one */
+		/* 7 */ { { QREP_REPLY_MAGIC, QREP_ERR_EPOCH, 1, 1, 0, 9 },
+			  QREP_OK },
+		/* 8 */ { { QREP_REPLY_MAGIC, QREP_ERR_EPOCH, 1, 2, 0, 9 },
 			  QREP_ERR_INVAL },
 	};
 	const char *why;

@@ -13,6 +13,7 @@
  * write/read/flush and write-if-newer over the wire, fencing by epoch,
  * malformed requests, clients vanishing mid-request, checksum errors,
  * the resync ops (VERSIONS, SUMMARY, CHECKSUMS, WRITE with REPAIR), the
+ * election's EPOCH_PROPOSE, the
  * stats file, clean shutdown, the CLI's errors, and a throughput figure.
  * The target binary is found next to this test's build folder
  * (../bin/qrep-target) or in $QREP_TARGET_BIN; without it, tests skip.
@@ -23,6 +24,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -43,6 +45,7 @@
 #include "crc32c.h"
 #include "handshake.h"
 #include "net.h"
+#include "peer.h"
 #include "proto.h"
 #include "store.h"
 #include "uuid.h"
@@ -1192,6 +1195,154 @@ TEST_F(target, stale_epoch_is_fenced)
 	EXPECT_EQ(0, target_stop(self));
 }
 
+/* A tool's connection (lib/peer.c) after a hello of epoch 0, or -errno. */
+static int peer_open(FIXTURE_DATA(target) *self, struct qrep_peer *p)
+{
+	int fd = cli_open(self->addr, self->uuid, 0);
+
+	if (fd < 0)
+		return fd;
+	qrep_peer_init(p, fd, self->addr, 0);
+	return 0;
+}
+
+/* Two proposers of one epoch, released together by a barrier. */
+struct proposer {
+	struct qrep_peer peer;
+	pthread_barrier_t *go;
+	uint64_t epoch;
+	bool accepted;
+	uint64_t held;
+	int err;
+};
+
+static void *proposer_thread(void *arg)
+{
+	struct proposer *pr = arg;
+
+	pthread_barrier_wait(pr->go);
+	pr->err = qrep_peer_propose_epoch(&pr->peer, pr->epoch, &pr->accepted,
+					  &pr->held);
+	return NULL;
+}
+
+/* Rounds of the race: each proposes the next epoch from both sides. */
+#define PROPOSE_RACE_ROUNDS	50
+
+/*
+ * EPOCH_PROPOSE (the election): accepted only when it raises the store's
+ * epoch to exactly the proposal; a proposal of the epoch the store holds,
+ * or of an older one, is refused, and every reply carries the store's
+ * epoch. A connection whose hello claimed nothing (epoch 0) may propose;
+ * two proposers of one epoch never both win; and what was accepted is
+ * durable and fences older requests, across a restart too.
+ */
+TEST_F(target, epoch_propose)
+{
+	struct qrep_hello_reply_msg hr;
+	struct proposer pr[2];
+	pthread_barrier_t go;
+	struct qrep_reply_msg rep;
+	struct qrep_peer p;
+	uint8_t meta[8];
+	uint64_t held, e;
+	bool accepted;
+	pthread_t th[2];
+	int i, won, fd;
+
+	NEED_TARGET();
+	ASSERT_EQ(0, target_start(self));
+	ASSERT_EQ(0, peer_open(self, &p));
+
+	/* accepted: from the store's epoch to exactly the proposal */
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, 7, &accepted, &held));
+	EXPECT_TRUE(accepted);
+	EXPECT_EQ(7ULL, held);
+	/* the same epoch again, from the same proposer: refused */
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, 7, &accepted, &held));
+	EXPECT_FALSE(accepted);
+	EXPECT_EQ(7ULL, held);
+	/* older: refused, and told the epoch to outbid */
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, 3, &accepted, &held));
+	EXPECT_FALSE(accepted);
+	EXPECT_EQ(7ULL, held);
+	EXPECT_EQ((uint32_t)QREP_ERR_EPOCH, p.status);
+	EXPECT_EQ(-EINVAL, qrep_peer_propose_epoch(&p, 0, &accepted, &held));
+
+	/* the wire: one entry either way, and the header agrees */
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_EPOCH_PROPOSE, 0, 6, 0, 0,
+				   &rep, meta));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	EXPECT_EQ(1U, rep.nblocks);
+	EXPECT_EQ(7ULL, rep.epoch);
+	EXPECT_EQ(7ULL, qrep_get_be64(meta));
+	ASSERT_EQ(0, cli_call_meta(fd, QREP_OP_EPOCH_PROPOSE, 0, 8, 0, 0,
+				   &rep, meta));
+	EXPECT_EQ(QREP_OK, rep.status);
+	EXPECT_EQ(1U, rep.nblocks);
+	EXPECT_EQ(8ULL, rep.epoch);
+	EXPECT_EQ(8ULL, qrep_get_be64(meta));
+	/* the raise fences the old epoch, on this very connection too */
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_FLUSH, 0, 7, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_ERR_EPOCH, rep.status);
+	ASSERT_EQ(0, cli_call(fd, QREP_OP_FLUSH, 0, 8, 0, 0, 0, NULL, &rep,
+			      NULL, NULL));
+	EXPECT_EQ(QREP_OK, rep.status);
+	close(fd);
+
+	/* two proposers of each epoch: exactly one wins every round */
+	ASSERT_EQ(0, pthread_barrier_init(&go, NULL, 2));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, peer_open(self, &pr[i].peer));
+		pr[i].go = &go;
+	}
+	for (e = 9; e < 9 + PROPOSE_RACE_ROUNDS; e++) {
+		for (i = 0; i < 2; i++) {
+			pr[i].epoch = e;
+			pr[i].accepted = false;
+			ASSERT_EQ(0, pthread_create(&th[i], NULL,
+						    proposer_thread, &pr[i]));
+		}
+		won = 0;
+		for (i = 0; i < 2; i++) {
+			pthread_join(th[i], NULL);
+			ASSERT_EQ(0, pr[i].err) TH_LOG("epoch %llu",
+						       (unsigned long long)e);
+			EXPECT_EQ(e, pr[i].held);
+			won += pr[i].accepted;
+		}
+		EXPECT_EQ(1, won) TH_LOG("epoch %llu", (unsigned long long)e);
+	}
+	pthread_barrier_destroy(&go);
+	for (i = 0; i < 2; i++)
+		qrep_peer_close(&pr[i].peer);
+	e--;
+
+	/* durable: after a restart the store holds it and refuses it again */
+	qrep_peer_close(&p);
+	ASSERT_EQ(0, target_stop(self));
+	ASSERT_EQ(0, target_start(self));
+	fd = cli_connect(self->addr);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cli_hello(fd, self->uuid, STORE_SIZE, 0, &hr));
+	EXPECT_EQ(QREP_OK, hr.status);
+	EXPECT_EQ(e, hr.epoch);
+	qrep_peer_init(&p, fd, self->addr, 0);
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, e, &accepted, &held));
+	EXPECT_FALSE(accepted);
+	EXPECT_EQ(e, held);
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, e + 1, &accepted, &held));
+	EXPECT_TRUE(accepted);
+	qrep_peer_close(&p);
+	EXPECT_EQ(0, target_stop(self));
+	/* the counters of this run of the target only */
+	EXPECT_EQ(2LL, stats_get(self->stats, "epoch_propose_requests"));
+	EXPECT_EQ(1LL, stats_get(self->stats, "epoch_propose_errors"));
+}
+
 /*
  * Malformed headers: each gets QREP_ERR_INVAL for its handle, then the
  * connection closes; the target goes on serving others.
@@ -1202,6 +1353,9 @@ TEST_F(target, malformed_request_closes_connection)
 	{ magic_, op_, fl_, 77, 0, 0, n_, rsv_, 1 }
 #define MB(op_, fl_, blk_, n_) \
 	{ QREP_REQ_MAGIC, op_, fl_, 77, 0, blk_, n_, 0, 1 }
+#define P(epoch_, blk_, n_, ver_, fl_) \
+	{ QREP_REQ_MAGIC, QREP_OP_EPOCH_PROPOSE, fl_, 77, epoch_, blk_, n_, \
+	  0, ver_ }
 	static const struct qrep_req_msg rows[] = {
 		/* 0: magic */ M(0xdeadbeef, QREP_OP_READ, 0, 1, 0),
 		/* 1: op 0 */ M(QREP_REQ_MAGIC, 0, 0, 1, 0),
@@ -1229,9 +1383,16 @@ TEST_F(target, malformed_request_closes_connection)
 		/* VERSIONS and CHECKSUMS: nblocks 0 or too many */
 		/* 19 */ MB(QREP_OP_VERSIONS, 0, 0, 0),
 		/* 20 */ MB(QREP_OP_CHECKSUMS, 0, 0, 257),
-		/* 21: the op after CHECKSUMS */
-		MB(QREP_OP_CHECKSUMS + 1, 0, 0, 1),
+		/* 21: the op after the last one */
+		MB(QREP_OP_EPOCH_PROPOSE + 1, 0, 0, 1),
+		/* EPOCH_PROPOSE: epoch 0, blocks, nblocks, version, flags */
+		/* 22 */ P(0, 0, 0, 0, 0),
+		/* 23 */ P(9, 1, 0, 0, 0),
+		/* 24 */ P(9, 0, 1, 0, 0),
+		/* 25 */ P(9, 0, 0, 1, 0),
+		/* 26 */ P(9, 0, 0, 0, QREP_REQ_FUA),
 	};
+#undef P
 #undef MB
 #undef M
 	struct qrep_reply_msg rep;

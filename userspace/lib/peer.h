@@ -45,4 +45,16 @@ int qrep_peer_call(struct qrep_peer *p, uint16_t op, uint16_t flags,
 		   uint64_t block, uint32_t nblocks, uint64_t version,
 		   const void *data, void *meta, void *rdata);
 
+/*
+ * QREP_OP_EPOCH_PROPOSE of @epoch (not p->epoch: a proposal is no request
+ * of the peer's own epoch). Returns 0 when the target answered: with
+ * *accepted true if this request raised its epoch to exactly @epoch,
+ * false if it already held @epoch or a newer one; *store_epoch is the
+ * target's epoch afterwards either way. -EREMOTEIO when it could not
+ * decide (QREP_ERR_IO: it could not persist the epoch; p->status);
+ * -EINVAL for epoch 0; other -errno as qrep_peer_call().
+ */
+int qrep_peer_propose_epoch(struct qrep_peer *p, uint64_t epoch,
+			    bool *accepted, uint64_t *store_epoch);
+
 #endif /* QREP_LIB_PEER_H */

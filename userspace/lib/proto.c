@@ -317,6 +317,23 @@ enum qrep_status qrep_auth_proof_check(const struct qrep_auth_proof_msg *m,
 	return fail(why, "ok", QREP_OK);
 }
 
+/*
+ * EPOCH_PROPOSE names no blocks and carries no version: only its epoch,
+ * the proposal, which must be a real one (0 is "no epoch" in a hello).
+ */
+static enum qrep_status epoch_propose_check(const struct qrep_req_msg *m,
+					    const char **why)
+{
+	if (m->block || m->nblocks)
+		return fail(why, "EPOCH_PROPOSE with blocks", QREP_ERR_INVAL);
+	if (m->version)
+		return fail(why, "EPOCH_PROPOSE with a version",
+			    QREP_ERR_INVAL);
+	if (!m->epoch)
+		return fail(why, "EPOCH_PROPOSE of epoch 0", QREP_ERR_INVAL);
+	return fail(why, "ok", QREP_OK);
+}
+
 enum qrep_status qrep_req_check(const struct qrep_req_msg *m,
 				uint64_t dev_blocks, const char **why)
 {
@@ -338,6 +355,8 @@ enum qrep_status qrep_req_check(const struct qrep_req_msg *m,
 				    QREP_ERR_INVAL);
 		return fail(why, "ok", QREP_OK);
 	}
+	if (m->op == QREP_OP_EPOCH_PROPOSE)
+		return epoch_propose_check(m, why);
 	if (m->nblocks == 0)
 		return fail(why, "nblocks is 0", QREP_ERR_INVAL);
 	if (m->nblocks > QREP_MAX_REQ_BLOCKS)
@@ -366,7 +385,13 @@ enum qrep_status qrep_reply_check(const struct qrep_reply_msg *m,
 	if (m->nblocks > QREP_MAX_REQ_BLOCKS)
 		return fail(why, "nblocks above QREP_MAX_REQ_BLOCKS",
 			    QREP_ERR_INVAL);
-	if (m->status != QREP_OK && m->nblocks)
+	/*
+	 * The one error reply with data: an EPOCH_PROPOSE refused because
+	 * the store holds the epoch or a newer one says which. Whether the
+	 * request was a proposal is for the caller, who knows, to check.
+	 */
+	if (m->status != QREP_OK && m->nblocks &&
+	    !(m->status == QREP_ERR_EPOCH && m->nblocks == 1))
 		return fail(why, "error reply with data", QREP_ERR_INVAL);
 	return fail(why, "ok", QREP_OK);
 }
@@ -385,6 +410,7 @@ size_t qrep_reply_payload_bytes(uint32_t op, uint32_t nblocks)
 		return (size_t)nblocks * (sizeof(uint64_t) + QREP_BLOCK_SIZE);
 	case QREP_OP_VERSIONS:
 	case QREP_OP_SUMMARY:
+	case QREP_OP_EPOCH_PROPOSE:
 		return (size_t)nblocks * sizeof(uint64_t);
 	case QREP_OP_CHECKSUMS:
 		return (size_t)nblocks * QREP_BLOCK_CHECK_SIZE;
@@ -434,6 +460,8 @@ const char *qrep_op_str(uint32_t op)
 		return "SUMMARY";
 	case QREP_OP_CHECKSUMS:
 		return "CHECKSUMS";
+	case QREP_OP_EPOCH_PROPOSE:
+		return "EPOCH_PROPOSE";
 	}
 	return "unknown";
 }

@@ -143,14 +143,28 @@ enum qrep_status qrep_auth_proof_check(const struct qrep_auth_proof_msg *m,
 enum qrep_status qrep_req_check(const struct qrep_req_msg *m,
 				uint64_t dev_blocks, const char **why);
 
-/* Checks a reply header as a client does (magic, nblocks, flags). */
+/*
+ * Checks a reply header as a client does (magic, nblocks, flags). An
+ * error reply carries nothing, except QREP_ERR_EPOCH with one entry,
+ * which is what a refused EPOCH_PROPOSE looks like: the caller, knowing
+ * its request, checks the count against it.
+ */
 enum qrep_status qrep_reply_check(const struct qrep_reply_msg *m,
 				  const char **why);
 
 /* Bytes of data following a request header on the wire. */
 uint64_t qrep_req_payload_bytes(const struct qrep_req_msg *m);
 
-/* Bytes following a successful reply of nblocks to a request of op. */
+/*
+ * EPOCH_PROPOSE asks for no blocks, but its reply, accepted or refused
+ * with QREP_ERR_EPOCH, carries this many entries: the store's epoch.
+ */
+#define QREP_EPOCH_PROPOSE_REPLY_ENTRIES	1
+
+/*
+ * Bytes following a successful reply of nblocks to a request of op (for
+ * EPOCH_PROPOSE, nblocks is the reply's: QREP_EPOCH_PROPOSE_REPLY_ENTRIES).
+ */
 size_t qrep_reply_payload_bytes(uint32_t op, uint32_t nblocks);
 
 const char *qrep_status_str(uint32_t status);

@@ -39,6 +39,10 @@ static const char *event_name(uint32_t event)
 		return "quorum-lost";
 	case QREP_EVENT_QUORUM_REGAINED:
 		return "quorum-regained";
+	case QREP_EVENT_DEV_ROLE:
+		return "device-role";
+	case QREP_EVENT_REPLICA_FENCED:
+		return "replica-fenced";
 	}
 	return "unknown";
 }
@@ -49,7 +53,8 @@ static bool device_event(uint32_t event)
 	       event == QREP_EVENT_DEV_DESTROYED ||
 	       event == QREP_EVENT_DEV_NO_REPLICAS ||
 	       event == QREP_EVENT_QUORUM_LOST ||
-	       event == QREP_EVENT_QUORUM_REGAINED;
+	       event == QREP_EVENT_QUORUM_REGAINED ||
+	       event == QREP_EVENT_DEV_ROLE;
 }
 
 /* A replica event carries the replica as one nested QREP_A_REPLICA. */
@@ -97,6 +102,12 @@ static int print_event(const struct nlmsghdr *nlh, void *data)
 		if (tb[QREP_A_DEV_HELD])
 			printf(" held=%" PRIu32,
 			       mnl_attr_get_u32(tb[QREP_A_DEV_HELD]));
+	}
+	if (event == QREP_EVENT_DEV_ROLE) {
+		printf(" role=%s", qrepctl_role_name(tb[QREP_A_DEV_ROLE]));
+		if (tb[QREP_A_DEV_EPOCH])
+			printf(" epoch=%" PRIu64,
+			       mnl_attr_get_u64(tb[QREP_A_DEV_EPOCH]));
 	}
 	/* Device events carry the whole device: no one replica is meant. */
 	if (tb[QREP_A_REPLICA] && !device_event(event))

@@ -183,10 +183,12 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 		printf("%s{\"name\":", ctx->count ? "," : "");
 		json_string(name);
 		printf(",\"index\":%" PRIu32 ",\"size\":%" PRIu64
-		       ",\"mode\":\"%s\",\"uuid\":\"%s\",\"epoch\":%" PRIu64
+		       ",\"mode\":\"%s\",\"uuid\":\"%s\",\"role\":\"%s\""
+		       ",\"epoch\":%" PRIu64
 		       ",\"version\":%" PRIu64 ",\"io_timeout_ms\":%" PRIu32
 		       ",\"live_replicas\":%" PRIu32 ",\"replicas\":[",
 		       mnl_attr_get_u32(tb[QREP_A_DEV_INDEX]), size, mode, uuid,
+		       qrepctl_role_name(tb[QREP_A_DEV_ROLE]),
 		       get_u64(tb[QREP_A_DEV_EPOCH]), get_u64(tb[QREP_A_DEV_VERSION]),
 		       get_u32(tb[QREP_A_DEV_IO_TIMEOUT_MS]),
 		       get_u32(tb[QREP_A_DEV_LIVE_REPLICAS]));
@@ -199,6 +201,9 @@ static int print_dev(const struct nlmsghdr *nlh, void *data)
 	} else {
 		printf("%s: %" PRIu64 " bytes (%" PRIu64 " MiB), mode %s, uuid %s\n",
 		       name, size, size >> 20, mode, uuid);
+		if (tb[QREP_A_DEV_ROLE])
+			printf("  role %s\n",
+			       qrepctl_role_name(tb[QREP_A_DEV_ROLE]));
 		if (tb[QREP_A_DEV_EPOCH])
 			printf("  epoch %" PRIu64 ", version %" PRIu64
 			       ", io-timeout %" PRIu32 " ms, %" PRIu32 " live replicas\n",

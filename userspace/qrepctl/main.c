@@ -75,6 +75,19 @@ const char *qrepctl_mode_name(uint32_t mode)
 	return "unknown";
 }
 
+const char *qrepctl_role_name(const struct nlattr *role)
+{
+	if (!role)
+		return "primary";
+	switch (mnl_attr_get_u32(role)) {
+	case QREP_ROLE_PRIMARY:
+		return "primary";
+	case QREP_ROLE_SECONDARY:
+		return "secondary";
+	}
+	return "unknown";
+}
+
 int main(int argc, char **argv)
 {
 	return qrep_cli_main("qrepctl", commands, NR_COMMANDS, argc, argv);

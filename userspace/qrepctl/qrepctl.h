@@ -39,5 +39,10 @@ int qrepctl_genl_fail(struct qrep_genl *g, const char *what, int err);
 void qrepctl_usage_of(const char *name);
 
 const char *qrepctl_mode_name(uint32_t mode);
+/*
+ * QREP_A_DEV_ROLE as a word; an older module sends none, and every
+ * device of such a module serves I/O: "primary".
+ */
+const char *qrepctl_role_name(const struct nlattr *role);
 
 #endif /* QREPCTL_H */

@@ -7,6 +7,11 @@
  * with a newer epoch first raises the store's epoch, durably, just as a
  * hello would: whoever speaks with a newer epoch fences the older ones at
  * once. Both happen under fence_lock (see target.h).
+ *
+ * EPOCH_PROPOSE is the exception: the election's proposal is not fenced
+ * by the epoch it proposes, and never raises the epoch as a side effect.
+ * It raises it, or is refused, as one step under fence_lock held for
+ * writing (run_epoch_propose).
  */
 #include <errno.h>
 #include <string.h>
@@ -51,6 +56,50 @@ static enum qrep_status fence_enter(struct qrep_target *t, uint64_t epoch)
 		if (qrep_target_raise_epoch(t, epoch))
 			return QREP_ERR_IO;
 	}
+}
+
+/*
+ * EPOCH_PROPOSE: accepted only if this very request raises the store's
+ * epoch, durably, from below the proposal to exactly it. The comparison
+ * and the raise happen under fence_lock held for writing, which every
+ * other raise (a hello, a request of a newer epoch, another proposal)
+ * also takes: so of two proposals of one epoch exactly one is accepted,
+ * and once the reply says so, no request of an older epoch is still
+ * being applied. The reply carries the store's epoch afterwards, either
+ * way, so a refused proposer learns what to outbid.
+ */
+static enum qrep_status run_epoch_propose(struct qrep_target *t,
+					  struct qrep_target_req *r)
+{
+	uint64_t proposed = r->msg.epoch, held;
+	enum qrep_status st = QREP_ERR_EPOCH;
+	int err;
+
+	pthread_rwlock_wrlock(&t->fence_lock);
+	held = qrep_store_epoch(t->store);
+	if (proposed > held) {
+		err = qrep_store_set_epoch(t->store, proposed);
+		st = err ? QREP_ERR_IO : QREP_OK;
+	}
+	held = qrep_store_epoch(t->store);
+	pthread_rwlock_unlock(&t->fence_lock);
+
+	if (st == QREP_ERR_IO) {
+		qrep_err("%s: EPOCH_PROPOSE %llu: cannot persist it",
+			 r->conn->peer, (unsigned long long)proposed);
+		return st;
+	}
+	if (st == QREP_OK)
+		qrep_info("%s: epoch %llu proposed and accepted",
+			  r->conn->peer, (unsigned long long)proposed);
+	else
+		qrep_info("%s: epoch %llu proposed, refused: the store holds "
+			  "epoch %llu", r->conn->peer,
+			  (unsigned long long)proposed,
+			  (unsigned long long)held);
+	qrep_put_be64(r->meta_wire, held);
+	r->meta_len = sizeof(uint64_t);
+	return st;
 }
 
 static enum qrep_status status_of(int err)
@@ -228,7 +277,9 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 	size_t data_len = 0;
 
 	r->meta_len = 0;
-	if (st == QREP_OK) {
+	if (st == QREP_OK && m->op == QREP_OP_EPOCH_PROPOSE) {
+		st = run_epoch_propose(t, r);
+	} else if (st == QREP_OK) {
 		st = fence_enter(t, m->epoch);
 		if (st == QREP_OK) {
 			switch (m->op) {
@@ -262,8 +313,17 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 		reply.nblocks = m->nblocks;
 	if (st == QREP_OK && m->op == QREP_OP_READ)
 		data_len = (size_t)m->nblocks * QREP_BLOCK_SIZE;
+	/*
+	 * A proposal's reply carries the epoch, accepted or refused; the
+	 * header says the same epoch, even if another raise came since.
+	 */
+	if (m->op == QREP_OP_EPOCH_PROPOSE && r->meta_len) {
+		reply.nblocks = QREP_EPOCH_PROPOSE_REPLY_ENTRIES;
+		reply.epoch = qrep_get_be64(r->meta_wire);
+	}
 	if (st != QREP_OK) {
-		r->meta_len = 0;
+		if (!reply.nblocks)
+			r->meta_len = 0;
 		qrep_stat_add(&t->stats.errors[qrep_stats_kind(m->op)], 1);
 	}
 	qrep_target_send_reply(r->conn, &reply, r->meta_wire, r->meta_len,

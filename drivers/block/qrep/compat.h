@@ -67,4 +67,24 @@ qrep_compat_alloc_disk(struct blk_mq_tag_set *set,
 
 #endif
 
+/*
+ * block_device_operations.open: 6.5 passes the gendisk and a blk_mode_t
+ * (and defines BLK_OPEN_WRITE), 6.1 the block_device and an fmode_t.
+ * Either way qrep only asks the disk (device.c).
+ */
+int qrep_disk_open(struct gendisk *disk);
+
+#ifdef BLK_OPEN_WRITE
+static inline int qrep_compat_bdev_open(struct gendisk *disk, blk_mode_t mode)
+{
+	return qrep_disk_open(disk);
+}
+#else
+static inline int qrep_compat_bdev_open(struct block_device *bdev,
+					fmode_t mode)
+{
+	return qrep_disk_open(bdev->bd_disk);
+}
+#endif
+
 #endif /* _QREP_COMPAT_H */

@@ -12,6 +12,7 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/netlink.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 
 #include "device.h"
@@ -31,11 +32,25 @@ static DEFINE_IDA(qrep_index_ida);
 static int qrep_major;
 
 /*
+ * A secondary serves no I/O at all, so nobody may open it: that is what
+ * keeps a file system from being mounted on the node that lost the role.
+ * An opener that raced with a demotion keeps its descriptor, but every
+ * request it submits fails in queue_rq.
+ */
+int qrep_disk_open(struct gendisk *disk)
+{
+	struct qrep_device *dev = disk->private_data;
+
+	return qrep_device_role(dev) == QREP_ROLE_SECONDARY ? -EMEDIUMTYPE : 0;
+}
+
+/*
  * The block layer holds a module reference for every open of the disk, so
  * the module cannot be unloaded while a device is open.
  */
 static const struct block_device_operations qrep_fops = {
 	.owner = THIS_MODULE,
+	.open = qrep_compat_bdev_open,
 };
 
 static int qrep_index_alloc(int index, struct netlink_ext_ack *extack)
@@ -87,6 +102,55 @@ void qrep_device_seed_version(struct qrep_device *dev, u64 version)
 		;
 }
 
+static const char *qrep_role_name(u32 role)
+{
+	return role == QREP_ROLE_SECONDARY ? "secondary" : "primary";
+}
+
+/*
+ * Changes the role and/or raises the epoch, then tells user space.
+ *
+ * The epoch: dev->version is raised to the new epoch's version base
+ * before the epoch is published (with release order, paired with the
+ * acquire in qrep_device_epoch()). A write stamps its version after it
+ * read the epoch (qrep_dispatch_write), so whoever stamps after the raise
+ * gets a version above the new base, and every request carries the
+ * epoch its version was stamped under.
+ *
+ * Demotion: once the role reads secondary, queue_rq fails every request
+ * and held requests fail when released. The grace period waits for
+ * dispatches already inside queue_rq (they run under rcu_read_lock), so
+ * when this returns nothing more is sent to a target; releasing the held
+ * ones sends them through queue_rq to fail there.
+ */
+void qrep_device_set(struct qrep_device *dev,
+		     const struct qrep_dev_change *change)
+{
+	u32 old_role = qrep_device_role(dev);
+	u64 old_epoch = qrep_device_epoch(dev);
+
+	lockdep_assert_held(&qrep_devices_mutex);
+
+	if (change->epoch) {
+		if (qrep_quorum_mode(dev))
+			qrep_device_seed_version(dev,
+						 qrep_version_base(change->epoch));
+		atomic64_set_release(&dev->epoch, change->epoch);
+	}
+	if (change->role)
+		WRITE_ONCE(dev->role, change->role);
+	if (qrep_device_role(dev) == old_role && !change->epoch)
+		return;		/* nothing changed: no event */
+	if (qrep_device_role(dev) == QREP_ROLE_SECONDARY) {
+		synchronize_rcu();
+		qrep_quorum_release_all(dev);
+	}
+	pr_info("qrep%d: role %s, epoch %llu (was %s, epoch %llu)\n",
+		dev->index, qrep_role_name(qrep_device_role(dev)),
+		qrep_device_epoch(dev), qrep_role_name(old_role), old_epoch);
+	qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_ROLE);
+}
+
 struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
 				       int index,
 				       struct netlink_ext_ack *extack)
@@ -116,6 +180,8 @@ struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
 	mutex_init(&dev->slots_mutex);
 	qrep_quorum_init(dev);
 	atomic64_set(&dev->version, 0);
+	atomic64_set(&dev->epoch, config->epoch);
+	dev->role = config->role;
 	dev->nr_regions = qrep_regions_of(config->size);
 
 	ret = qrep_index_alloc(index, extack);

@@ -26,7 +26,8 @@ struct qrep_dev_config {
 	u64 size;			/* bytes, a multiple of QREP_BLOCK_SIZE */
 	u32 mode;			/* enum qrep_mode */
 	u8 uuid[QREP_UUID_SIZE];
-	u64 epoch;			/* stamped on every request */
+	u64 epoch;			/* at creation; dev->epoch is the live one */
+	u32 role;			/* at creation; dev->role is the live one */
 	u32 io_timeout_ms;		/* the blk-mq request timeout */
 	/* Quorum mode only (see quorum.c); 0 in mirror mode. */
 	u32 nr_replicas;		/* N: slots 0..N-1 */
@@ -70,6 +71,15 @@ struct qrep_device {
 	atomic64_t version;
 	unsigned long flags;		/* QREP_DEV_* bits */
 
+	/*
+	 * The role (enum qrep_role) and the epoch stamped on every request.
+	 * Both change only through qrep_device_set(), under
+	 * qrep_devices_mutex; the I/O path reads them without a lock
+	 * (qrep_device_role(), qrep_device_epoch()). The epoch only grows.
+	 */
+	u32 role;
+	atomic64_t epoch;
+
 	/* What each slot's replica missed: see resync.c. */
 	unsigned long nr_regions;
 	unsigned long *dirty[QREP_MAX_REPLICAS];
@@ -107,6 +117,29 @@ void qrep_devices_destroy_all(void);
 
 /* Raises dev->version to at least @version. */
 void qrep_device_seed_version(struct qrep_device *dev, u64 version);
+
+static inline enum qrep_role qrep_device_role(const struct qrep_device *dev)
+{
+	return READ_ONCE(dev->role);
+}
+
+/* Pairs with the release in qrep_device_set(): see there. */
+static inline u64 qrep_device_epoch(struct qrep_device *dev)
+{
+	return atomic64_read_acquire(&dev->epoch);
+}
+
+/*
+ * What QREP_CMD_DEV_SET changes; 0 leaves a field as it is. The caller
+ * has checked that a new epoch is larger than the device's and fits.
+ */
+struct qrep_dev_change {
+	u32 role;			/* enum qrep_role, or 0 */
+	u64 epoch;			/* or 0 */
+};
+
+void qrep_device_set(struct qrep_device *dev,
+		     const struct qrep_dev_change *change);
 
 int qrep_device_init(void);
 void qrep_device_uninit(void);

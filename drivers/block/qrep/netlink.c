@@ -98,6 +98,8 @@ static const struct nla_policy qrep_policy[QREP_A_MAX + 1] = {
 	[QREP_A_DEV_HELD] = QREP_READ_ONLY,
 	[QREP_A_RESYNC_SOURCES] = NLA_POLICY_MASK(NLA_U32,
 						  BIT(QREP_MAX_REPLICAS) - 1),
+	[QREP_A_DEV_ROLE] = NLA_POLICY_RANGE(NLA_U32, QREP_ROLE_PRIMARY,
+					     QREP_ROLE_SECONDARY),
 };
 
 enum qrep_mcgrp {
@@ -239,8 +241,9 @@ static int qrep_fill_dev(struct sk_buff *skb, struct qrep_device *dev)
 			      QREP_A_PAD) ||
 	    nla_put_u32(skb, QREP_A_DEV_MODE, dev->config.mode) ||
 	    nla_put(skb, QREP_A_DEV_UUID, QREP_UUID_SIZE, dev->config.uuid) ||
-	    nla_put_u64_64bit(skb, QREP_A_DEV_EPOCH, dev->config.epoch,
+	    nla_put_u64_64bit(skb, QREP_A_DEV_EPOCH, qrep_device_epoch(dev),
 			      QREP_A_PAD) ||
+	    nla_put_u32(skb, QREP_A_DEV_ROLE, qrep_device_role(dev)) ||
 	    nla_put_u32(skb, QREP_A_DEV_IO_TIMEOUT_MS,
 			dev->config.io_timeout_ms) ||
 	    nla_put_u64_64bit(skb, QREP_A_DEV_VERSION,
@@ -344,6 +347,9 @@ static int qrep_create_precheck(struct genl_info *info,
 				    "the epoch does not fit in a quorum-mode version");
 		return -ERANGE;
 	}
+	config->role = QREP_ROLE_PRIMARY;
+	if (attrs[QREP_A_DEV_ROLE])
+		config->role = nla_get_u32(attrs[QREP_A_DEV_ROLE]);
 	config->io_timeout_ms = QREP_DEFAULT_IO_TIMEOUT_MS;
 	if (attrs[QREP_A_DEV_IO_TIMEOUT_MS])
 		config->io_timeout_ms =
@@ -471,6 +477,64 @@ static int qrep_nl_dev_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	}
 	mutex_unlock(&qrep_devices_mutex);
 	return skb->len;
+}
+
+/*
+ * DEV_SET: a role and/or an epoch. A new epoch must be larger than the
+ * device's (epochs only grow: a primary's epoch names the election it
+ * won) and, in quorum mode, fit in a version's epoch bits.
+ */
+static int qrep_set_precheck(struct genl_info *info, struct qrep_device *dev,
+			     struct qrep_dev_change *change)
+{
+	struct nlattr **attrs = info->attrs;
+
+	if (!attrs[QREP_A_DEV_ROLE] && !attrs[QREP_A_DEV_EPOCH]) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "nothing to change: give a role or an epoch");
+		return -EINVAL;
+	}
+	if (attrs[QREP_A_DEV_ROLE])
+		change->role = nla_get_u32(attrs[QREP_A_DEV_ROLE]);
+	if (!attrs[QREP_A_DEV_EPOCH])
+		return 0;
+	change->epoch = nla_get_u64(attrs[QREP_A_DEV_EPOCH]);
+	if (change->epoch <= qrep_device_epoch(dev)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_EPOCH],
+				    "the new epoch must be larger than the device's");
+		return -EINVAL;
+	}
+	if (qrep_quorum_mode(dev) && change->epoch > QREP_MAX_QUORUM_EPOCH) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_EPOCH],
+				    "the epoch does not fit in a quorum-mode version");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/*
+ * Under qrep_devices_mutex, so that the check of the epoch and its raise
+ * are one step against another DEV_SET, and the device stays.
+ */
+static int qrep_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qrep_dev_change change = {};
+	struct qrep_device *dev;
+	int ret;
+
+	mutex_lock(&qrep_devices_mutex);
+	dev = qrep_nl_find_dev(info);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto out_unlock;
+	}
+	ret = qrep_set_precheck(info, dev, &change);
+	if (ret)
+		goto out_unlock;
+	qrep_device_set(dev, &change);
+out_unlock:
+	mutex_unlock(&qrep_devices_mutex);
+	return ret;
 }
 
 /* A name is for people and logs: printable ASCII, not empty. */
@@ -823,6 +887,11 @@ static const struct genl_ops qrep_genl_ops[] = {
 	{
 		.cmd = QREP_CMD_RESYNC_UPDATE,
 		.doit = qrep_nl_resync_update,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = QREP_CMD_DEV_SET,
+		.doit = qrep_nl_dev_set,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -134,6 +134,13 @@ static void qrep_quorum_release(struct qrep_device *dev, u32 flags)
 	blk_mq_kick_requeue_list(dev->disk->queue);
 }
 
+void qrep_quorum_release_all(struct qrep_device *dev)
+{
+	if (qrep_quorum_mode(dev))
+		qrep_quorum_release(dev, QREP_QUORUM_F_WRITE |
+					 QREP_QUORUM_F_READ);
+}
+
 static void qrep_quorum_worker(struct work_struct *work)
 {
 	struct qrep_device *dev = container_of(work, struct qrep_device,
@@ -168,8 +175,14 @@ static void qrep_io_hold(struct qrep_device *dev, struct qrep_io *io)
 	bool fail;
 
 	spin_lock(&dev->held_lock);
+	/*
+	 * A secondary holds nothing: under held_lock, so that a demotion
+	 * (qrep_device_set) either sees this request held and releases it,
+	 * or this sees the demotion.
+	 */
 	fail = dev->config.on_no_quorum == QREP_NO_QUORUM_ERROR ||
-	       test_bit(QREP_DEV_DYING, &dev->flags);
+	       test_bit(QREP_DEV_DYING, &dev->flags) ||
+	       qrep_device_role(dev) == QREP_ROLE_SECONDARY;
 	if (!fail) {
 		io->held = true;
 		list_add_tail(&io->held_node, &dev->held);
@@ -474,6 +487,10 @@ bool qrep_late_reply(struct qrep_replica *r, const struct qrep_reply *reply,
 		qrep_replica_fail(r, "protocol violation: WRITE reply with %u blocks, expected 0",
 				  nblocks);
 		*ret = -EPROTO;
+	} else if (status == QREP_ERR_EPOCH) {
+		qrep_replica_fail_fenced(r, "WRITE",
+					 be64_to_cpu(reply->epoch));
+		*ret = -EIO;
 	} else if (status != QREP_OK) {
 		qrep_replica_fail(r, "WRITE refused: %s",
 				  qrep_status_name(status));

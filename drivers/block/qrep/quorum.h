@@ -29,6 +29,8 @@ void qrep_quorum_teardown(struct qrep_device *dev);
 
 /* The replicas changed: re-count the quorums (from any context). */
 void qrep_quorum_changed(struct qrep_device *dev);
+/* Sends every held request back to queue_rq (a demotion fails them). */
+void qrep_quorum_release_all(struct qrep_device *dev);
 /* QREP_QUORUM_F_* as last announced, and the requests held now. */
 u32 qrep_quorum_flags(struct qrep_device *dev);
 unsigned int qrep_quorum_held(struct qrep_device *dev);

@@ -291,6 +291,11 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 					qrep_status_name(status));
 		return 0;
 	}
+	if (status == QREP_ERR_EPOCH) {
+		qrep_replica_fail_fenced(r, qrep_rq_op_name(rq),
+					 be64_to_cpu(reply->epoch));
+		return -EIO;
+	}
 	if (status != QREP_OK) {
 		qrep_replica_fail(r, "%s refused: %s", qrep_rq_op_name(rq),
 				  qrep_status_name(status));

@@ -119,6 +119,9 @@ static void qrep_replica_failed_worker(struct work_struct *work)
 	bool serving;
 
 	qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_FAILED);
+	/* Set before this work was queued, under state_lock: see fail. */
+	if (r->fenced)
+		qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_FENCED);
 	qrep_quorum_changed(dev);
 	rcu_read_lock();
 	serving = qrep_replicas_serving(dev);
@@ -130,22 +133,22 @@ static void qrep_replica_failed_worker(struct work_struct *work)
 
 /*
  * Drops @r from the live set, for the reason given; only the first call
- * counts. Sleeps (socket shutdown): process context only. The event
- * work is queued under state_lock, so whoever sees FAILED can flush it.
+ * counts, and says whether a fenced event follows the failed one. Sleeps
+ * (socket shutdown): process context only. The event work is queued
+ * under state_lock, so whoever sees FAILED can flush it.
  */
-void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...)
+static __printf(3, 0)
+void qrep_replica_vfail(struct qrep_replica *r, bool fenced, const char *fmt,
+			va_list args)
 {
-	va_list args;
-
 	spin_lock(&r->state_lock);
 	if (r->state == QREP_REPLICA_FAILED) {
 		spin_unlock(&r->state_lock);
 		return;
 	}
 	WRITE_ONCE(r->state, QREP_REPLICA_FAILED);
-	va_start(args, fmt);
+	r->fenced = fenced;
 	vsnprintf(r->last_error, sizeof(r->last_error), fmt, args);
-	va_end(args);
 	queue_work(system_wq, &r->failed_work);
 	spin_unlock(&r->state_lock);
 
@@ -155,6 +158,35 @@ void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...)
 	/* Wakes the receiver, and the sender if it is blocked sending. */
 	kernel_sock_shutdown(r->sock, SHUT_RDWR);
 	wake_up(&r->tx_wait);
+}
+
+void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	qrep_replica_vfail(r, false, fmt, args);
+	va_end(args);
+}
+
+/* A helper with a fixed format: vfail takes a va_list only. */
+static __printf(2, 3)
+void qrep_replica_fail_fenced_fmt(struct qrep_replica *r,
+				  const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	qrep_replica_vfail(r, true, fmt, args);
+	va_end(args);
+}
+
+void qrep_replica_fail_fenced(struct qrep_replica *r, const char *what,
+			      u64 epoch)
+{
+	qrep_replica_fail_fenced_fmt(r, "%s refused: %s: the target holds epoch %llu, ours is %llu",
+				     what, qrep_status_name(QREP_ERR_EPOCH),
+				     epoch, qrep_device_epoch(r->dev));
 }
 
 static void qrep_replica_stale_worker(struct work_struct *work)

@@ -58,6 +58,7 @@ struct qrep_replica {
 	spinlock_t state_lock;		/* state changes and last_error */
 	enum qrep_replica_state state;	/* read without the lock: READ_ONCE */
 	char last_error[QREP_REPLICA_LAST_ERROR_MAX];
+	bool fenced;			/* failed because a target refused our epoch */
 
 	/* Transmit: requests wait in tx_queue for the sender thread. */
 	spinlock_t tx_queue_lock;	/* tx_queue and tx_closed */
@@ -129,6 +130,13 @@ void qrep_replica_put(struct qrep_replica *r);
 
 __printf(2, 3)
 void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...);
+/*
+ * The same for a target that answered @what with QREP_ERR_EPOCH, holding
+ * @epoch: user space also gets QREP_EVENT_REPLICA_FENCED, so that the
+ * node's qrepd can demote the device.
+ */
+void qrep_replica_fail_fenced(struct qrep_replica *r, const char *what,
+			      u64 epoch);
 /* Up to date no more, for the reason given: it serves no reads. */
 __printf(2, 3)
 void qrep_replica_make_stale(struct qrep_replica *r, const char *fmt, ...);

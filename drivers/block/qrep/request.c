@@ -131,8 +131,12 @@ void qrep_io_put(struct qrep_io *io)
 		qrep_io_complete(io);
 }
 
-/* Fresh state for a new dispatch; nothing else holds the request now. */
-static void qrep_io_start(struct qrep_io *io)
+/*
+ * Fresh state for a new dispatch; nothing else holds the request now.
+ * The epoch is read once here, before any version is stamped (see
+ * qrep_device_set()); every replica gets the request under it.
+ */
+static void qrep_io_start(struct qrep_device *dev, struct qrep_io *io)
 {
 	WRITE_ONCE(io->gen, io->gen + 1);
 	io->read_ok = false;
@@ -142,6 +146,7 @@ static void qrep_io_start(struct qrep_io *io)
 	io->acked = 0;
 	io->written = 0;
 	io->version = 0;
+	io->epoch = qrep_device_epoch(dev);
 	io->held = false;
 	io->refused = false;
 	io->start = ktime_get();
@@ -241,10 +246,13 @@ void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
 
 	if (!test_bit(QREP_DEV_WRITTEN, &dev->flags))
 		set_bit(QREP_DEV_WRITTEN, &dev->flags);
-	/* Every write of this epoch, the first too: see qrep_quorum.h. */
+	/*
+	 * Every write of this epoch, the first too: see qrep_quorum.h. The
+	 * request's own epoch, so that its version is above that epoch's
+	 * base even if the device's epoch is raised meanwhile.
+	 */
 	if (qrep_quorum_mode(dev))
-		qrep_device_seed_version(dev,
-					 qrep_version_base(dev->config.epoch));
+		qrep_device_seed_version(dev, qrep_version_base(io->epoch));
 	io->version = atomic64_inc_return(&dev->version);
 	/* A counter run into the epoch bits would outrank the next epoch. */
 	if (qrep_quorum_mode(dev) &&
@@ -298,6 +306,12 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 	}
 	if (!qrep_rq_well_formed(rq))
 		return BLK_STS_IOERR;
+	/*
+	 * A secondary sends nothing to a target: a demoted primary's
+	 * requests, new or requeued, fail here at once.
+	 */
+	if (qrep_device_role(dev) == QREP_ROLE_SECONDARY)
+		return BLK_STS_IOERR;
 	/* RQF_DONTPREP survives a requeue: set on the first dispatch only. */
 	if (!(rq->rq_flags & RQF_DONTPREP)) {
 		io->redrives = 0;
@@ -308,7 +322,7 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 		rq->rq_flags |= RQF_DONTPREP;
 	}
 
-	qrep_io_start(io);
+	qrep_io_start(dev, io);
 	blk_mq_start_request(rq);
 	rcu_read_lock();
 	if (qrep_quorum_mode(dev)) {

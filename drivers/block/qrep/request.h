@@ -79,6 +79,7 @@ struct qrep_io {
 	unsigned long acked;		/* up-to-date replicas that acknowledged */
 	unsigned long written;		/* any replica that acknowledged a WRITE */
 	u64 version;			/* WRITE: the version stamped on it */
+	u64 epoch;			/* the device's, at this dispatch */
 	ktime_t start;			/* dispatch time, for reply latency */
 	struct qrep_io_tx tx[QREP_MAX_REPLICAS];
 	/*

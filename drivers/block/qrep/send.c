@@ -165,7 +165,7 @@ static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
 	req->op = cpu_to_be16(op);
 	req->flags = cpu_to_be16(flags);
 	req->handle = cpu_to_be64(qrep_io_handle(io));
-	req->epoch = cpu_to_be64(r->dev->config.epoch);
+	req->epoch = cpu_to_be64(io->epoch);
 }
 
 static int qrep_send_io(struct qrep_replica *r, struct qrep_io *io)

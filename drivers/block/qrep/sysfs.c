@@ -32,7 +32,7 @@ static DEVICE_ATTR_RO(version);
 static ssize_t epoch_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", qrep_sysfs_dev(d)->config.epoch);
+	return sysfs_emit(buf, "%llu\n", qrep_device_epoch(qrep_sysfs_dev(d)));
 }
 static DEVICE_ATTR_RO(epoch);
 
