@@ -308,10 +308,15 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_IOERR;
 	/*
 	 * A secondary sends nothing to a target: a demoted primary's
-	 * requests, new or requeued, fail here at once.
+	 * requests, new or requeued, fail here at once. The role is read
+	 * inside the RCU section that the dispatch runs in, so a demotion's
+	 * grace period (qrep_device_set) covers this check too.
 	 */
-	if (qrep_device_role(dev) == QREP_ROLE_SECONDARY)
+	rcu_read_lock();
+	if (qrep_device_role(dev) == QREP_ROLE_SECONDARY) {
+		rcu_read_unlock();
 		return BLK_STS_IOERR;
+	}
 	/* RQF_DONTPREP survives a requeue: set on the first dispatch only. */
 	if (!(rq->rq_flags & RQF_DONTPREP)) {
 		io->redrives = 0;
@@ -324,7 +329,6 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	qrep_io_start(dev, io);
 	blk_mq_start_request(rq);
-	rcu_read_lock();
 	if (qrep_quorum_mode(dev)) {
 		qrep_quorum_dispatch(dev, io);
 	} else if (!qrep_no_replicas(dev)) {
