@@ -256,9 +256,9 @@ void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
 	io->version = atomic64_inc_return(&dev->version);
 	/* A counter run into the epoch bits would outrank the next epoch. */
 	if (qrep_quorum_mode(dev) &&
-	    qrep_version_epoch(io->version) != dev->config.epoch) {
+	    qrep_version_epoch(io->version) != io->epoch) {
 		pr_warn_ratelimited("qrep%d: the versions of epoch %llu are used up: bring the device up again (a new epoch)\n",
-				    dev->index, dev->config.epoch);
+				    dev->index, io->epoch);
 		io->refused = true;
 		return;
 	}
