@@ -39,7 +39,6 @@ BENCH_QREP_PORT=7801
 BENCH_NBD_PORT=10809
 BENCH_DRBD_PORT=7789
 BENCH_NAMES=(a b c d e f g h)
-BENCH_QUORUM_NA="not available: quorum mode not built (issue 4)"
 
 # bench_addr NODE: how node 1 reaches a daemon on NODE.
 bench_addr() {
@@ -188,8 +187,6 @@ bench_compare() {
 					# It worked before: keep its numbers, list the failure.
 					bench_emit "$section" "$id" - error "$rep" \
 						"set-up failed: $(bench_first_line "$err")"
-				elif [ "$kind" = qrep-quorum ] && [[ $err == *"mirror mode"* ]]; then
-					bench_emit "$section" "$id" - status - "$BENCH_QUORUM_NA"
 				else
 					bench_emit "$section" "$id" - status - \
 						"not available: set-up failed: $(bench_first_line "$err")"

@@ -24,7 +24,7 @@ compare,md-raid1-nbd-3,-,label,-,md raid1 over 3 nbd
 compare,qrep-mirror-3,randwrite-qd32,iops,1,300
 compare,qrep-mirror-3,randwrite-qd32,iops,2,100
 compare,qrep-mirror-3,randwrite-qd32,iops,3,200
-compare,qrep-quorum-3,-,status,-,not available: quorum mode not built (issue 4)
+compare,qrep-quorum-3,-,status,-,not available: set-up failed: no targets
 compare,nbd,randwrite-qd32,iops,1,400
 compare,nbd,randwrite-qd32,iops,2,500
 compare,md-raid1-nbd-3,randwrite-qd32,iops,1,100
@@ -81,9 +81,9 @@ csv_rows() {
 }
 
 not_available() {
-	grep -q '^compare,qrep-quorum-3,qrep quorum N=3,,status,.*not available: quorum mode not built (issue 4)$' \
+	grep -q '^compare,qrep-quorum-3,qrep quorum N=3,,status,.*not available: set-up failed: no targets$' \
 		"$TMP/out.csv" || { echo "no status line for quorum"; return 1; }
-	grep -q '^| qrep quorum N=3 | not available: quorum mode not built (issue 4) |' "$TMP/out.md" ||
+	grep -q '^| qrep quorum N=3 | not available: set-up failed: no targets |' "$TMP/out.md" ||
 		{ echo "no quorum row in the table"; return 1; }
 }
 

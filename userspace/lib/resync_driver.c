@@ -268,6 +268,30 @@ static int pick_source(struct resync_run *run, struct qrep_peer *p)
 	return -ENOENT;
 }
 
+/* The engine's callbacks, for @run. */
+static struct qrep_resync_ops resync_ops(struct resync_run *run)
+{
+	return (struct qrep_resync_ops){
+		.regions_done = regions_done, .throttle = throttle,
+		.progress = progress, .arg = run,
+	};
+}
+
+/* A pass's job: to @dst, as the kernel describes @replica. */
+static struct qrep_resync_job resync_job(struct resync_run *run,
+					 struct qrep_peer *dst,
+					 const struct qrep_view_replica *replica,
+					 const struct qrep_resync_ops *ops,
+					 const struct qrep_resync_stats *total_st)
+{
+	return (struct qrep_resync_job){
+		.dst = dst, .dev_blocks = run->cfg->size / QREP_BLOCK_SIZE,
+		.use_summaries = replica->history_unknown,
+		.check_data = replica->check_data, .ops = ops,
+		.stats = *total_st,
+	};
+}
+
 /*
  * One pass over the bitmap from one up-to-date source. -EAGAIN: the
  * source failed, or the kernel no longer counts it up to date; what was
@@ -278,16 +302,9 @@ static int resync_pass_mirror(struct resync_run *run, struct qrep_peer *dst,
 			      const struct qrep_view_replica *replica,
 			      struct qrep_resync_stats *total_st)
 {
-	const struct qrep_resync_ops ops = {
-		.regions_done = regions_done, .throttle = throttle,
-		.progress = progress, .arg = run,
-	};
-	struct qrep_resync_job job = {
-		.dst = dst, .dev_blocks = run->cfg->size / QREP_BLOCK_SIZE,
-		.use_summaries = replica->history_unknown,
-		.check_data = replica->check_data, .ops = &ops,
-		.stats = *total_st,
-	};
+	const struct qrep_resync_ops ops = resync_ops(run);
+	struct qrep_resync_job job = resync_job(run, dst, replica, &ops,
+						total_st);
 	const char *name = run->cfg->replicas[run->dst].name;
 	struct qrep_peer src;
 	int err;
@@ -446,16 +463,9 @@ static int resync_pass_quorum(struct resync_run *run, struct qrep_peer *dst,
 			      const struct qrep_view_replica *replica,
 			      struct qrep_resync_stats *total_st)
 {
-	const struct qrep_resync_ops ops = {
-		.regions_done = regions_done, .throttle = throttle,
-		.progress = progress, .arg = run,
-	};
-	struct qrep_resync_job job = {
-		.dst = dst, .dev_blocks = run->cfg->size / QREP_BLOCK_SIZE,
-		.use_summaries = replica->history_unknown,
-		.check_data = replica->check_data, .ops = &ops,
-		.stats = *total_st,
-	};
+	const struct qrep_resync_ops ops = resync_ops(run);
+	struct qrep_resync_job job = resync_job(run, dst, replica, &ops,
+						total_st);
 	const char *name = run->cfg->replicas[run->dst].name;
 	size_t words = (run->view->regions + 31) / 32;
 	unsigned int unreachable, k;
