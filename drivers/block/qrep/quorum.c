@@ -120,7 +120,6 @@ static void qrep_quorum_release(struct qrep_device *dev, u32 flags)
 		if (!(flags & qrep_quorum_needed(rq)))
 			continue;
 		list_move_tail(&io->held_node, &go);
-		io->held = false;
 		dev->nr_held--;
 	}
 	spin_unlock(&dev->held_lock);
@@ -184,7 +183,6 @@ static void qrep_io_hold(struct qrep_device *dev, struct qrep_io *io)
 	       test_bit(QREP_DEV_DYING, &dev->flags) ||
 	       qrep_device_role(dev) == QREP_ROLE_SECONDARY;
 	if (!fail) {
-		io->held = true;
 		list_add_tail(&io->held_node, &dev->held);
 		dev->nr_held++;
 	}
@@ -716,7 +714,6 @@ void qrep_quorum_teardown(struct qrep_device *dev)
 	spin_unlock(&dev->held_lock);
 	list_for_each_entry_safe(io, next, &gone, held_node) {
 		list_del_init(&io->held_node);
-		io->held = false;
 		blk_mq_end_request(blk_mq_rq_from_pdu(io), BLK_STS_IOERR);
 	}
 }

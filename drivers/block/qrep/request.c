@@ -147,7 +147,6 @@ static void qrep_io_start(struct qrep_device *dev, struct qrep_io *io)
 	io->written = 0;
 	io->version = 0;
 	io->epoch = qrep_device_epoch(dev);
-	io->held = false;
 	io->refused = false;
 	io->start = ktime_get();
 	atomic_set(&io->refs, 1);	/* the dispatch reference */

@@ -88,8 +88,7 @@ struct qrep_io {
 	 * cleared under this lock; see quorum.c.
 	 */
 	spinlock_t lock;
-	bool held;			/* on dev->held, waiting for a quorum */
-	struct list_head held_node;
+	struct list_head held_node;	/* on dev->held, waiting for a quorum */
 	/* Quorum-mode READ; sized by cmd_size, absent in mirror mode. */
 	struct qrep_quorum_read qr[];
 };
