@@ -7,24 +7,28 @@
 
 #include "auth.h"
 #include "client.h"
+#include "device.h"
 #include "replica_add.h"
 
 int qrep_replica_connect(const struct qrep_config *cfg, unsigned int i,
 			 struct qrep_hello_reply_msg *hello, char *err,
 			 size_t errlen)
 {
-	struct qrep_client_device dev = { .size = cfg->size };
+	const struct qrep_secret *use;
+	struct qrep_replica_conn conn;
 	struct qrep_secret secret;
-	int fd;
+	int ret;
 
-	memcpy(dev.uuid, cfg->uuid, sizeof(dev.uuid));
-	if (qrep_secret_load_optional(cfg->secret_file, &secret, &dev.secret,
-				      err, errlen))
+	if (qrep_secret_load_optional(cfg->secret_file, &secret, &use, err,
+				      errlen))
 		return -EACCES;
-	fd = qrep_client_open(cfg->replicas[i].addr, &dev,
-			      (int)cfg->connect_timeout_ms, hello, err, errlen);
+	/* Epoch 0 claims nothing: the target tells us its own. */
+	ret = qrep_replica_open(cfg, i, 0, use, &conn, err, errlen);
 	qrep_secret_wipe(&secret);
-	return fd;
+	if (ret)
+		return ret;
+	*hello = conn.hello;
+	return conn.fd;
 }
 
 int qrep_replica_hand_over(struct qrep_genl *g, const struct qrep_config *cfg,
