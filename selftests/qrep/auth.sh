@@ -67,6 +67,10 @@ replica_is() { [ "$(replica_state "$1")" = "$2" ]; }
 
 # log_has I TEXT: target I logged TEXT.
 log_has() { grep -qF -- "$2" "$TARGETS_DIR/${TARGET_NAMES[$1]}.log"; }
+# The target rewrites its stats file once a second: a refusal shows there
+# within this long.
+STATS_WAIT_SEC=5
+auth_failure_counted() { [ "$(target_stats "$1" auth_failed)" -ge 1 ]; }
 
 right_secret_up()
 {
@@ -90,7 +94,7 @@ wrong_secret_refused()
 	up_refused "$WRONG" "replica a (127.0.0.1:$(target_port 0)): authentication failed: wrong secret" &&
 		log_has 0 "127.0.0.1:" &&
 		log_has 0 "authentication refused: wrong proof: the client does not know the secret" &&
-		[ "$(target_stats 0 auth_failed)" -ge 1 ]
+		wait_for "$STATS_WAIT_SEC" auth_failure_counted 0
 }
 
 no_secret_refused()
