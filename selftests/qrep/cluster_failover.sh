@@ -40,6 +40,17 @@
 #  4. node1's link is cut (alone, a minority): through several election
 #     cycles it never becomes writable though its qrepd keeps trying, and
 #     node3 keeps writing; healed, node1 follows node3.
+#  5. The election channel, with node3 the primary and writing all along:
+#     node1's qrepd is restarted with a wrong secret, then with none.
+#     Through its listening and two election cycles at least, nodes 2
+#     and 3 log its datagrams dropped as bad MAC (wrong, then missing),
+#     it drops node3's, every target refuses its epoch proposals (log,
+#     auth_failed) and its /dev/qrep0 never opens for writing; node3
+#     stays primary at the same epoch and its writer is acknowledged.
+#     Then node1, as a third machine on the hub, records one of node3's
+#     datagrams to node2 and sends it again byte for byte from node3's
+#     address (udp_replay.c): node2 drops it as replayed, nothing
+#     changes. Last, node1's qrepd with the right secret follows node3.
 #
 # Dry run: until qrepd has its cluster mode (no --node in its usage), or
 # with FAILOVER_ELECTION=no, the election is replaced by the operator:
@@ -51,9 +62,10 @@
 # whose point is the election reports "# SKIP dry run" when its plumbing
 # worked, and fails when it did not.
 #
-# Not in selftests/TESTS while qrepd has no cluster mode (see there).
-# Dry, about 2 minutes under TCG next to one other VM (one run, cases 10
-# s to 30 s each); the election cases add about a minute.
+# In selftests/TESTS as cluster-failover. Dry, about 2 minutes under TCG
+# next to one other VM (one run, cases 10 s to 30 s each); the election
+# cases add about a minute. The election channel's (5) took 69 s in one
+# run on a busy machine, where the cases before them took 211 s.
 
 set -uo pipefail
 
@@ -147,7 +159,7 @@ STORE=$NODE_DIR/r0.store
 MNT=$NODE_DIR/mnt
 RECORDS=$MNT/records
 
-CASES=14
+CASES=18
 : "${FAILOVER_ELECTION:=auto}"	# yes, no (the dry run), auto
 
 ktap_plan "$CASES"
@@ -248,7 +260,7 @@ guest() {
 . selftests/lib/records.sh
 NODE=$i NODE_DIR=$NODE_DIR CONF=$CONF SECRET=$SECRET STORE=$STORE MNT=$MNT
 RECORDS=$RECORDS CLUSTER_STATUS=$CLUSTER_STATUS
-$(declare -f guest_dev_state guest_wait_state guest_replica_state guest_status)
+$(declare -f guest_dev_state guest_wait_state guest_replica_state guest_status guest_facts)
 $*"
 }
 
@@ -426,14 +438,18 @@ wait_for $SETUP_WAIT listening || { tail -n 5 \$QREP_CTL/target.log; exit 1; }
 [ \"\$(stat -c %a \$SECRET)\" = 600 ]"
 }
 
-# qrepd_start I: qrepd for node I, in the background, its log on the
-# host. Dry run: today's qrepd (reconnects and resyncs the local device).
-qrepd_start() {
-	local opt=""
+# qrepd_cmd I [CONF]: the guest command that starts qrepd for node I
+# (with resource file CONF in the VM, the shared one by default), in the
+# background, its log on the host. Dry run: today's qrepd (reconnects and
+# resyncs the local device).
+qrepd_cmd() {
+	local opt="" conf=${2:-$CONF}
 	[ "$ELECTION" = 0 ] || opt="$QREPD_NODE_OPT $1"
-	guest "$1" "setsid qrepd -c \$CONF $opt </dev/null >>\$QREP_CTL/qrepd.log 2>&1 &
+	echo "setsid qrepd -c $conf $opt </dev/null >>\$QREP_CTL/qrepd.log 2>&1 &
 echo \$! >\$NODE_DIR/qrepd.pid"
 }
+
+qrepd_start() { guest "$1" "$(qrepd_cmd "$@")"; }
 
 # dry_reconnect I NAME: the dry run's stand-in for qrepd adding replica
 # NAME (unreachable when node I's device came up) to node I's device.
@@ -781,6 +797,322 @@ minority_healed() {
 	writer_stop 3 n3c && check_records 3 final n3a n2 n3b n3c
 }
 
+# --- the election channel: strangers and a replay -------------------------
+#
+# From here node3 is the primary and nodes 1 and 2 follow it. Node1's
+# qrepd is restarted with a wrong secret, then with none, then with the
+# right one; between the last two, a third machine on the hub replays one
+# of node3's datagrams to node2. The channel must drop what does not
+# prove the secret or was accepted before, say so in the receiver's log,
+# and the election must go on as if nothing came: node3 primary at the
+# same epoch, writing; node1 never writable.
+
+# The test's writer on node3 while the election channel is attacked.
+CHANNEL_WRITER=n3d
+# A stranger (node1 restarted without the secret) is watched at least
+# this long: its listening, then two election cycles of its own.
+STRANGER_MIN_MS=$((LISTEN_MS + 2 * CYCLE_MS))
+# qrepd logs a kind of drop at most once per 10 s (cluster.c,
+# DROP_LOG_INTERVAL_MS): the second stranger's first report can wait
+# that long after the first stranger's last.
+DROP_LOG_INTERVAL_MS=10000
+STRANGER_MAX_MS=$((DROP_LOG_INTERVAL_MS + STRANGER_MIN_MS + OBSERVE_MS))
+# node1 with the right secret again follows node3 within FOLLOW_BOUND_MS;
+# seeing it takes more vm_exec calls here than elsewhere: a generous bound.
+RESTORED_WAIT_MS=$((3 * FOLLOW_BOUND_MS))
+REPLAY_NODE=1		# the machine that replays: a third one on the hub
+REPLAY_DELAY_MS=1000	# between capture and replay
+REPLAY_WAIT_MS=10000	# for a datagram to capture, and for the log line
+# node1's resource files in its VM: a copy of the resource with another
+# secret, and one without secret-file.
+WRONG_SECRET=$NODE_DIR/wrong.secret
+WRONG_CONF=$NODE_DIR/r0.wrong-secret.conf
+NO_SECRET_CONF=$NODE_DIR/r0.no-secret.conf
+
+# guest_facts: what a user checks on a node, one KEY=VALUE a line:
+# qrepd's status file (primary, epoch, election, device-role; fresh=yes
+# if the qrepd running now wrote it), whether that qrepd runs, the
+# device's state, and the local target's count of refused handshakes.
+# Shell builtins only: an exec costs a tenth of a second or more in a
+# TCG guest.
+guest_facts() {
+	local k v rest pid="" spid=""
+	[ ! -r "$NODE_DIR/qrepd.pid" ] || read -r pid <"$NODE_DIR/qrepd.pid"
+	while read -r k v rest; do
+		case $k in
+		primary | epoch | election | device-role) echo "$k=$v" ;;
+		pid) spid=$v ;;
+		esac
+	done <"$CLUSTER_STATUS"
+	if [ -n "$pid" ] && [ "$spid" = "$pid" ]; then echo fresh=yes; else echo fresh=no; fi
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo qrepd=running; else echo qrepd=gone; fi
+	echo "state=$(guest_dev_state)"
+	while read -r k v rest; do
+		[ "$k" != auth_failed ] || echo "auth_failed=$v"
+	done <"$NODE_DIR/target.stats"
+}
+
+# facts I...: each node's facts, read at once, into FACTS[I].
+declare -A FACTS=()
+facts() {
+	local i pids=() rc=0
+	for i in "$@"; do
+		guest "$i" guest_facts >"$WORK/facts.$i" 2>&1 &
+		pids+=("$!")
+	done
+	for i in "$@"; do
+		if wait "${pids[0]}"; then
+			FACTS[$i]=$(<"$WORK/facts.$i")
+		else
+			echo "cannot read node$i's facts:"
+			cat "$WORK/facts.$i"
+			rc=1
+		fi
+		pids=("${pids[@]:1}")
+	done
+	return "$rc"
+}
+# fact I KEY: KEY from FACTS[I].
+fact() { sed -n "s/^$2=//p" <<<"${FACTS[$1]}" | head -n 1; }
+
+log_lines() { wc -l <"$(ctl "$1")/$2"; }
+# logged_since I FILE LINES TEXT: node I's log FILE has a line with TEXT
+# after its first LINES lines (printed).
+logged_since() { tail -n "+$(($3 + 1))" "$(ctl "$1")/$2" | grep -F -- "$4"; }
+
+# qrepd_restart I CONF [PREP]: in one guest command (PREP first), stop
+# node I's qrepd and wait until it is gone (the new one binds the same
+# port), then start it again with resource CONF.
+qrepd_restart() {
+	guest "$1" "${3:-}
+read -r pid <\$NODE_DIR/qrepd.pid && kill \$pid || exit 1
+for ((n = 0; n < 100; n++)); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
+! kill -0 \$pid 2>/dev/null || { echo \"qrepd \$pid did not stop\"; exit 1; }
+$(qrepd_cmd "$1" "$2")"
+}
+
+need_known_epoch() {
+	[ "$PRIMARY" = 3 ] && [ -n "$PRIMARY_EPOCH" ] && return 0
+	echo "node3 is not the primary at a known epoch: an earlier case failed"
+	return 1
+}
+
+# node3_unmoved [cached]: node3 is still the writable primary at epoch
+# PRIMARY_EPOCH, node2 follows it, by their status files and devices
+# (with "cached", by the facts last read).
+PRIMARY_EPOCH=""
+node3_unmoved() {
+	local i rc=0
+	if [ "${1:-}" != cached ]; then
+		facts 2 3 || return 1
+	fi
+	for i in 2 3; do
+		[ "$(fact "$i" primary)" = 3 ] && [ "$(fact "$i" epoch)" = "$PRIMARY_EPOCH" ] && continue
+		echo "node$i's status names primary $(fact "$i" primary) at epoch $(fact "$i" epoch), not 3 at $PRIMARY_EPOCH"
+		rc=1
+	done
+	[ "$(fact 3 state)" = writable ] || { echo "node3's /dev/qrep0 is $(fact 3 state)"; rc=1; }
+	[ "$(fact 2 state)" = secondary ] || { echo "node2's /dev/qrep0 is $(fact 2 state)"; rc=1; }
+	return "$rc"
+}
+
+# stranger CONF PREP DROP_WHY OWN_WHY CLIENT_WHY TARGET_WHY: node1's qrepd
+# runs with resource CONF (made by the guest command PREP: a wrong
+# secret, or none). Through its listening and at least two election
+# cycles, until everything below was logged (or STRANGER_MAX_MS):
+# node1's /dev/qrep0 never opens for writing; nodes 2 and 3 log node1's
+# datagrams dropped as "bad MAC: DROP_WHY", node1 node3's as "bad MAC:
+# OWN_WHY"; node1 logs its epoch proposals failed (CLIENT_WHY); every
+# target logs a refused handshake from node1 (TARGET_WHY) and counts it;
+# node3 stays the primary at the same epoch, node2 follows it, and
+# node3's writer is acknowledged meanwhile.
+stranger() {
+	local conf=$1 prep=$2 drop_why=$3 own_why=$4 client_why=$5 target_why=$6
+	local i t0 a0 all rc=0 watcher stop
+	local -A lines=() tlines=() auth0=()
+	[ "$PRIMARY" = 3 ] || { echo "node3 is not the primary"; return 1; }
+	for i in 1 2 3; do
+		lines[$i]=$(log_lines "$i" qrepd.log)
+		tlines[$i]=$(log_lines "$i" target.log)
+	done
+	facts 1 2 3 || return 1
+	for i in 1 2 3; do
+		auth0[$i]=$(fact "$i" auth_failed)
+	done
+	PRIMARY_EPOCH=$(fact 3 epoch)
+	[ -n "$PRIMARY_EPOCH" ] || { echo "node3's status file has no epoch"; return 1; }
+	node3_unmoved cached || return 1
+	a0=$(acked 3 "$CHANNEL_WRITER")
+	echo "node3 primary at epoch $PRIMARY_EPOCH; its writer has $a0 records acknowledged"
+
+	qrepd_restart 1 "$conf" "$prep" || return 1
+	t0=$(now_ms)
+	# Watch node1's device from inside until the host says stop (in the
+	# control share, which neither side caches).
+	stop=$(ctl 1)/watch.stop
+	rm -f "$stop"
+	guest 1 "n=0 end=\$((SECONDS + $(((STRANGER_MAX_MS + 999) / 1000 + 10))))
+until [ -e \$QREP_CTL/watch.stop ] || [ \$SECONDS -ge \$end ]; do
+	s=\$(guest_dev_state)
+	[ \"\$s\" != writable ] || { echo 'node1 became writable:'; guest_status; exit 1; }
+	n=\$((n + 1)); sleep 0.2
+done
+echo \"node1's /dev/qrep0 looked at \$n times, never writable\"
+[ \$n -gt 0 ]" >"$WORK/watch.out" 2>&1 &
+	watcher=$!
+
+	while :; do
+		all=1
+		logged_since 2 qrepd.log "${lines[2]}" "datagram from $CLUSTER_NET.1 dropped (bad MAC): $drop_why" >/dev/null &&
+			logged_since 3 qrepd.log "${lines[3]}" "datagram from $CLUSTER_NET.1 dropped (bad MAC): $drop_why" >/dev/null &&
+			logged_since 1 qrepd.log "${lines[1]}" "datagram from $CLUSTER_NET.3 dropped (bad MAC): $own_why" >/dev/null &&
+			logged_since 1 qrepd.log "${lines[1]}" "not proposed: $client_why" >/dev/null || all=0
+		for i in 1 2 3; do
+			logged_since "$i" target.log "${tlines[$i]}" "$target_why" |
+				grep -F " $CLUSTER_NET.1:" >/dev/null || all=0
+		done
+		[ "$all" = 1 ] && [ $(($(now_ms) - t0)) -ge "$STRANGER_MIN_MS" ] && break
+		if [ $(($(now_ms) - t0)) -ge "$STRANGER_MAX_MS" ]; then
+			echo "not everything was logged within $STRANGER_MAX_MS ms"
+			rc=1
+			break
+		fi
+		sleep 0.5
+	done
+	touch "$stop"
+	wait "$watcher" || rc=1
+	cat "$WORK/watch.out"
+	echo "node1 ran $(($(now_ms) - t0)) ms as a stranger (at least $STRANGER_MIN_MS)"
+
+	for i in 2 3; do
+		echo "node$i's qrepd:"
+		logged_since "$i" qrepd.log "${lines[$i]}" "datagram from $CLUSTER_NET.1 dropped (bad MAC): $drop_why" ||
+			{ echo "  nothing dropped from node1 as bad MAC: $drop_why"; rc=1; }
+	done
+	echo "node1's qrepd:"
+	logged_since 1 qrepd.log "${lines[1]}" "datagram from $CLUSTER_NET.3 dropped (bad MAC): $own_why" ||
+		{ echo "  nothing dropped from node3 as bad MAC: $own_why"; rc=1; }
+	logged_since 1 qrepd.log "${lines[1]}" "not proposed: $client_why" | tail -n 3 ||
+		{ echo "  no epoch proposal failed with: $client_why"; rc=1; }
+	logged_since 1 qrepd.log "${lines[1]}" "election won" &&
+		{ echo "node1's qrepd won an election"; rc=1; }
+	for i in 1 2 3; do
+		echo "target n$i:"
+		logged_since "$i" target.log "${tlines[$i]}" "$target_why" | grep -F " $CLUSTER_NET.1:" | tail -n 1 ||
+			{ echo "  no handshake from node1 refused with: $target_why"; rc=1; }
+	done
+	# A target rewrites its stats file once a second: look again once.
+	facts 1 2 3 || return 1
+	for i in 1 2 3; do
+		[ "$(fact "$i" auth_failed)" -gt "${auth0[$i]}" ] && continue
+		sleep 1.5
+		facts 1 2 3 || return 1
+		break
+	done
+	for i in 1 2 3; do
+		echo "target n$i auth_failed: ${auth0[$i]} before, $(fact "$i" auth_failed) after"
+		[ "$(fact "$i" auth_failed)" -gt "${auth0[$i]}" ] ||
+			{ echo "target n$i counted no refused handshake"; rc=1; }
+	done
+	[ "$(fact 1 qrepd)" = running ] || { echo "node1's qrepd is gone: nothing was tested"; rc=1; }
+	[ "$(fact 1 state)" != writable ] || { echo "node1's /dev/qrep0 is writable"; rc=1; }
+	node3_unmoved cached || rc=1
+	acked_at_least 3 "$CHANNEL_WRITER" $((a0 + 1)) ||
+		{ echo "node3's writer acknowledged nothing meanwhile"; rc=1; }
+	echo "node3's writer: $(($(acked 3 "$CHANNEL_WRITER") - a0)) records acknowledged meanwhile"
+	return "$rc"
+}
+
+wrong_secret() {
+	if [ "$ELECTION" = 0 ]; then
+		CASE_SKIP="$DRY (no election channel)"
+		return 0
+	fi
+	[ "$PRIMARY" = 3 ] || { echo "node3 is not the primary"; return 1; }
+	writer_start 3 "$CHANNEL_WRITER" || return 1
+	# Another secret (0600), and node1's resource file pointing at it.
+	stranger "$WRONG_CONF" "(umask 077; head -c 32 /dev/urandom | base64 >$WRONG_SECRET) &&
+sed 's|^secret-file .*|secret-file $WRONG_SECRET|' \$CONF >$WRONG_CONF &&
+grep -qx 'secret-file $WRONG_SECRET' $WRONG_CONF || exit 1" \
+		"wrong MAC" "wrong MAC" \
+		"authentication failed: wrong secret" \
+		"authentication refused: wrong proof"
+}
+
+no_secret() {
+	local lines
+	if [ "$ELECTION" = 0 ]; then
+		CASE_SKIP="$DRY (no election channel)"
+		return 0
+	fi
+	lines=$(log_lines 1 qrepd.log)
+	stranger "$NO_SECRET_CONF" "grep -v '^secret-file ' \$CONF >$NO_SECRET_CONF || exit 1" \
+		"no MAC, and the resource has a secret" \
+		"a MAC, and this node has no secret-file" \
+		"authentication failed: the target requires a shared secret and none is configured here" \
+		"authentication refused: the client does not authenticate" || return 1
+	logged_since 1 qrepd.log "$lines" "has no secret-file: election datagrams are not authenticated" ||
+		{ echo "node1's qrepd did not warn that it runs without a secret"; return 1; }
+}
+
+# A machine on the hub records one of node3's datagrams to node2 and
+# sends it again, byte for byte, from node3's address and port.
+replayed() {
+	local lines out end rc=0
+	if [ "$ELECTION" = 0 ]; then
+		CASE_SKIP="$DRY (no election channel)"
+		return 0
+	fi
+	need_known_epoch || return 1
+	lines=$(log_lines 2 qrepd.log)
+	out=$(guest "$REPLAY_NODE" "ifname=\$(ip -o -4 addr show |
+	awk '{ split(\$4, a, \"/\"); if (a[1] == \"$CLUSTER_NET.$REPLAY_NODE\") { print \$2; exit } }')
+[ -n \"\$ifname\" ] || { echo 'no interface has $CLUSTER_NET.$REPLAY_NODE'; exit 1; }
+\$QREP_BUILD/selftests/udp_replay --ifname \$ifname --from $CLUSTER_NET.3 --to $CLUSTER_NET.2 \
+	--port $QREPD_PORT --delay-ms $REPLAY_DELAY_MS --timeout-ms $REPLAY_WAIT_MS" 2>&1) || rc=1
+	echo "on node$REPLAY_NODE: $out"
+	[ "$rc" = 0 ] || { echo "udp_replay failed"; return 1; }
+	end=$((SECONDS + REPLAY_WAIT_MS / 1000))
+	until logged_since 2 qrepd.log "$lines" "datagram from $CLUSTER_NET.3 dropped (replayed)"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "node2's qrepd logged no replayed datagram from node3"
+			tail -n 5 "$(ctl 2)/qrepd.log"
+			return 1
+		fi
+		sleep 0.5
+	done
+	node3_unmoved
+}
+
+# node1's qrepd with the right secret again: it follows node3, which
+# is still the primary at the same epoch, and node3's file system holds
+# every record its writer had acknowledged through the attacks.
+secret_restored() {
+	local t0 seen end
+	if [ "$ELECTION" = 0 ]; then
+		CASE_SKIP="$DRY"
+		return 0
+	fi
+	need_known_epoch || return 1
+	qrepd_restart 1 "$CONF" || return 1
+	t0=$(now_ms)
+	while :; do
+		facts 1 || return 1
+		seen=$(fact 1 primary)
+		[ "$(fact 1 fresh)" = yes ] && [ "$seen" = 3 ] && break
+		if [ $(($(now_ms) - t0)) -ge "$RESTORED_WAIT_MS" ]; then
+			echo "node1's status names primary '$seen', not 3, $RESTORED_WAIT_MS ms after its restart"
+			guest 1 guest_status
+			return 1
+		fi
+		sleep 0.5
+	done
+	echo "node1 seen following node3 $(($(now_ms) - t0)) ms after its restart"
+	[ "$(fact 1 state)" = secondary ] || { echo "node1's /dev/qrep0 is $(fact 1 state)"; return 1; }
+	node3_unmoved || return 1
+	writer_stop 3 "$CHANNEL_WRITER" && check_records 3 channel "$CHANNEL_WRITER"
+}
+
 start=$SECONDS
 step "three VMs boot; each runs its target with the shared 0600 secret" boot
 if [ -z "$WORK" ] || [ ! -f "$WORK/r0.conf" ]; then
@@ -801,6 +1133,10 @@ step "healed node2 demotes: device secondary, log says so, follows node3" node2_
 step "not diverged: node3 holds every acknowledged record of both sides; fsck clean" not_diverged
 step "node1 alone never becomes writable over $MINORITY_CYCLES election cycles" minority
 step "node1 healed: follows node3; every record of every writer there" minority_healed
+step "node1's qrepd with a wrong secret: dropped as bad MAC, refused by the targets, never writable" wrong_secret
+step "node1's qrepd with no secret: dropped as bad MAC (none), refused by the targets, never writable" no_secret
+step "a datagram from node3 replayed on the wire to node2: dropped as replayed, nothing changes" replayed
+step "node1's qrepd with the right secret again: follows node3, same epoch; every record there" secret_restored
 # quiesce: writers and qrepd stopped, the file system unmounted, the
 # device down, so that the VMs power off cleanly.
 quiesce() {
