@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -118,14 +117,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'f':
 			from = parse_addr(optarg, &o->from);
 			if (!from) {
-				fprintf(stderr, "udp_replay: --from: not an IPv4 address: %s\n", optarg);
+				fprintf(stderr, "udp_replay: --from: not an IPv4 address: %s\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case 't':
 			to = parse_addr(optarg, &o->to);
 			if (!to) {
-				fprintf(stderr, "udp_replay: --to: not an IPv4 address: %s\n", optarg);
+				fprintf(stderr, "udp_replay: --to: not an IPv4 address: %s\n",
+					optarg);
 				return 2;
 			}
 			break;
