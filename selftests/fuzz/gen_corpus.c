@@ -22,6 +22,7 @@
 
 #include "bytes.h"
 #include "cluster_proto.h"
+#include "cluster_status.h"
 #include "fuzz.h"
 #include "genl.h"
 #include "proto.h"
@@ -759,6 +760,34 @@ static void cluster_seeds(void)
 	put_seed("cluster_proto", "not-ours", b.data, b.len);
 }
 
+/* ---- fuzz_cluster_status: qrepd's status file ------------------------- */
+
+static void cluster_status_seeds(void)
+{
+	struct qrep_cluster_status st = {
+		.resource = "r0", .device = 0, .self = 2, .pid = 812,
+		.updated_ms = 1700000000123ULL, .election = "PRIMARY",
+		.device_role = "primary", .primary = 2, .epoch = 7,
+		.seen_epoch = 7, .last_change = "won the election at epoch 7",
+		.nr_nodes = 3,
+		.nodes = {
+			{ 1, "192.0.2.1:7790", 1700000000000ULL },
+			{ 2, "192.0.2.2:7790", 0 },
+			{ 3, "[2001:db8::3]:7790", 1700000000100ULL },
+		},
+	};
+	char text[QREP_CLUSTER_STATUS_MAX];
+	size_t len = qrep_cluster_status_format(&st, text, sizeof(text));
+
+	if (!len)
+		die("cluster status: does not fit");
+	put_seed("cluster_status", "primary", text, len);
+	text_seed("cluster_status", "secondary-no-device",
+		  "qrep-cluster-status 1\nresource r0\nself 1\n"
+		  "election LISTENING\ndevice-role none\nprimary 0\n"
+		  "future-key and more\nnode 1 192.0.2.1:7790 0\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -776,5 +805,6 @@ int main(int argc, char **argv)
 	store_seeds();
 	target_seeds();
 	cluster_seeds();
+	cluster_status_seeds();
 	return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The cluster status file qrepd writes and qrepctl status reads. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,31 @@ TEST(round_trip)
 	EXPECT_STREQ("[2001:db8::3]:7790", back.nodes[2].addr);
 	/* Too small a buffer: nothing rather than a cut file. */
 	EXPECT_EQ(0, qrep_cluster_status_format(&st, buf, 40));
+}
+
+/* The longest address a node line of the config can hold reads back. */
+TEST(longest_address)
+{
+	struct qrep_cluster_status st, back;
+	char buf[QREP_CLUSTER_STATUS_MAX];
+	char *addr;
+	size_t len, i;
+
+	sample(&st);
+	for (i = 0; i < QREP_CONFIG_MAX_NODES; i++) {
+		addr = st.nodes[i].addr;
+		memset(addr, 'h', QREP_ADDR_STR_MAX - 1);
+		memcpy(addr + QREP_ADDR_STR_MAX - 7, ":65535", 7);
+		st.nodes[i].id = UINT32_MAX - i;
+		st.nodes[i].last_heard_ms = UINT64_MAX;
+	}
+	st.nr_nodes = QREP_CONFIG_MAX_NODES;
+	len = qrep_cluster_status_format(&st, buf, sizeof(buf));
+	ASSERT_NE(0, len);
+	ASSERT_EQ(0, qrep_cluster_status_parse(buf, len, &back));
+	ASSERT_EQ(QREP_CONFIG_MAX_NODES, back.nr_nodes);
+	EXPECT_STREQ(st.nodes[7].addr, back.nodes[7].addr);
+	EXPECT_EQ(UINT64_MAX, back.nodes[7].last_heard_ms);
 }
 
 TEST(reader_is_careful)

@@ -13,6 +13,15 @@
 #include "parse.h"
 
 #define STATUS_MAGIC	"qrep-cluster-status 1"
+/*
+ * The longest line the writer makes, with its newline: a node line with
+ * the longest address and the widest numbers. A free-text line is
+ * shorter (its value is cut to QREP_CLUSTER_STATUS_TEXT_MAX).
+ */
+#define STATUS_LINE_MAX	(sizeof("node 4294967295  18446744073709551615\n") + \
+			 QREP_ADDR_STR_MAX)
+_Static_assert(STATUS_LINE_MAX > sizeof("device-role ") +
+	       QREP_CLUSTER_STATUS_TEXT_MAX, "a text line fits a line");
 
 const char *qrep_run_dir(void)
 {
@@ -149,7 +158,7 @@ static int parse_line(char *line, struct qrep_cluster_status *st)
 int qrep_cluster_status_parse(const char *text, size_t len,
 			      struct qrep_cluster_status *st)
 {
-	char line[QREP_CLUSTER_STATUS_TEXT_MAX + 64];
+	char line[STATUS_LINE_MAX];
 	size_t pos = 0, n;
 	bool first = true;
 
