@@ -106,6 +106,14 @@ struct drop_log {
 	unsigned long suppressed;
 };
 
+/*
+ * Why a datagram was dropped, for the log: a verdict of
+ * qrep_cluster_accept(), or, for one that passed them all, that it came
+ * from another address than its sender's node line.
+ */
+#define DROP_WRONG_ADDRESS	(QREP_CLUSTER_REPLAYED + 1)
+#define DROP_KINDS		(DROP_WRONG_ADDRESS + 1)
+
 struct cluster {
 	const struct qrep_config *cfg;
 	uint32_t self;
@@ -139,7 +147,7 @@ struct cluster {
 	uint64_t heard_ms[QREP_CONFIG_MAX_NODES];	/* Unix ms */
 	uint64_t status_written;	/* monotonic ms */
 	uint64_t deadline;		/* the election's next TICK; 0 none */
-	struct drop_log drops[QREP_CLUSTER_REPLAYED + 2];
+	struct drop_log drops[DROP_KINDS];
 };
 
 static uint64_t mono_ms(void)
@@ -680,10 +688,10 @@ static void feed(struct cluster *c, enum qrep_election_event_type type,
 	step(c, &ev);
 }
 
-static void drop(struct cluster *c, enum qrep_cluster_verdict v,
-		 const char *from, const char *why)
+static void drop(struct cluster *c, unsigned int kind, const char *from,
+		 const char *why)
 {
-	struct drop_log *d = &c->drops[v];
+	struct drop_log *d = &c->drops[kind];
 	uint64_t now = mono_ms();
 
 	if (d->last_ms && now - d->last_ms < DROP_LOG_INTERVAL_MS) {
@@ -691,7 +699,8 @@ static void drop(struct cluster *c, enum qrep_cluster_verdict v,
 		return;
 	}
 	qrep_warn("datagram from %s dropped (%s): %s%s", from,
-		  qrep_cluster_verdict_name(v), why,
+		  kind == DROP_WRONG_ADDRESS ? "wrong address" :
+		  qrep_cluster_verdict_name(kind), why,
 		  d->suppressed ? "; more were dropped since the last report" : "");
 	d->last_ms = now;
 	d->suppressed = 0;
@@ -767,7 +776,7 @@ static void receive(struct cluster *c)
 		slot = node_slot(c, d.from);
 		if (slot < 0 || !c->addr_len[slot] ||
 		    !same_sockaddr(&src, &c->addr[slot])) {
-			drop(c, QREP_CLUSTER_REPLAYED + 1, who,
+			drop(c, DROP_WRONG_ADDRESS, who,
 			     "a node's datagram from another address than its node line's");
 			continue;
 		}
