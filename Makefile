@@ -53,13 +53,13 @@ module: check-kver $(KO)
 $(KO): $(KERNEL_SRCS)
 	@mkdir -p $(KMOD_DIR)
 	@cp -a --parents $(KERNEL_SRCS) $(KMOD_DIR)/
-	@scripts/kbuild.sh $(KVER) $(KMOD_DIR) W=1 modules
+	+@scripts/kbuild.sh $(KVER) $(KMOD_DIR) W=1 modules
 
 # The test-only module the harness self-tests load (it warns on purpose).
 harness-module: check-kver
 	@mkdir -p $(O)/harness-kmod/$(KVER)
 	@cp -a $(HARNESS_MOD_SRCS) $(O)/harness-kmod/$(KVER)/
-	@scripts/kbuild.sh $(KVER) $(O)/harness-kmod/$(KVER) modules
+	+@scripts/kbuild.sh $(KVER) $(O)/harness-kmod/$(KVER) modules
 
 userspace: tools
 	$(MAKE) -C userspace O=$(O) all
@@ -93,7 +93,7 @@ fuzz-brief: fuzz-build
 sparse: check-kver
 	@rm -rf $(O)/sparse/$(KVER) && mkdir -p $(O)/sparse/$(KVER)
 	@cp -a --parents $(KERNEL_SRCS) $(O)/sparse/$(KVER)/
-	@scripts/kbuild.sh $(KVER) $(O)/sparse/$(KVER) C=2 modules
+	+@scripts/kbuild.sh $(KVER) $(O)/sparse/$(KVER) C=2 modules
 
 checkpatch: tools
 	@perl $(TOOLS)/scripts/checkpatch.pl --no-tree --strict --terse \
