@@ -15,9 +15,11 @@
  *
  * Everything is made and torn down per input: store, target, worker,
  * connection. One worker runs the requests in the order the reader
- * queued them, so the replies and the store's contents are a function of
- * the input alone; the one reply that can overtake others is the reader's
- * answer to a malformed header, which is matched wherever it comes.
+ * queued them, and the reader runs one itself only when none of the
+ * connection's is in progress, so the replies and the store's contents
+ * are a function of the input alone; the one reply that can overtake
+ * others is the reader's answer to a malformed header, which is matched
+ * wherever it comes.
  *
  * Invariants:
  *  - nothing but the connection ends: the target closes its side once

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One client connection: its lifetime, the handshake, and the reader that
- * turns the byte stream into queued requests.
+ * turns the byte stream into requests, which it runs itself or queues
+ * for the workers (conn_run_here).
  *
  * Whatever the client does (closes, resets, stalls, sends garbage) ends
  * at most this connection: the reader stops, queued requests still run
  * and answer if they can, and the last reference closes the socket. A
- * WRITE whose data did not arrive in full is never queued, so the store
+ * WRITE whose data did not arrive in full is never run, so the store
  * only ever sees complete writes.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -268,8 +270,53 @@ static void conn_malformed(struct qrep_target *t, struct qrep_target_conn *c,
 }
 
 /*
- * Reads requests and queues them until the stream ends, goes wrong, or
- * the target stops. Only complete, well-formed requests are queued.
+ * Whether the reader runs r itself, instead of handing it to a worker.
+ * Each hand-off costs a wake-up and two context switches, which is most
+ * of what a small request costs on a busy CPU; but a request the reader
+ * runs holds up the connection's next ones, so only:
+ *
+ *  - when no other request of the connection is in progress: then the
+ *    connection's requests still run, and are answered, in the order
+ *    they came, and nothing already queued waits behind the reader;
+ *  - a WRITE without FUA of at most QREP_TARGET_RUN_HERE_MAX_BLOCKS
+ *    (it goes to the page cache; the durable ones, FUA writes and
+ *    FLUSHes, wait for the disk and may share one fdatasync with
+ *    others, so they go to the workers; a large one is worth the
+ *    hand-off, which lets the reader take in the next one meanwhile);
+ *  - a request refused before it reaches the store;
+ *  - any other op that reads the store, when nothing more has arrived
+ *    behind it: with requests waiting, reads from a disk are better
+ *    spread over the workers. EPOCH_PROPOSE always goes to them.
+ */
+static bool conn_run_here(struct qrep_target *t, struct qrep_target_conn *c,
+			  const struct qrep_target_req *r)
+{
+	bool alone;
+	int pending;
+
+	pthread_mutex_lock(&t->pool_mutex);
+	alone = c->inflight == 1;
+	pthread_mutex_unlock(&t->pool_mutex);
+	if (!alone)
+		return false;
+	if (r->status != QREP_OK)
+		return true;
+	switch (r->msg.op) {
+	case QREP_OP_WRITE:
+		return !(r->msg.flags & QREP_REQ_FUA) &&
+		       r->msg.nblocks <= QREP_TARGET_RUN_HERE_MAX_BLOCKS;
+	case QREP_OP_FLUSH:
+	case QREP_OP_EPOCH_PROPOSE:
+		return false;
+	default:
+		return !ioctl(c->fd, FIONREAD, &pending) && !pending;
+	}
+}
+
+/*
+ * Reads requests and runs or queues them until the stream ends, goes
+ * wrong, or the target stops. Only complete, well-formed requests are
+ * run.
  */
 static void conn_read_requests(struct qrep_target *t,
 			       struct qrep_target_conn *c)
@@ -324,7 +371,13 @@ static void conn_read_requests(struct qrep_target *t,
 				  qrep_op_str(r->msg.op),
 				  (unsigned long long)r->msg.block,
 				  r->msg.nblocks, why);
-		qrep_target_req_queue(t, r);
+		if (conn_run_here(t, c, r)) {
+			/* The reader's own reference covers the reply. */
+			qrep_target_req_run(t, r);
+			qrep_target_req_put(t, r);
+		} else {
+			qrep_target_req_queue(t, r);
+		}
 	}
 	if (r)
 		qrep_target_req_put(t, r);

@@ -4,10 +4,11 @@
  *
  * Threads of a serving target:
  *  - main: accepts connections and waits for SIGTERM/SIGINT (cmd_serve.c);
- *  - one reader per connection: handshake, then parses requests and
- *    queues them (conn.c);
- *  - a fixed pool of workers: run requests against the store and send
- *    the replies (pool.c, request.c);
+ *  - one reader per connection: handshake, then parses requests; runs
+ *    the cheap ones itself, and sends their replies, when nothing else
+ *    of the connection is in progress, and queues the others (conn.c);
+ *  - a fixed pool of workers: run queued requests against the store
+ *    and send the replies (pool.c, request.c);
  *  - the stats writer, if --stats-file is given (stats.c).
  *
  * A connection is reference counted: its reader holds one reference and
@@ -42,6 +43,9 @@
  * QREP_TARGET_CONN_MAX_INFLIGHT: requests in progress on one connection,
  * so that one client cannot hold them all.
  *
+ * QREP_TARGET_RUN_HERE_MAX_BLOCKS: the largest WRITE a connection's
+ * reader runs itself rather than queueing it for a worker (conn.c).
+ *
  * QREP_TARGET_MAX_CONNS: connections served at once; more are refused.
  *
  * QREP_TARGET_HELLO_TIMEOUT_MS: a client must send its hello this soon.
@@ -58,6 +62,7 @@
 #define QREP_TARGET_MAX_THREADS		256
 #define QREP_TARGET_MAX_INFLIGHT	64
 #define QREP_TARGET_CONN_MAX_INFLIGHT	32
+#define QREP_TARGET_RUN_HERE_MAX_BLOCKS	16
 #define QREP_TARGET_MAX_CONNS		256
 #define QREP_TARGET_LISTEN_BACKLOG	64
 #define QREP_TARGET_HELLO_TIMEOUT_MS	10000
