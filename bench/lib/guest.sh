@@ -496,36 +496,19 @@ bench_fo_qrepd() {
 		>>"$QREP_CTL/qrepd.log" 2>&1 </dev/null &
 }
 
-# bench_dev_state: writable, secondary (qrepd follows another node: the
-# open is refused, "wrong medium type"), absent, or unusable. A subshell
-# and a redirection: no program started, as this is polled.
-bench_dev_state() {
-	local err
-
-	if [ ! -b /dev/qrep0 ]; then
-		echo absent
-	elif err=$( { exec 3<>/dev/qrep0; } 2>&1); then
-		echo writable
-	elif [[ $err == *"Wrong medium type"* ]]; then
-		echo secondary
-	else
-		echo unusable
-	fi
-}
-
 bench_state_is() {
-	[ "$(bench_dev_state)" = "$1" ]
+	[ "$(qrep_dev_state)" = "$1" ]
 }
 
 # bench_wait_state STATE SECONDS
 bench_wait_state() {
 	wait_for "$2" bench_state_is "$1" ||
-		{ bench_err "/dev/qrep0 on $(hostname) is $(bench_dev_state), not $1"; return 1; }
+		{ bench_err "/dev/qrep0 on $(hostname) is $(qrep_dev_state), not $1"; return 1; }
 }
 
 # bench_fo_poll FILE: until a 4 KiB O_DIRECT write to /dev/qrep0 is
 # accepted, try every 20 ms; then write "ok" to FILE. The device is
-# opened for writing cheaply (bench_dev_state) until it is writable, and
+# opened for writing cheaply (qrep_dev_state) until it is writable, and
 # only then is dd started: under TCG starting a program takes a tenth
 # of a second, and a poller that never sleeps would steal the vCPU from
 # the election. Run it in the background.
@@ -535,7 +518,7 @@ bench_fo_poll() {
 	rm -f "$fifo" "$1"
 	mkfifo "$fifo" && exec {fd}<>"$fifo" || return 1
 	echo started >"$1.started"
-	until [ "$(bench_dev_state)" = writable ] &&
+	until [ "$(qrep_dev_state)" = writable ] &&
 		dd if=/dev/urandom of=/dev/qrep0 bs=4k count=1 oflag=direct \
 			status=none 2>/dev/null; do
 		read -r -t 0.02 -u "$fd"

@@ -202,24 +202,13 @@ declare -A WRITER_NODE=()	# writer TAG -> the node it runs on
 now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
 ctl() { echo "$CLUSTER_DIR/node$1/ctl"; }
 
-# The functions every guest command may use, shipped with it.
-guest_dev_state() {
-	local err
-	if [ ! -b /dev/qrep0 ]; then
-		echo absent
-	elif err=$( { exec 3<>/dev/qrep0; } 2>&1); then
-		echo writable
-	elif [[ $err == *"Wrong medium type"* ]]; then
-		echo secondary
-	else
-		echo "unusable (${err##*: })"
-	fi
-}
+# The functions every guest command may use, shipped with it (besides
+# selftests/lib/qrep.sh's: qrep_dev_state, wait_for).
 
 # guest_wait_state STATE SECONDS: poll the device until it is STATE.
 guest_wait_state() {
 	local end=$((SECONDS + $2)) s
-	until s=$(guest_dev_state) && [ "$s" = "$1" ]; do
+	until s=$(qrep_dev_state) && [ "$s" = "$1" ]; do
 		if [ "$SECONDS" -ge "$end" ]; then
 			echo "/dev/qrep0 on $(hostname) is still $s after $2 s"
 			return 1
@@ -248,11 +237,11 @@ guest() {
 . selftests/lib/records.sh
 NODE=$i NODE_DIR=$NODE_DIR CONF=$CONF SECRET=$SECRET STORE=$STORE MNT=$MNT
 RECORDS=$RECORDS CLUSTER_STATUS=$CLUSTER_STATUS
-$(declare -f guest_dev_state guest_wait_state guest_replica_state guest_status)
+$(declare -f guest_wait_state guest_replica_state guest_status)
 $*"
 }
 
-dev_state() { guest "$1" guest_dev_state; }
+dev_state() { guest "$1" qrep_dev_state; }
 
 # expect_state I STATE: VM I's device is STATE now.
 expect_state() {
