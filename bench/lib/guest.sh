@@ -26,6 +26,11 @@
 #   bench_prefill DEV SIZE          write every block of the region once
 #   bench_resync_once SIZE PCT SPAN one resync after PCT % divergence;
 #                                   "METRIC VALUE" lines
+#   bench_fo_node NODE ADDR  bench_fo_qrepd NODE
+#                                   a failover cluster node's target, qrepd
+#   bench_wait_state STATE SECONDS  bench_fo_poll FILE
+#                                   /dev/qrep0 writable/secondary; the
+#                                   first write accepted (failover.sh)
 #   bench_kmem                      kernel memory in use, KiB
 #   bench_rss PID                   resident set of a process, KiB
 #
