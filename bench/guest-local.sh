@@ -11,7 +11,9 @@
 #      md raid1 over three nbd, every workload;
 #   2. scaling: qrep mirror with BENCH_SCALE_NS replicas, 4k random
 #      writes at QD32 and QD1;
-#   3. memory as the device grows through BENCH_GROW_SIZES.
+#   3. memory as the device grows through BENCH_GROW_SIZES;
+#   4. resync of qrep mirror N=3 after BENCH_RESYNC_PCTS % divergence of
+#      a BENCH_RESYNC_SIZE device.
 
 set -uo pipefail
 
@@ -58,5 +60,9 @@ done
 
 # shellcheck disable=SC2086 # a list of sizes
 [ -z "$BENCH_GROW_SIZES" ] || bench_grow $BENCH_GROW_SIZES
+
+# shellcheck disable=SC2086 # a list of percentages
+[ -z "$BENCH_RESYNC_PCTS" ] ||
+	bench_resync "$BENCH_RESYNC_SIZE" "$BENCH_RESYNC_SPAN" $BENCH_RESYNC_PCTS
 
 bench_log "one-VM part done"

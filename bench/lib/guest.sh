@@ -8,8 +8,11 @@
 # memory-backed file.
 #
 #   bench_prepare                   tmpfs on $BENCH_DIR, modules loaded
-#   bench_target_start NAME SIZE UUID LISTEN
+#   bench_target_start NAME SIZE UUID LISTEN [stats]
 #   bench_target_stop NAME          a qrep-target and its store
+#   bench_target_serve NAME LISTEN [stats]  bench_target_kill NAME
+#                                   restart it on its store; kill -9 it
+#   bench_target_stat NAME KEY      a counter from its --stats-file
 #   bench_qrep_up DEV SIZE UUID MODE NAME=HOST:PORT...
 #   bench_qrep_down DEV             /dev/qrepDEV over those targets
 #   bench_nbd_serve NAME SIZE PORT  an nbd-server exporting a tmpfs file
@@ -21,6 +24,13 @@
 #   bench_fio DEV RUNTIME SIZE RAMP WORKLOAD...
 #                                   one fio run; "WORKLOAD METRIC VALUE" lines
 #   bench_prefill DEV SIZE          write every block of the region once
+#   bench_resync_once SIZE PCT SPAN one resync after PCT % divergence;
+#                                   "METRIC VALUE" lines
+#   bench_fo_node NODE ADDR  bench_fo_qrepd NODE
+#                                   a failover cluster node's target, qrepd
+#   bench_wait_state STATE SECONDS  bench_fo_poll FILE
+#                                   /dev/qrep0 writable/secondary; the
+#                                   first write accepted (failover.sh)
 #   bench_kmem                      kernel memory in use, KiB
 #   bench_rss PID                   resident set of a process, KiB
 #
@@ -63,14 +73,24 @@ bench_prepare() {
 # ---- qrep ---------------------------------------------------------------
 
 bench_target_start() {
-	local name=$1 size=$2 uuid=$3 listen=$4 store log host
+	local name=$1 size=$2 uuid=$3 listen=$4
 
-	store=$BENCH_DIR/$name.store
+	qrep-target init --store "$BENCH_DIR/$name.store" --size "$size" \
+		--uuid "$uuid" >/dev/null || return 1
+	bench_target_serve "$name" "$listen" "${5:-}"
+}
+
+# bench_target_serve NAME LISTEN [stats]: a qrep-target on NAME's store
+# (made by bench_target_start), again after bench_target_kill; with
+# "stats", its counters in $BENCH_DIR/NAME.stats (bench_target_stat).
+bench_target_serve() {
+	local name=$1 listen=$2 log host
+	local -a opt=()
+
 	log=$BENCH_DIR/$name.log
-	qrep-target init --store "$store" --size "$size" --uuid "$uuid" >/dev/null ||
-		return 1
-	setsid qrep-target serve --store "$store" --listen "$listen" \
-		>"$log" 2>&1 </dev/null &
+	[ "${3:-}" != stats ] || opt=(--stats-file "$BENCH_DIR/$name.stats")
+	setsid qrep-target serve --store "$BENCH_DIR/$name.store" --listen "$listen" \
+		"${opt[@]}" >>"$log" 2>&1 </dev/null &
 	echo "$!" >"$BENCH_DIR/$name.pid"
 	host=${listen%:*}
 	[ "$host" != 0.0.0.0 ] || host=127.0.0.1
@@ -79,6 +99,22 @@ bench_target_start() {
 		tail -n 5 "$log" >&2
 		return 1
 	fi
+}
+
+# bench_target_kill NAME: kill -9, a crash; the store stays.
+bench_target_kill() {
+	local pid
+
+	pid=$(cat "$BENCH_DIR/$1.pid" 2>/dev/null) || return 0
+	kill -9 "$pid" 2>/dev/null || true
+	wait_for 10 bench_gone "$pid"
+	rm -f "$BENCH_DIR/$1.pid"
+}
+
+# bench_target_stat NAME KEY: a counter of NAME's stats file (0 if none).
+bench_target_stat() {
+	awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' \
+		"$BENCH_DIR/$1.stats" 2>/dev/null || echo 0
 }
 
 # bench_stop_pid FILE: end the process whose pid FILE holds, and wait.
@@ -93,7 +129,7 @@ bench_stop_pid() {
 
 bench_target_stop() {
 	bench_stop_pid "$BENCH_DIR/$1.pid"
-	rm -f "$BENCH_DIR/$1.store" "$BENCH_DIR/$1.log"
+	rm -f "$BENCH_DIR/$1.store" "$BENCH_DIR/$1.log" "$BENCH_DIR/$1.stats"
 }
 
 bench_target_pid() {
@@ -349,4 +385,154 @@ bench_kmem() {
 
 bench_rss() {
 	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
+}
+
+# ---- resync -----------------------------------------------------------------
+
+bench_now_ms() {
+	echo $((${EPOCHREALTIME/[.,]/} / 1000))
+}
+
+bench_replica_state() {
+	qrepctl status "$1" 2>/dev/null |
+		awk -v n="$2" '$1 == "replica" && index($3, n "@") == 1 { print $4 }'
+}
+
+bench_replica_failed() {
+	[ "$(bench_replica_state "$1" "$2")" = failed ]
+}
+
+# bench_resync_once SIZE PCT SPAN: qrep mirror N=3 (targets a, b, c on
+# loopback, stores of SIZE); b crashes (kill -9); PCT % of the device is
+# written as random, distinct SPAN-sized writes (fio randwrite, each span
+# once); b is restarted on its store and `qrepctl reconnect` brings it
+# back: its resync copies what b missed. Prints "METRIC VALUE" lines:
+# time_s (the reconnect, from the command to b up to date), moved_mib
+# (what b's target received meanwhile, from its stats file: block data,
+# headers, version requests), missed_mib (what was written while b was
+# away) and ratio (moved / missed).
+bench_resync_once() {
+	local size=$1 pct=$2 span=$3 uuid i conf spans depth bytes span_b before after t0 t1 err
+	local -a reps=()
+
+	bytes=$(bench_bytes "$size") && span_b=$(bench_bytes "$span") || return 1
+	spans=$((bytes * pct / 100 / span_b))
+	[ "$spans" -gt 0 ] || spans=1
+	# At most 4 MiB in flight: under TCG, more can keep a target from
+	# answering within the I/O timeout.
+	depth=$(((4 << 20) / span_b))
+	[ "$depth" -le 16 ] || depth=16
+	[ "$depth" -ge 1 ] || depth=1
+	uuid=$(bench_uuid)
+	for i in 0 1 2; do
+		bench_target_start "${BENCH_NAMES[i]}" "$size" "$uuid" \
+			"127.0.0.1:$((BENCH_QREP_PORT + i))" stats || return 1
+		reps+=("${BENCH_NAMES[i]}=127.0.0.1:$((BENCH_QREP_PORT + i))")
+	done
+	bench_qrep_up 0 "$size" "$uuid" mirror "${reps[@]}" || return 1
+	conf=$(bench_qrep_conf 0)
+	bench_target_kill b
+	fio --name=diverge --filename=/dev/qrep0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs="$span" --iodepth="$depth" --size="$size" \
+		--io_size=$((spans * span_b)) --randrepeat=0 \
+		--output-format=terse >/dev/null 2>"$BENCH_DIR/diverge.err" || {
+		cat "$BENCH_DIR/diverge.err" >&2
+		return 1
+	}
+	wait_for 30 bench_replica_failed 0 b ||
+		{ bench_err "b is $(bench_replica_state 0 b), not failed"; return 1; }
+	bench_target_serve b "127.0.0.1:$((BENCH_QREP_PORT + 1))" stats || return 1
+	# The stats file is rewritten once a second.
+	sleep 1.5
+	before=$(bench_target_stat b bytes_received)
+	t0=$(bench_now_ms)
+	err=$(qrepctl reconnect -c "$conf" b 2>&1) ||
+		{ bench_err "qrepctl reconnect: $err"; return 1; }
+	t1=$(bench_now_ms)
+	[ "$(bench_replica_state 0 b)" = up-to-date ] ||
+		{ bench_err "b is $(bench_replica_state 0 b) after the resync"; return 1; }
+	sleep 1.5
+	after=$(bench_target_stat b bytes_received)
+	awk -v t=$((t1 - t0)) -v m=$((after - before)) -v x=$((spans * span_b)) 'BEGIN {
+		printf "time_s %.3f\nmoved_mib %.3f\nmissed_mib %.3f\nratio %.4f\n",
+			t / 1000, m / 1048576, x / 1048576, m / x }'
+}
+
+# bench_bytes SIZE: a size like 64k or 1G in bytes.
+bench_bytes() {
+	local n=${1%[KkMmGg]}
+
+	[[ $n =~ ^[0-9]+$ ]] || { bench_err "'$1' is not a size"; return 1; }
+	case $1 in
+	*[Kk]) echo $((n << 10)) ;;
+	*[Mm]) echo $((n << 20)) ;;
+	*[Gg]) echo $((n << 30)) ;;
+	*) echo "$n" ;;
+	esac
+}
+
+# ---- failover (a qemu/cluster.sh node; qrepd --node) ------------------------
+
+# bench_fo_node NODE ADDR: this node's part of the cluster: the resource
+# file and secret the host left in the control share, a blank store of
+# the resource's size (the node's tmpfs: blank after every boot) and its
+# qrep-target on ADDR (with the secret).
+bench_fo_node() {
+	local node=$1 addr=$2 size uuid
+
+	qrep_load || return 1
+	mkdir -p "$BENCH_DIR" || return 1
+	install -m 0600 "$QREP_CTL/fo.secret" "$BENCH_DIR/fo.secret" &&
+		cp "$QREP_CTL/fo.conf" "$BENCH_DIR/fo.conf" || return 1
+	size=$(awk '$1 == "size" { print $2 }' "$BENCH_DIR/fo.conf")
+	uuid=$(awk '$1 == "uuid" { print $2 }' "$BENCH_DIR/fo.conf")
+	qrep-target init --store "$BENCH_DIR/fo.store" --size "$size" \
+		--uuid "$uuid" >/dev/null || return 1
+	setsid qrep-target serve --store "$BENCH_DIR/fo.store" --listen "$addr" \
+		--secret-file "$BENCH_DIR/fo.secret" \
+		>>"$QREP_CTL/target.log" 2>&1 </dev/null &
+	wait_for "$BENCH_START_TIMEOUT" bench_listening "${addr%:*}" "${addr##*:}" ||
+		{ bench_err "qrep-target on node$node did not start"; return 1; }
+}
+
+# bench_fo_qrepd NODE: qrepd --node NODE, in the background.
+bench_fo_qrepd() {
+	setsid qrepd -c "$BENCH_DIR/fo.conf" --node "$1" \
+		>>"$QREP_CTL/qrepd.log" 2>&1 </dev/null &
+}
+
+bench_state_is() {
+	[ "$(qrep_dev_state)" = "$1" ]
+}
+
+# bench_wait_state STATE SECONDS
+bench_wait_state() {
+	wait_for "$2" bench_state_is "$1" ||
+		{ bench_err "/dev/qrep0 on $(hostname) is $(qrep_dev_state), not $1"; return 1; }
+}
+
+# bench_fo_poll FILE: until a 4 KiB O_DIRECT write to /dev/qrep0 is
+# accepted, try every 20 ms; then write "ok" to FILE. The device is
+# opened for writing cheaply (qrep_dev_state) until it is writable, and
+# only then is dd started: under TCG starting a program takes a tenth
+# of a second, and a poller that never sleeps would steal the vCPU from
+# the election. Run it in the background.
+bench_fo_poll() {
+	local fifo=$BENCH_DIR/fo.poll fd
+
+	rm -f "$fifo" "$1"
+	mkfifo "$fifo" && exec {fd}<>"$fifo" || return 1
+	echo started >"$1.started"
+	until [ "$(qrep_dev_state)" = writable ] &&
+		dd if=/dev/urandom of=/dev/qrep0 bs=4k count=1 oflag=direct \
+			status=none 2>/dev/null; do
+		read -r -t 0.02 -u "$fd"
+	done
+	echo ok >"$1"
+}
+
+# bench_replica_up_to_date NAME: replica NAME is up to date on this
+# node's device.
+bench_replica_up_to_date() {
+	[ "$(bench_replica_state 0 "$1")" = up-to-date ]
 }

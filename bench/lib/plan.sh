@@ -273,3 +273,38 @@ bench_grow() {
 		bench_row_down qrep-mirror 1,1,1 >/dev/null 2>&1
 	done
 }
+
+# bench_resync SIZE SPAN PCT...: resync after PCT % of a SIZE device was
+# written (in random SPAN-sized writes) while one replica of qrep mirror
+# N=3 was away, on node 1 (all local), BENCH_REPS times; repetitions are
+# the outer loop, as in bench_compare. Fresh stores for each measurement.
+bench_resync() {
+	local size=$1 span=$2 pct rep out err metric value
+	local -A dead=()
+	shift 2
+
+	for pct in "$@"; do
+		bench_emit resync "$pct" - label - "$pct % of $size"
+	done
+	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+		for pct in "$@"; do
+			[ -z "${dead[$pct]:-}" ] || continue
+			bench_log "resync: $pct % of $size, repetition $rep of $BENCH_REPS"
+			if ! out=$(bench_on 1 bench_resync_once "$size" "$pct" "$span" 2>&1); then
+				err=$(bench_first_line "$out")
+				bench_log "resync of $pct %: $out"
+				if [ "$rep" = 1 ]; then
+					bench_emit resync "$pct" - status - "not available: $err"
+				else
+					bench_emit resync "$pct" - error "$rep" "$err"
+				fi
+				dead[$pct]=1
+			fi
+			while read -r metric value; do
+				[[ $value =~ ^[0-9.e+-]+$ ]] || continue
+				bench_emit resync "$pct" - "$metric" "$rep" "$value"
+			done <<<"$out"
+			bench_row_down qrep-mirror 1,1,1 >/dev/null 2>&1
+		done
+	done
+}

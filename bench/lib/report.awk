@@ -36,8 +36,12 @@ function stats(k,    n, i, j, v, a) {
 }
 
 function fmt(v, m) {
-	if (m == "mibps")
+	if (m == "mibps" || m ~ /_mib$/)
 		return sprintf("%.1f", v)
+	if (m == "ratio")
+		return sprintf("%.3f", v)
+	if (m ~ /_ms$/)
+		return sprintf("%.0f", v)
 	if (v >= 100)
 		return sprintf("%.0f", v)
 	return sprintf("%.1f", v)
@@ -72,6 +76,10 @@ function ratio(s, r, ref, w, m,    a, b) {
 
 function units(m) {
 	if (m ~ /_kib$/) return "KiB"
+	if (m ~ /_mib$/) return "MiB"
+	if (m ~ /_ms$/) return "ms"
+	if (m == "time_s") return "s"
+	if (m == "ratio") return "x"
 	if (m == "iops") return "IOPS"
 	if (m == "mibps") return "MiB/s"
 	return "us"
@@ -243,6 +251,49 @@ END {
 			print "| " r " | " cell("mem", r, "-", "kmem_up_kib") " | " cell("mem", r, "-", "kmem_io_kib") \
 				" | " cell("mem", r, "-", "target_rss_kib") " | " cell("mem", r, "-", "target_rss_io_kib") \
 				" | " cell("mem", r, "-", "store_kib") " |"
+		}
+		print ""
+	}
+	if (nrows["resync"]) {
+		print "## Resync after divergence (qrep mirror N=3, one VM)"
+		print ""
+		print "One replica killed (kill -9); the given share of the device written"
+		print "through /dev/qrep0 as random writes, each span once; the replica's"
+		print "target restarted on its store; `qrepctl reconnect` timed until the"
+		print "replica is up to date. Moved: what its target received meanwhile"
+		print "(block data, headers, version requests); missed: what was written."
+		print ""
+		print "| divergence | missed (MiB) | resync time (s) | moved (MiB) | moved / missed |"
+		print "| --- | ---: | ---: | ---: | ---: |"
+		for (i = 1; i <= nrows["resync"]; i++) {
+			r = rows["resync", i]
+			if (status_row("resync", r, label["resync", r], 4))
+				continue
+			print "| " label["resync", r] " | " cell("resync", r, "-", "missed_mib") \
+				" | " cell("resync", r, "-", "time_s") " | " cell("resync", r, "-", "moved_mib") \
+				" | " cell("resync", r, "-", "ratio") " |"
+		}
+		print ""
+	}
+	if (nrows["failover"]) {
+		print "## Failover (three VMs, qrepd --node, quorum mode)"
+		print ""
+		print "The primary powered off (QEMU quits) until a 4 KiB O_DIRECT write is"
+		print "accepted on the node that takes over (polled every 20 ms, dd started"
+		print "once the device opens for writing); the election's settings beside."
+		print ""
+		print "| cluster | power off to first write (ms) | heartbeat interval (ms) | heartbeat timeout (ms) | election ack timeout (ms) | coordinator timeout (ms) | epoch quorum timeout (ms) |"
+		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for (i = 1; i <= nrows["failover"]; i++) {
+			r = rows["failover", i]
+			if (status_row("failover", r, label["failover", r], 6))
+				continue
+			print "| " label["failover", r] " | " cell("failover", r, "-", "failover_ms") \
+				" | " cell("failover", r, "-", "heartbeat-interval_ms") \
+				" | " cell("failover", r, "-", "heartbeat-timeout_ms") \
+				" | " cell("failover", r, "-", "election-ack-timeout_ms") \
+				" | " cell("failover", r, "-", "coordinator-timeout_ms") \
+				" | " cell("failover", r, "-", "epoch-quorum-timeout_ms") " |"
 		}
 		print ""
 	}

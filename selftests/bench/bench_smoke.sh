@@ -11,10 +11,16 @@
 #
 #   one VM:  qrep mirror N=3 | single nbd | md raid1 over 3 nbd   (loopback)
 #            + qrep N=1, 2 (scaling) + memory of a 1 GiB device
+#            + resync of a 16 MiB qrep mirror N=3 after 1, 10, 100 %
+#              divergence (time, bytes moved)
 #
 #   node1 192.0.2.1 ---- vde_switch --hub ---- node2 192.0.2.2
 #   (DRBD 8.4 protocol C primary,             (DRBD peer,
 #    /dev/qrep0, target a on loopback)         target b)
+#
+# Not the failover part (bench/run's BENCH_FAILOVER, three more VMs to
+# boot: a minute or two that make check cannot spare); make bench runs
+# it.
 
 set -uo pipefail
 
@@ -29,6 +35,7 @@ CSV=$BENCH_OUT/latest.csv
 ROWS="compare,qrep-mirror-3 compare,nbd compare,md-raid1-nbd-3
 pair,drbd-c pair,qrep-mirror-2 scale,qrep-mirror-1 scale,qrep-mirror-2"
 WORKLOADS="randwrite-qd1 randwrite-qd32 randread-qd32 seqwrite-1m seqread-1m"
+RESYNC_PCTS="1 10 100"
 
 ktap_plan 6
 rm -rf "$BENCH_OUT"
@@ -39,7 +46,7 @@ table_written() {
 	local section
 
 	[ -s "$MD" ] || { echo "no $MD"; return 1; }
-	for section in "One VM" "Two VMs" "Scaling" "Memory"; do
+	for section in "One VM" "Two VMs" "Scaling" "Memory" "Resync"; do
 		grep -q "^## $section" "$MD" || { echo "no section '$section'"; return 1; }
 	done
 	grep -qE '^- kernel: .*accelerator: (TCG|KVM)' "$MD" || { echo "no kernel or accelerator"; return 1; }
@@ -69,7 +76,7 @@ csv_numbers() {
 }
 
 every_row_measured() {
-	local sr wl m v rc=0 wls
+	local sr wl m v p rc=0 wls
 
 	for sr in $ROWS; do
 		wls=$WORKLOADS
@@ -88,6 +95,12 @@ every_row_measured() {
 	is_number "$v" || { echo "memory of a 1G device: no kernel memory"; rc=1; }
 	v=$(csv_value mem 1G - target_rss_kib)
 	is_number "$v" || { echo "memory of a 1G device: no target RSS"; rc=1; }
+	for p in $RESYNC_PCTS; do
+		for m in time_s moved_mib missed_mib ratio; do
+			v=$(csv_value resync "$p" - "$m")
+			is_number "$v" || { echo "resync after $p % divergence: no $m"; rc=1; }
+		done
+	done
 	return "$rc"
 }
 

@@ -34,6 +34,26 @@ compare,nbd,randwrite-qd1,p99_us,1,500
 compare,md-raid1-nbd-3,seqread-1m,error,1,fio failed
 mem,1G,-,label,-,1G
 mem,1G,-,kmem_up_kib,1,352
+resync,1,-,label,-,1 % of 1G
+resync,1,-,time_s,1,3.25
+resync,1,-,time_s,2,2.5
+resync,1,-,moved_mib,1,10.38
+resync,1,-,moved_mib,2,10.5
+resync,1,-,missed_mib,1,10.25
+resync,1,-,missed_mib,2,10.25
+resync,1,-,ratio,1,1.0127
+resync,1,-,ratio,2,1.0244
+resync,100,-,label,-,100 % of 1G
+resync,100,-,status,-,not available: qrepctl reconnect: timed out
+failover,qrep-quorum-3,-,label,-,qrep quorum N=3 on 3 VMs
+failover,qrep-quorum-3,-,heartbeat-interval_ms,1,250
+failover,qrep-quorum-3,-,heartbeat-timeout_ms,1,1500
+failover,qrep-quorum-3,-,election-ack-timeout_ms,1,500
+failover,qrep-quorum-3,-,coordinator-timeout_ms,1,3000
+failover,qrep-quorum-3,-,epoch-quorum-timeout_ms,1,1000
+failover,qrep-quorum-3,-,failover_ms,1,2900
+failover,qrep-quorum-3,-,failover_ms,2,3400
+failover,qrep-quorum-3,-,failover_ms,3,2500
 EOF
 printf 'date=2026-01-01 00:00 UTC\nkernel=6.1.0-1-amd64\naccel=TCG\n' >"$TMP/meta"
 
@@ -68,6 +88,15 @@ ROWS=(
 	"10 compare nbd randwrite-qd32 iops 11 "
 	"11 mem 1G - kmem_up_kib 7 352"
 	"12 mem 1G - kmem_up_kib 6 KiB"
+	"13 resync 1 - time_s 7 2.875"
+	"14 resync 1 - time_s 6 s"
+	"15 resync 1 - ratio 8 1.0127"
+	"16 resync 1 - ratio 9 1.0244"
+	"17 resync 1 - moved_mib 6 MiB"
+	"18 failover qrep-quorum-3 - failover_ms 7 2900"
+	"19 failover qrep-quorum-3 - failover_ms 10 3"
+	"20 failover qrep-quorum-3 - failover_ms 11 "
+	"21 failover qrep-quorum-3 - heartbeat-timeout_ms 7 1500"
 )
 
 csv_rows() {
@@ -100,9 +129,23 @@ table_cells() {
 		{ echo "no heading"; return 1; }
 }
 
-ktap_plan 4
+resync_failover_tables() {
+	grep -q '^## Resync after divergence' "$TMP/out.md" || { echo "no resync table"; return 1; }
+	grep -q '^| 1 % of 1G | 10.2 | 2.9 (2.5-3.2) | 10.4 (10.4-10.5) | 1.019 (1.013-1.024) |$' "$TMP/out.md" ||
+		{ echo "resync row:"; grep '^| 1 % of 1G' "$TMP/out.md"; return 1; }
+	grep -q '^| 100 % of 1G | not available: qrepctl reconnect: timed out |  |  |  |$' "$TMP/out.md" ||
+		{ echo "resync status row:"; grep '^| 100 % of 1G' "$TMP/out.md"; return 1; }
+	grep -q '^## Failover' "$TMP/out.md" || { echo "no failover table"; return 1; }
+	grep -q '^| qrep quorum N=3 on 3 VMs | 2900 (2500-3400) | 250 | 1500 | 500 | 3000 | 1000 |$' "$TMP/out.md" ||
+		{ echo "failover row:"; grep '^| qrep quorum N=3, 3' "$TMP/out.md"; return 1; }
+	grep -q '^resync,100,100 % of 1G,,status,' "$TMP/out.csv" ||
+		{ echo "no status line for the 100 % resync"; return 1; }
+}
+
+ktap_plan 5
 ktap_test "the report is written" report
 ktap_test "medians, extremes, counts and ratios (${#ROWS[@]} rows)" csv_rows
 ktap_test "a row not available says why" not_available
 ktap_test "table cells, ratio rows, failures, heading" table_cells
+ktap_test "resync and failover tables: cells, a resync not available" resync_failover_tables
 ktap_finish

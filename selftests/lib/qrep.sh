@@ -35,3 +35,21 @@ wait_for()
 		sleep 0.1
 	done
 }
+
+# qrep_dev_state: what /dev/qrep0 is to a writer on this node: absent,
+# writable, secondary (the open is refused with "wrong medium type": in
+# a cluster another node is the primary), or unusable (WHY). Opened with
+# a redirection in a subshell, no program started: cheap to poll.
+qrep_dev_state()
+{
+	local err
+	if [ ! -b /dev/qrep0 ]; then
+		echo absent
+	elif err=$( { exec 3<>/dev/qrep0; } 2>&1); then
+		echo writable
+	elif [[ $err == *"Wrong medium type"* ]]; then
+		echo secondary
+	else
+		echo "unusable (${err##*: })"
+	fi
+}

@@ -214,24 +214,13 @@ declare -A WRITER_NODE=()	# writer TAG -> the node it runs on
 now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
 ctl() { echo "$CLUSTER_DIR/node$1/ctl"; }
 
-# The functions every guest command may use, shipped with it.
-guest_dev_state() {
-	local err
-	if [ ! -b /dev/qrep0 ]; then
-		echo absent
-	elif err=$( { exec 3<>/dev/qrep0; } 2>&1); then
-		echo writable
-	elif [[ $err == *"Wrong medium type"* ]]; then
-		echo secondary
-	else
-		echo "unusable (${err##*: })"
-	fi
-}
+# The functions every guest command may use, shipped with it (besides
+# selftests/lib/qrep.sh's: qrep_dev_state, wait_for).
 
 # guest_wait_state STATE SECONDS: poll the device until it is STATE.
 guest_wait_state() {
 	local end=$((SECONDS + $2)) s
-	until s=$(guest_dev_state) && [ "$s" = "$1" ]; do
+	until s=$(qrep_dev_state) && [ "$s" = "$1" ]; do
 		if [ "$SECONDS" -ge "$end" ]; then
 			echo "/dev/qrep0 on $(hostname) is still $s after $2 s"
 			return 1
@@ -260,11 +249,11 @@ guest() {
 . selftests/lib/records.sh
 NODE=$i NODE_DIR=$NODE_DIR CONF=$CONF SECRET=$SECRET STORE=$STORE MNT=$MNT
 RECORDS=$RECORDS CLUSTER_STATUS=$CLUSTER_STATUS
-$(declare -f guest_dev_state guest_wait_state guest_replica_state guest_status guest_facts)
+$(declare -f guest_wait_state guest_replica_state guest_status guest_facts)
 $*"
 }
 
-dev_state() { guest "$1" guest_dev_state; }
+dev_state() { guest "$1" qrep_dev_state; }
 
 # expect_state I STATE: VM I's device is STATE now.
 expect_state() {
@@ -846,7 +835,7 @@ guest_facts() {
 	done <"$CLUSTER_STATUS"
 	if [ -n "$pid" ] && [ "$spid" = "$pid" ]; then echo fresh=yes; else echo fresh=no; fi
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo qrepd=running; else echo qrepd=gone; fi
-	echo "state=$(guest_dev_state)"
+	echo "state=$(qrep_dev_state)"
 	while read -r k v rest; do
 		[ "$k" != auth_failed ] || echo "auth_failed=$v"
 	done <"$NODE_DIR/target.stats"
@@ -953,7 +942,7 @@ stranger() {
 	rm -f "$stop"
 	guest 1 "n=0 end=\$((SECONDS + $(((STRANGER_MAX_MS + 999) / 1000 + 10))))
 until [ -e \$QREP_CTL/watch.stop ] || [ \$SECONDS -ge \$end ]; do
-	s=\$(guest_dev_state)
+	s=\$(qrep_dev_state)
 	[ \"\$s\" != writable ] || { echo 'node1 became writable:'; guest_status; exit 1; }
 	n=\$((n + 1)); sleep 0.2
 done
