@@ -116,21 +116,27 @@ function status_row(s, r, name, ncol,    line, j) {
 	return 1
 }
 
-# A comparison table: absolute numbers, then the ratios of the qrep rows.
-function table(s, refs, nref,    i, j, k, r, v, line, row, ref) {
-	if (!nrows[s])
-		return
-	header("device")
+# A table of section S's rows, one cell per column of col(), the rows
+# named by their labels under the heading FIRST.
+function rows_table(s, first,    i, j, r, line) {
+	header(first)
 	for (i = 1; i <= nrows[s]; i++) {
 		r = rows[s, i]
-		line = "| " label[s, r]
 		if (status_row(s, r, label[s, r], ncol))
 			continue
+		line = "| " label[s, r]
 		for (j = 1; j <= ncol; j++)
 			line = line " | " cell(s, r, cw[j], cm[j])
 		print line " |"
 	}
 	print ""
+}
+
+# A comparison table: absolute numbers, then the ratios of the qrep rows.
+function table(s, refs, nref,    i, j, k, r, v, line, row, ref) {
+	if (!nrows[s])
+		return
+	rows_table(s, "device")
 	split(refs, ref, " ")
 	line = ""
 	for (i = 1; i <= nrows[s]; i++) {
@@ -222,17 +228,11 @@ END {
 	if (nrows["scale"]) {
 		print "## Scaling: qrep mirror with N replicas (one VM)"
 		print ""
-		print "| replicas | 4k randwrite QD32 IOPS | 4k randwrite QD1 p50 (us) | 4k randwrite QD1 p99 (us) |"
-		print "| --- | ---: | ---: | ---: |"
-		for (i = 1; i <= nrows["scale"]; i++) {
-			r = rows["scale", i]
-			if (status_row("scale", r, label["scale", r], 3))
-				continue
-			print "| " label["scale", r] " | " cell("scale", r, "randwrite-qd32", "iops") \
-				" | " cell("scale", r, "randwrite-qd1", "p50_us") \
-				" | " cell("scale", r, "randwrite-qd1", "p99_us") " |"
-		}
-		print ""
+		ncol = 0
+		col("randwrite-qd32", "iops", "4k randwrite QD32 IOPS")
+		col("randwrite-qd1", "p50_us", "4k randwrite QD1 p50 (us)")
+		col("randwrite-qd1", "p99_us", "4k randwrite QD1 p99 (us)")
+		rows_table("scale", "replicas")
 	}
 	if (nrows["mem"]) {
 		print "## Memory as the device grows (qrep mirror N=3, sparse stores, one VM)"
@@ -242,17 +242,13 @@ END {
 		print "store: tmpfs used per store. \"after I/O\": after the 4k randwrite QD32"
 		print "run over the whole device."
 		print ""
-		print "| device size | kernel, after up (KiB) | kernel, after I/O (KiB) | target RSS after up (KiB) | target RSS after I/O (KiB) | store after I/O (KiB) |"
-		print "| --- | ---: | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= nrows["mem"]; i++) {
-			r = rows["mem", i]
-			if (status_row("mem", r, r, 5))
-				continue
-			print "| " r " | " cell("mem", r, "-", "kmem_up_kib") " | " cell("mem", r, "-", "kmem_io_kib") \
-				" | " cell("mem", r, "-", "target_rss_kib") " | " cell("mem", r, "-", "target_rss_io_kib") \
-				" | " cell("mem", r, "-", "store_kib") " |"
-		}
-		print ""
+		ncol = 0
+		col("-", "kmem_up_kib", "kernel, after up (KiB)")
+		col("-", "kmem_io_kib", "kernel, after I/O (KiB)")
+		col("-", "target_rss_kib", "target RSS after up (KiB)")
+		col("-", "target_rss_io_kib", "target RSS after I/O (KiB)")
+		col("-", "store_kib", "store after I/O (KiB)")
+		rows_table("mem", "device size")
 	}
 	if (nrows["resync"]) {
 		print "## Resync after divergence (qrep mirror N=3, one VM)"
@@ -263,17 +259,12 @@ END {
 		print "replica is up to date. Moved: what its target received meanwhile"
 		print "(block data, headers, version requests); missed: what was written."
 		print ""
-		print "| divergence | missed (MiB) | resync time (s) | moved (MiB) | moved / missed |"
-		print "| --- | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= nrows["resync"]; i++) {
-			r = rows["resync", i]
-			if (status_row("resync", r, label["resync", r], 4))
-				continue
-			print "| " label["resync", r] " | " cell("resync", r, "-", "missed_mib") \
-				" | " cell("resync", r, "-", "time_s") " | " cell("resync", r, "-", "moved_mib") \
-				" | " cell("resync", r, "-", "ratio") " |"
-		}
-		print ""
+		ncol = 0
+		col("-", "missed_mib", "missed (MiB)")
+		col("-", "time_s", "resync time (s)")
+		col("-", "moved_mib", "moved (MiB)")
+		col("-", "ratio", "moved / missed")
+		rows_table("resync", "divergence")
 	}
 	if (nrows["failover"]) {
 		print "## Failover (three VMs, qrepd --node, quorum mode)"
@@ -282,20 +273,14 @@ END {
 		print "accepted on the node that takes over (polled every 20 ms, dd started"
 		print "once the device opens for writing); the election's settings beside."
 		print ""
-		print "| cluster | power off to first write (ms) | heartbeat interval (ms) | heartbeat timeout (ms) | election ack timeout (ms) | coordinator timeout (ms) | epoch quorum timeout (ms) |"
-		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-		for (i = 1; i <= nrows["failover"]; i++) {
-			r = rows["failover", i]
-			if (status_row("failover", r, label["failover", r], 6))
-				continue
-			print "| " label["failover", r] " | " cell("failover", r, "-", "failover_ms") \
-				" | " cell("failover", r, "-", "heartbeat-interval_ms") \
-				" | " cell("failover", r, "-", "heartbeat-timeout_ms") \
-				" | " cell("failover", r, "-", "election-ack-timeout_ms") \
-				" | " cell("failover", r, "-", "coordinator-timeout_ms") \
-				" | " cell("failover", r, "-", "epoch-quorum-timeout_ms") " |"
-		}
-		print ""
+		ncol = 0
+		col("-", "failover_ms", "power off to first write (ms)")
+		col("-", "heartbeat-interval_ms", "heartbeat interval (ms)")
+		col("-", "heartbeat-timeout_ms", "heartbeat timeout (ms)")
+		col("-", "election-ack-timeout_ms", "election ack timeout (ms)")
+		col("-", "coordinator-timeout_ms", "coordinator timeout (ms)")
+		col("-", "epoch-quorum-timeout_ms", "epoch quorum timeout (ms)")
+		rows_table("failover", "cluster")
 	}
 	if (nerr) {
 		print "## Steps that failed"
