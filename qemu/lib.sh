@@ -33,6 +33,16 @@ QREP_VM_PATTERNS=$QREP_QEMU_DIR/kernel-log-patterns
 # The guest's kernel.hung_task_timeout_secs: Debian's default (120 s) is
 # longer than many test steps; a blocked task reported here fails the run.
 : "${QREP_HUNG_TASK_TIMEOUT:=60}"
+# The guest's RCU CPU stall timeout, in seconds (the kernel's default is
+# 21). A VM the host does not run for that long reports a stall when it
+# runs again: QEMU under TCG keeps the guest's clocks on the host's, and
+# the guest sees a grace period that "lasted" the whole pause, with one
+# tick in it ("1 ticks this GP", "kthread timer wakeup didn't happen").
+# Stopping a busy VM's QEMU for 26 s produced exactly that report, and CI
+# once met it on a loaded machine. 60 s, as for blocked tasks, tolerates
+# the same host hiccups in both detectors; a CPU really stuck in the
+# guest is still reported, 39 s later.
+: "${QREP_RCU_STALL_TIMEOUT:=60}"
 # How long the KVM probe may take before KVM is declared unusable.
 : "${QREP_KVM_PROBE_TIMEOUT:=10}"
 # tcg, kvm or auto (probe once per host boot, use KVM only if it runs code).
@@ -292,6 +302,7 @@ qrep_vm_cmdline() {
 
 	cmdline="console=ttyS0,115200 panic=-1 oops=panic slub_debug=$QREP_SLUB_DEBUG"
 	cmdline+=" sysctl.kernel.hung_task_timeout_secs=$QREP_HUNG_TASK_TIMEOUT"
+	cmdline+=" rcupdate.rcu_cpu_stall_timeout=$QREP_RCU_STALL_TIMEOUT"
 	# Userspace markers in the kernel log are not rate-limited.
 	cmdline+=" printk.devkmsg=on"
 	# No speculation mitigations: they only slow TCG down.
