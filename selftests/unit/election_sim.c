@@ -544,6 +544,13 @@ static void target_receive(struct sim *s, unsigned int t,
 			  r.type == QREP_MSG_EPOCH_ACCEPT ? 0 : 1, 0,
 			  ev->msg.epoch, tg->stored);
 		net_send(s, TGT(t), node, SK_MSG, &r, 0, 0);
+	} else if (ev->msg.type == QREP_MSG_TARGET_PROBE) {
+		/* qrepd's probe is a hello: it tells the epoch, changes none. */
+		r.from = t;
+		r.type = QREP_MSG_EPOCH_REJECT;
+		r.epoch = 0;
+		r.seen_epoch = tg->stored;
+		net_send(s, TGT(t), node, SK_MSG, &r, 0, 0);
 	}
 	if (tg->stored < before)
 		sim_fail(s, "(b) t%u: stored epoch went back", t);

@@ -535,6 +535,19 @@ static const struct script_row script_rows[] = {
 		   "4000 expect n3 follows n2 2; 4000 crash n1; 4500 restart n1;"
 		   "6000 expect n2 primary 2; 6000 expect n3 follows n2 2;"
 		   "6000 expect n1 follows n2 2; 6000 end" },
+	/*
+	 * 19: the heal comes while n1 waits for ACKs to an ELECTION the cut
+	 * dropped, before a heartbeat of n3 gets through. Proposing at once,
+	 * as n1 did before it probed first, it deposed n3 (heals at 2930,
+	 * 3000, 3500 and 4000 all did).
+	 */
+	/* 19 */ { "a node cut off alone with its target, healed while it "
+		   "waits for ACKs: it never becomes writable, follows 3",
+		   3, 3, 2, NEVER,
+		   "0 start n1 n2 n3; 1000 expect n3 primary 1;"
+		   "1000 cut n1 t0 / n2 n3 t1 t2; 1000 never n1;"
+		   "3000 heal; 6000 expect n3 primary;"
+		   "6000 expect n1 follows n3; 6000 end" },
 };
 
 static int script_node(struct sim *s, const char *tok)

@@ -76,7 +76,8 @@ _Static_assert(QREP_MAX_REPLICAS <= QREP_ELECTION_MAX_TARGETS, "targets");
 /* What a proposal thread reports through the pipe (< PIPE_BUF: atomic). */
 enum job_outcome {
 	JOB_ACCEPTED,		/* the target took the epoch */
-	JOB_REJECTED,		/* it holds that epoch or a newer one */
+	JOB_REJECTED,		/* it holds that epoch or a newer one; or,
+				 * a probe (epoch 0), it answered */
 	JOB_FAILED,		/* no answer: unreachable, refused, broken */
 };
 
@@ -85,7 +86,7 @@ struct job_result {
 	uint32_t target;
 	uint32_t round;
 	uint32_t outcome;	/* enum job_outcome */
-	uint64_t epoch;		/* proposed */
+	uint64_t epoch;		/* proposed; 0: a probe */
 	uint64_t store_epoch;	/* the target's, after it */
 	char why[256];
 };
@@ -356,6 +357,11 @@ static void *job_run(void *arg)
 			      j->timeout_ms, &hello, err, sizeof(err));
 	if (fd < 0) {
 		snprintf(j->r.why, sizeof(j->r.why), "%s", err);
+	} else if (!j->r.epoch) {
+		/* A probe: the hello, which claims no epoch, is the answer. */
+		j->r.store_epoch = hello.epoch;
+		j->r.outcome = JOB_REJECTED;
+		close(fd);
 	} else {
 		/* The proposal's answer is as urgent as the handshake. */
 		qrep_sock_set_timeouts(fd, j->timeout_ms, j->timeout_ms);
@@ -386,8 +392,9 @@ static void propose(struct cluster *c, const struct qrep_election_send *s)
 		return;
 	/* Dropped like a lost message: the election copes with those. */
 	if (atomic_load(&c->jobs) >= MAX_JOBS) {
-		qrep_warn("replica %s: too many proposals in flight; not proposing epoch %" PRIu64,
-			  c->cfg->replicas[s->to].name, s->msg.epoch);
+		qrep_warn("replica %s: too many proposals in flight; not sending %s",
+			  c->cfg->replicas[s->to].name,
+			  qrep_election_msg_name(s->msg.type));
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -402,7 +409,7 @@ static void propose(struct cluster *c, const struct qrep_election_send *s)
 			      c->cfg->connect_timeout_ms : ec->quorum_timeout_ms);
 	j->r.target = s->to;
 	j->r.round = s->msg.round;
-	j->r.epoch = s->msg.epoch;
+	j->r.epoch = s->msg.type == QREP_MSG_TARGET_PROBE ? 0 : s->msg.epoch;
 	atomic_fetch_add(&c->jobs, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -626,6 +633,9 @@ static void log_role(struct cluster *c, enum qrep_election_role old,
 		change(c, "no bigger node answered: proposing epoch %" PRIu64 " to the targets",
 		       proposal);
 		break;
+	case QREP_EL_PROBING:
+		change(c, "no bigger node answered, and fewer than W targets answered the last try: probing them before proposing");
+		break;
 	case QREP_EL_PRIMARY:
 		change(c, "election won: primary of epoch %" PRIu64, epoch);
 		break;
@@ -795,14 +805,24 @@ static void proposal_results(struct cluster *c)
 	while (read(c->results[0], &r, sizeof(r)) == (ssize_t)sizeof(r)) {
 		const char *name = c->cfg->replicas[r.target].name;
 
+		if (r.outcome == JOB_FAILED && !r.epoch) {
+			qrep_info("replica %s: not reached by the probe: %s",
+				  name, r.why);
+			continue;
+		}
 		if (r.outcome == JOB_FAILED) {
 			qrep_info("replica %s: epoch %" PRIu64 " not proposed: %s",
 				  name, r.epoch, r.why);
 			continue;
 		}
-		qrep_info("replica %s %s epoch %" PRIu64 " (it holds %" PRIu64 ")",
-			  name, r.outcome == JOB_ACCEPTED ? "accepted" : "refused",
-			  r.epoch, r.store_epoch);
+		if (!r.epoch)
+			qrep_info("replica %s answered the probe (it holds %" PRIu64 ")",
+				  name, r.store_epoch);
+		else
+			qrep_info("replica %s %s epoch %" PRIu64 " (it holds %" PRIu64 ")",
+				  name, r.outcome == JOB_ACCEPTED ?
+				  "accepted" : "refused", r.epoch,
+				  r.store_epoch);
 		ev.msg.type = r.outcome == JOB_ACCEPTED ? QREP_MSG_EPOCH_ACCEPT :
 			      QREP_MSG_EPOCH_REJECT;
 		ev.msg.from = r.target;

@@ -5,13 +5,16 @@
  *   role                 timer fires after        then
  *   FOLLOWER             heartbeat timeout        primary failed: election
  *   CANDIDATE            ack timeout (*)          no ACK: declare itself,
- *                                                 propose a new epoch
+ *                                                 propose a new epoch (or,
+ *                                                 cut off, probe first)
  *   WAITING_COORDINATOR  coordinator timeout      restart the election
  *   PRIMARY_PENDING      quorum timeout           restart the election
+ *   PROBING              quorum timeout           restart the election
  *   PRIMARY              heartbeat interval       send HEARTBEAT to all
  *
  *   (*) max(ack timeout, heartbeat timeout) when the election was started
- *   by a start or a demotion: time to hear a live primary first.
+ *   by a start, a demotion or a probe that W targets answered: time to
+ *   hear a live primary first.
  *
  * The bully rules, as the seed gives them:
  *   - an election starts when a node starts (recovers) or its primary
@@ -30,7 +33,14 @@
  *     ELECTION (failback policy; CATCHUP lets a caught-up bigger node take
  *     over);
  *   - a primary that learns of a newer epoch than its own (COORDINATOR,
- *     HEARTBEAT, a node's message, a target's refusal) demotes itself.
+ *     HEARTBEAT, a node's message, a target's refusal) demotes itself;
+ *   - a node whose proposal reached fewer than W targets is cut off, or
+ *     may be: it proposes again only after W targets answered a probe (a
+ *     hello that claims no epoch) and a heartbeat timeout passed with no
+ *     primary heard. Its ELECTIONs may have been lost in the cut, and a
+ *     proposal made just as the cut heals would otherwise depose a live
+ *     primary it has not heard yet. It also stops raising its own
+ *     target's epoch once per election while it is alone.
  */
 #include <errno.h>
 #include <string.h>
@@ -137,6 +147,35 @@ static void election_start(struct qrep_election *e,
 	set_role(e, out, QREP_EL_CANDIDATE, wait);
 }
 
+/*
+ * A proposal's time is up without W acceptances. Fewer than W answers at
+ * all, refusals included: the targets are out of reach, likely this node
+ * with them (see cut_off).
+ */
+static void proposal_ended(struct qrep_election *e)
+{
+	if (popcount(e->accepted | e->rejected) < e->cfg.write_quorum)
+		e->cut_off = true;
+}
+
+/* Cut off: ask every target for its epoch, changing none of them. */
+static void probe_start(struct qrep_election *e,
+			struct qrep_election_actions *out)
+{
+	struct qrep_election_msg m = { .type = QREP_MSG_TARGET_PROBE };
+	unsigned int t;
+
+	e->round++;
+	e->accepted = 0;
+	e->rejected = 0;
+	m.from = e->cfg.self;
+	m.round = e->round;
+	m.seen_epoch = e->seen_epoch;
+	for (t = 0; t < e->cfg.nr_targets; t++)
+		send_msg(out, QREP_DEST_TARGET, t, &m);
+	set_role(e, out, QREP_EL_PROBING, e->cfg.quorum_timeout_ms);
+}
+
 /* No bigger node answered: declare itself, and fence every older epoch. */
 static void proposal_start(struct qrep_election *e,
 			   struct qrep_election_actions *out)
@@ -202,6 +241,7 @@ static void become_follower(struct qrep_election *e,
 {
 	e->primary = primary;
 	e->epoch = epoch;
+	e->cut_off = false;	/* a primary's datagrams reach us */
 	learn_seen(e, epoch);
 	set_role(e, out, QREP_EL_FOLLOWER, e->cfg.heartbeat_timeout_ms);
 	takeover_maybe(e, out);
@@ -213,13 +253,20 @@ static void timer_expired(struct qrep_election *e,
 			  struct qrep_election_actions *out)
 {
 	switch (e->role) {
+	case QREP_EL_PRIMARY_PENDING:
+		proposal_ended(e);
+		election_start(e, out, false);
+		break;
 	case QREP_EL_FOLLOWER:
 	case QREP_EL_WAITING_COORDINATOR:
-	case QREP_EL_PRIMARY_PENDING:
+	case QREP_EL_PROBING:
 		election_start(e, out, false);
 		break;
 	case QREP_EL_CANDIDATE:
-		proposal_start(e, out);
+		if (e->cut_off)
+			probe_start(e, out);
+		else
+			proposal_start(e, out);
 		break;
 	case QREP_EL_PRIMARY:
 		send_others(e, out, QREP_MSG_HEARTBEAT);
@@ -332,6 +379,7 @@ static void on_primary_heard(struct qrep_election *e,
 	switch (e->role) {
 	case QREP_EL_FOLLOWER:
 	case QREP_EL_WAITING_COORDINATOR:
+	case QREP_EL_PROBING:
 		become_follower(e, out, p, pe);
 		break;
 	case QREP_EL_CANDIDATE:
@@ -382,6 +430,23 @@ static void on_epoch_accept(struct qrep_election *e,
 		become_primary(e, out);
 }
 
+/*
+ * W targets answered the probe: reachable again. Listen a heartbeat
+ * timeout for a live primary before proposing (election_start's listen).
+ */
+static void on_probe_answer(struct qrep_election *e,
+			    struct qrep_election_actions *out,
+			    const struct qrep_election_msg *m)
+{
+	if (m->from >= e->cfg.nr_targets || m->round != e->round || m->epoch)
+		return;
+	e->rejected |= 1u << m->from;
+	if (popcount(e->rejected) < e->cfg.write_quorum)
+		return;
+	e->cut_off = false;
+	election_start(e, out, true);
+}
+
 static void on_epoch_reject(struct qrep_election *e,
 			    struct qrep_election_actions *out,
 			    const struct qrep_election_msg *m)
@@ -393,6 +458,10 @@ static void on_epoch_reject(struct qrep_election *e,
 		demote(e, out, QREP_DEMOTE_TARGET_REJECT, m->seen_epoch,
 		       m->from);
 		election_start(e, out, true);
+		return;
+	}
+	if (e->role == QREP_EL_PROBING) {
+		on_probe_answer(e, out, m);
 		return;
 	}
 	if (!proposal_reply_matches(e, m))
@@ -424,6 +493,7 @@ static void on_msg(struct qrep_election *e, struct qrep_election_actions *out,
 		on_epoch_reject(e, out, m);
 		return;
 	case QREP_MSG_EPOCH_PROPOSE:
+	case QREP_MSG_TARGET_PROBE:
 		return;		/* for targets */
 	default:
 		break;
@@ -594,6 +664,7 @@ const char *qrep_election_role_name(enum qrep_election_role role)
 		[QREP_EL_WAITING_COORDINATOR] = "waiting-coordinator",
 		[QREP_EL_PRIMARY_PENDING] = "primary-pending",
 		[QREP_EL_PRIMARY] = "primary",
+		[QREP_EL_PROBING] = "probing",
 	};
 
 	if ((unsigned int)role < sizeof(names) / sizeof(names[0]))
@@ -611,6 +682,7 @@ const char *qrep_election_msg_name(enum qrep_election_msg_type type)
 		[QREP_MSG_EPOCH_PROPOSE] = "EPOCH_PROPOSE",
 		[QREP_MSG_EPOCH_ACCEPT] = "EPOCH_ACCEPT",
 		[QREP_MSG_EPOCH_REJECT] = "EPOCH_REJECT",
+		[QREP_MSG_TARGET_PROBE] = "TARGET_PROBE",
 	};
 
 	if ((unsigned int)type < sizeof(names) / sizeof(names[0]) &&

@@ -98,6 +98,9 @@ enum qrep_election_role {
 	QREP_EL_WAITING_COORDINATOR,	/* ACKed: waits for the winner */
 	QREP_EL_PRIMARY_PENDING,	/* won, collects EPOCH_ACCEPTs */
 	QREP_EL_PRIMARY,		/* writable */
+	QREP_EL_PROBING,		/* its last proposal reached fewer than
+					 * W targets: asks them for their
+					 * epochs, claiming none */
 };
 
 enum qrep_election_msg_type {
@@ -108,6 +111,7 @@ enum qrep_election_msg_type {
 	QREP_MSG_EPOCH_PROPOSE,	/* winner -> targets */
 	QREP_MSG_EPOCH_ACCEPT,	/* target -> proposer */
 	QREP_MSG_EPOCH_REJECT,	/* target -> proposer */
+	QREP_MSG_TARGET_PROBE,	/* node -> targets: a hello, no proposal */
 };
 
 /*
@@ -121,6 +125,10 @@ enum qrep_election_msg_type {
  * proposal; seen_epoch = the target's stored epoch (after the proposal).
  * A target accepts only an epoch strictly above its stored one, and
  * stores it durably before it replies.
+ *
+ * TARGET_PROBE: round = the probe; epoch 0. The answer is an EPOCH_REJECT
+ * of epoch 0 and that round, seen_epoch = the target's stored epoch: the
+ * target was reached and nothing of it changed.
  */
 struct qrep_election_msg {
 	enum qrep_election_msg_type type;
@@ -211,7 +219,15 @@ struct qrep_election {
 	uint32_t round;		/* current election or proposal */
 	uint64_t proposal_epoch;	/* PRIMARY_PENDING */
 	uint32_t accepted;	/* targets (bits) that accepted it */
-	uint32_t rejected;	/* targets that refused it */
+	uint32_t rejected;	/* targets that refused it (or, PROBING,
+				 * answered the probe) */
+	/*
+	 * The last proposal ended with fewer than W targets answering: this
+	 * node may be cut off. It proposes again only once W targets answer a
+	 * probe and then a whole heartbeat timeout passes without a primary
+	 * heard (see proposal_ended()).
+	 */
+	bool cut_off;
 	/* CATCHUP: caught up with the primary of this epoch; no takeover
 	 * election before takeover_after_ms. */
 	uint64_t caught_up_epoch;
