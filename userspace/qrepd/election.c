@@ -158,43 +158,46 @@ static void proposal_ended(struct qrep_election *e)
 		e->cut_off = true;
 }
 
+/*
+ * A new round of questions to every target (a proposal of @epoch, or a
+ * probe), its answers counted from nothing, in @role until they are in.
+ */
+static void targets_ask(struct qrep_election *e,
+			struct qrep_election_actions *out,
+			enum qrep_election_msg_type type, uint64_t epoch,
+			enum qrep_election_role role)
+{
+	struct qrep_election_msg m = {
+		.type = type,
+		.from = e->cfg.self,
+		.round = ++e->round,
+		.epoch = epoch,
+		.seen_epoch = e->seen_epoch,
+	};
+	unsigned int t;
+
+	e->accepted = 0;
+	e->rejected = 0;
+	for (t = 0; t < e->cfg.nr_targets; t++)
+		send_msg(out, QREP_DEST_TARGET, t, &m);
+	set_role(e, out, role, e->cfg.quorum_timeout_ms);
+}
+
 /* Cut off: ask every target for its epoch, changing none of them. */
 static void probe_start(struct qrep_election *e,
 			struct qrep_election_actions *out)
 {
-	struct qrep_election_msg m = { .type = QREP_MSG_TARGET_PROBE };
-	unsigned int t;
-
-	e->round++;
-	e->accepted = 0;
-	e->rejected = 0;
-	m.from = e->cfg.self;
-	m.round = e->round;
-	m.seen_epoch = e->seen_epoch;
-	for (t = 0; t < e->cfg.nr_targets; t++)
-		send_msg(out, QREP_DEST_TARGET, t, &m);
-	set_role(e, out, QREP_EL_PROBING, e->cfg.quorum_timeout_ms);
+	targets_ask(e, out, QREP_MSG_TARGET_PROBE, 0, QREP_EL_PROBING);
 }
 
 /* No bigger node answered: declare itself, and fence every older epoch. */
 static void proposal_start(struct qrep_election *e,
 			   struct qrep_election_actions *out)
 {
-	struct qrep_election_msg m = { .type = QREP_MSG_EPOCH_PROPOSE };
-	unsigned int t;
-
 	e->proposal_epoch = e->seen_epoch + 1;
 	e->seen_epoch = e->proposal_epoch;
-	e->round++;
-	e->accepted = 0;
-	e->rejected = 0;
-	m.from = e->cfg.self;
-	m.round = e->round;
-	m.epoch = e->proposal_epoch;
-	m.seen_epoch = e->seen_epoch;
-	for (t = 0; t < e->cfg.nr_targets; t++)
-		send_msg(out, QREP_DEST_TARGET, t, &m);
-	set_role(e, out, QREP_EL_PRIMARY_PENDING, e->cfg.quorum_timeout_ms);
+	targets_ask(e, out, QREP_MSG_EPOCH_PROPOSE, e->proposal_epoch,
+		    QREP_EL_PRIMARY_PENDING);
 }
 
 static void become_primary(struct qrep_election *e,
