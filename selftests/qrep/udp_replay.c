@@ -43,6 +43,8 @@
 #include <sys/socket.h>
 
 #define MAX_MS		600000		/* bound on --delay-ms, --timeout-ms */
+#define DEFAULT_DELAY_MS	1000		/* --delay-ms */
+#define DEFAULT_TIMEOUT_MS	10000		/* --timeout-ms */
 #define IP_MIN_HDR	20
 #define UDP_HDR		8
 
@@ -107,8 +109,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->delay_ms = 1000;
-	o->timeout_ms = 10000;
+	o->delay_ms = DEFAULT_DELAY_MS;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
