@@ -44,8 +44,9 @@ QREP_VM_PATTERNS=$QREP_QEMU_DIR/kernel-log-patterns
 # guest is still reported, 39 s later.
 : "${QREP_RCU_STALL_TIMEOUT:=60}"
 # How long the KVM probe may take before KVM is declared unusable.
-: "${QREP_KVM_PROBE_TIMEOUT:=10}"
-# tcg, kvm or auto (probe once per host boot, use KVM only if it runs code).
+: "${QREP_KVM_PROBE_TIMEOUT:=20}"
+# tcg, kvm or auto (probe once per host boot, use KVM only if the kernel
+# boots under it).
 : "${QREP_ACCEL:=auto}"
 # slub_debug flags: F sanity checks, Z red zones, P poisoning, U owner
 # tracking (who allocated and freed an object, in every report). Under
@@ -244,11 +245,15 @@ qrep_vm_kernel() {
 	fi
 }
 
-# qrep_vm_accel: print the accelerator arguments. KVM is used only if a
-# probe VM with it actually runs guest code (here /dev/kvm exists but
-# QEMU aborts or hangs); the result is cached until the host reboots.
+# qrep_vm_accel KERNEL: print the accelerator arguments. KVM is used only
+# if the guest's own kernel boots under it to its end: a probe VM with no
+# root file system must reach the kernel's "cannot mount root" panic
+# (panic=-1 then ends it). Running firmware is not enough: here /dev/kvm
+# exists and SeaBIOS runs under it, but the kernel stops early with "KVM
+# internal error ... emulation failure" and QEMU hangs. The result is
+# cached per host boot and kernel image.
 qrep_vm_accel() {
-	local cache boot dbg pid i ok=0
+	local kernel=$1 cache boot con pid i ok=0
 
 	case $QREP_ACCEL in
 	tcg) echo "-accel tcg -cpu max"; return ;;
@@ -261,18 +266,17 @@ qrep_vm_accel() {
 		return
 	fi
 	boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
-	cache=$QREP_VM_DIR/accel.$boot
+	cache=$QREP_VM_DIR/accel.$boot.$(basename "$kernel")
 	if [ ! -s "$cache" ]; then
 		mkdir -p "$QREP_VM_DIR"
-		dbg=$(mktemp "$QREP_VM_DIR/kvm-probe.XXXXXX")
-		# SeaBIOS prints its banner on the debug port: if it appears,
-		# KVM ran guest code.
-		"$QREP_QEMU" -accel kvm -cpu host -M pc -m 32 -nodefaults \
-			-display none -no-reboot -debugcon "file:$dbg" \
-			-global isa-debugcon.iobase=0x402 </dev/null >/dev/null 2>&1 &
+		con=$(mktemp "$QREP_VM_DIR/kvm-probe.XXXXXX")
+		"$QREP_QEMU" -accel kvm -cpu host -M pc -m 256 -nodefaults \
+			-display none -no-reboot -kernel "$kernel" \
+			-append "console=ttyS0 panic=-1 loglevel=4" \
+			-serial "file:$con" </dev/null >/dev/null 2>&1 &
 		pid=$!
 		for ((i = 0; i < QREP_KVM_PROBE_TIMEOUT * 10; i++)); do
-			if grep -q SeaBIOS "$dbg" 2>/dev/null; then
+			if grep -q 'Kernel panic' "$con" 2>/dev/null; then
 				ok=1
 				break
 			fi
@@ -281,7 +285,7 @@ qrep_vm_accel() {
 		done
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		rm -f "$dbg"
+		rm -f "$con"
 		if [ "$ok" = 1 ]; then
 			echo "-accel kvm -cpu host" >"$cache.tmp"
 		else
@@ -323,7 +327,7 @@ qrep_vm_qemu_args() {
 	# Explicit returns: set -e does not apply when the caller tests us.
 	kernel=$(qrep_vm_kernel "$kver") || return 1
 	initrd=$(qrep_vm_initramfs "$kver") || return 1
-	accel=$(qrep_vm_accel) || return 1
+	accel=$(qrep_vm_accel "$kernel") || return 1
 	read -r -a accel_args <<<"$accel"
 	# shellcheck disable=SC2034 # the callers' result
 	QREP_QEMU_ARGS=(
