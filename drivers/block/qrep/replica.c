@@ -485,28 +485,12 @@ static void qrep_replicas_retire(struct qrep_device *dev, unsigned long slots)
 	qrep_quorum_changed(dev);
 }
 
-/*
- * What the slot's bitmap says about a stale newcomer is to be trusted
- * only if it was kept while the newcomer's store was away: the slot had
- * a replica in this device before (so misses were recorded since), the
- * caller does not say otherwise, and the store still holds at least what
- * its predecessor in the slot had acknowledged (a store replaced, or
- * restored from an older copy, holds less).
- */
-static bool qrep_replica_history_known(struct qrep_device *dev,
-				       const struct qrep_replica_config *config,
-				       u64 old_version, bool tracked)
-{
-	return tracked && !config->stale && config->max_version >= old_version;
-}
-
 static int qrep_replica_publish(struct qrep_device *dev,
 				const struct qrep_replica_config *config,
 				struct netlink_ext_ack *extack)
 {
 	struct qrep_replica *old = qrep_slot(dev, config->id), *r;
-	bool may_be_uptodate, tracked = dev->dirty[config->id];
-	u64 old_version = 0;
+	bool may_be_uptodate;
 	int ret;
 
 	if (qrep_quorum_mode(dev) && config->id >= dev->config.nr_replicas) {
@@ -526,14 +510,19 @@ static int qrep_replica_publish(struct qrep_device *dev,
 	if (IS_ERR(r))
 		return PTR_ERR(r);
 	/* The old receiver's sweep is done: see the top of this file. */
-	if (old) {
-		old_version = atomic64_read(&old->max_version);
+	if (old)
 		qrep_replicas_retire(dev, BIT(config->id));
-	}
 
+	/*
+	 * A newcomer that may lack something is suspect everywhere: the
+	 * slot's bitmap records what its predecessor was not sent, but not
+	 * what that store acknowledged and then lost, unflushed, in a power
+	 * failure, nor what a replaced or restored store never had. Its
+	 * resync compares region summaries, so it still copies only what
+	 * differs (Documentation/durability.rst).
+	 */
 	may_be_uptodate = qrep_replica_may_be_uptodate(dev, config, !!old);
-	if (!may_be_uptodate &&
-	    !qrep_replica_history_known(dev, config, old_version, tracked))
+	if (!may_be_uptodate)
 		qrep_dirty_mark_all(dev, config->id);
 	if (config->max_version > (u64)atomic64_read(&dev->version))
 		qrep_replicas_demote_behind(dev, config->max_version);
