@@ -58,6 +58,21 @@ malformed_config()
 	up_fails "line 2: device must be a number"
 }
 
+# A cluster resource (node lines): qrepd makes its device, so "up" is
+# refused, saying why and what --force would fence; --force brings it up.
+cluster_resource()
+{
+	local out
+	sed "s/^mode mirror/mode quorum/" "$QREP_CONF" >"$BAD"
+	echo "node 1 127.0.0.1:7790" >>"$BAD"
+	up_fails "qrepd elects its primary and makes its device; 'up' here would take a newer epoch at the targets and fence the elected primary" ||
+		return 1
+	out=$(qrepctl up --force -c "$BAD" 2>&1) || { echo "up --force failed: $out"; return 1; }
+	echo "$out"
+	echo "$out" | grep -q "is up: resource r0, quorum mode" || return 1
+	qrepctl down -c "$BAD"
+}
+
 good_up_still_works()
 {
 	qrepctl up -c "$QREP_CONF" && dd if=/dev/zero of=/dev/qrep0 bs=4k count=1 \
@@ -88,7 +103,7 @@ target_errors()
 	[ "$ok" -eq 0 ]
 }
 
-ktap_plan 7
+ktap_plan 8
 qrep_load
 if ! targets_setup 3 "$SIZE"; then
 	ktap_diag "could not start the targets"
@@ -99,6 +114,7 @@ ktap_test "a duplicate replica is refused" duplicate_replica
 ktap_test "an unreachable target is refused" unreachable_target
 ktap_test "another device's store is refused" foreign_store
 ktap_test "a malformed configuration is refused with its line" malformed_config
+ktap_test "a cluster resource is refused without --force, comes up with it" cluster_resource
 ktap_test "after all that, a good configuration still comes up" good_up_still_works
 ktap_test "qrep-target: missing store, port in use, not a store, re-init, no permission" target_errors
 pkill -f "qrep-target serve --store $TARGETS_DIR/other.store" || true

@@ -289,7 +289,8 @@ static void device_writable(struct sim *s, unsigned int i, uint64_t epoch)
 			 "%u", n->id, epoch, popcount8(q.mask), n->el.accepted,
 			 s->p.w);
 	if (rec->writable && (rec->writable != i + 1 ||
-			      rec->writable_inc != n->inc))
+			      rec->writable_inc != n->inc) &&
+	    !s->store_replaced)
 		sim_fail(s, "(a) nodes %u and %u both writable at epoch %"
 			 PRIu64, s->nodes[rec->writable - 1].id, n->id, epoch);
 	if (s->p.fixed_groups && have < s->p.w)
@@ -563,6 +564,7 @@ void sim_deliver(struct sim *s, const struct sim_ev *ev)
 	struct qrep_election_event in = { .type = QREP_EV_MSG, .msg = ev->msg };
 	bool from_target = ev->src >= TGT(0);
 	struct sim_node *n;
+	bool rival;
 
 	if (!sim_connected(s, ev->src, ev->dst))
 		return;
@@ -582,7 +584,17 @@ void sim_deliver(struct sim *s, const struct sim_ev *ev)
 		  from_target ? (uint32_t)(ev->src - TGT(0)) :
 				s->nodes[ev->src].id,
 		  ev->msg.epoch, ev->msg.seen_epoch);
+	rival = !from_target && n->writable &&
+		ev->msg.epoch == n->dev_epoch && ev->msg.from != n->id &&
+		(ev->msg.type == QREP_MSG_COORDINATOR ||
+		 ev->msg.type == QREP_MSG_HEARTBEAT);
 	sim_node_step(s, ev->dst, &in);
+	/* (f) */
+	if (rival && n->writable && n->dev_epoch == ev->msg.epoch)
+		sim_fail(s, "(f) node %u, writable at epoch %" PRIu64 ", heard "
+			 "node %u's %s of that epoch and is still writable",
+			 n->id, n->dev_epoch, ev->msg.from,
+			 qrep_election_msg_name(ev->msg.type));
 }
 
 /* Liveness (c) */
@@ -843,6 +855,7 @@ void sim_reset(struct sim *s, uint64_t seed, const char *label)
 	s->nr_writes = 0;
 	s->nr_quorums = 0;
 	s->nr_trace = 0;
+	s->store_replaced = false;
 	s->failed = false;
 	s->why[0] = 0;
 }

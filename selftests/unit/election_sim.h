@@ -178,6 +178,13 @@ struct sim {
 	size_t nr_quorums, quorums_cap;
 	struct trace_rec ring[TRACE_RING];
 	uint64_t nr_trace;
+	/*
+	 * A script replaced a target's store by a new one at epoch 0, which
+	 * breaks what (a) rests on (a target accepts an epoch once): two
+	 * nodes writable in one epoch is then traced, not failed, and (f)
+	 * says what must still hold.
+	 */
+	bool store_replaced;
 	/* the verdict */
 	bool failed;
 	char why[512];

@@ -307,6 +307,32 @@ TEST(no_cluster)
 	EXPECT_EQ(0, cfg.nr_nodes);
 }
 
+/* qrepctl up refuses a cluster resource, naming qrepd and --force. */
+TEST(manual_up_of_cluster)
+{
+	static const char cluster[] = QUORUM_HEAD THREE_REPLICAS
+		"node 1 n1:7790\n";
+	static const char plain[] = QUORUM_HEAD THREE_REPLICAS;
+	struct qrep_config cfg;
+	char err[512] = "";
+
+	ASSERT_EQ(0, qrep_config_parse(cluster, strlen(cluster), &cfg, err,
+				       sizeof(err)));
+	EXPECT_EQ(-EPERM, qrep_config_manual_up_check(&cfg, false, err,
+						      sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "is a cluster resource (node lines)"))
+		TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "qrepd elects its primary"));
+	EXPECT_NE(NULL, strstr(err, "fence the elected primary"));
+	EXPECT_NE(NULL, strstr(err, "qrepctl up --force"));
+	EXPECT_EQ(0, qrep_config_manual_up_check(&cfg, true, err,
+						 sizeof(err)));
+	ASSERT_EQ(0, qrep_config_parse(plain, strlen(plain), &cfg, err,
+				       sizeof(err)));
+	EXPECT_EQ(0, qrep_config_manual_up_check(&cfg, false, err,
+						 sizeof(err)));
+}
+
 TEST(bad_files)
 {
 	struct qrep_config cfg;

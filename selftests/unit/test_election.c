@@ -235,6 +235,27 @@ static const struct row {
 		     MSG(1005, EPOCH_REJECT, 0, CUR, 0, 1),
 		     MSG(1006, EPOCH_REJECT, 1, 7, 0, 1) },
 		   F_ROLE(PROBING), 0, 0, 1, UNCH, "" },
+	/* 53 */ { "a heartbeat of another primary at its own epoch: demote, "
+		   "tell it, new election", 3, NEVER,
+		   { PRIMARY_3, HB(600, 2, 1) },
+		   F_ROLE(CANDIDATE), 0, 1, 1, READONLY, "COORDINATOR>2" },
+	/* 54 */ { "... a COORDINATOR at its own epoch: the same", 2, NEVER,
+		   { START(0), TICK(500), ACCEPT(510, 0), ACCEPT(510, 1),
+		     COORD(600, 3, 1) },
+		   F_ROLE(CANDIDATE), 0, 1, 1, READONLY,
+		   "COORDINATOR>3 ELECTION>3" },
+	/* 55 */ { "... that primary's next heartbeat: not followed, told "
+		   "again", 3, NEVER,
+		   { PRIMARY_3, HB(600, 2, 1), HB(700, 2, 1) },
+		   F_ROLE(CANDIDATE), 0, 1, 1, UNCH, "COORDINATOR>2" },
+	/* 56 */ { "... its COORDINATOR: not followed, not answered", 3, NEVER,
+		   { PRIMARY_3, HB(600, 2, 1), COORD(700, 2, 1) },
+		   F_ROLE(CANDIDATE), 0, 1, 1, UNCH, "" },
+	/* 57 */ { "... the election proposes above the conflicted epoch", 3,
+		   NEVER,
+		   { PRIMARY_3, HB(600, 2, 1), HB(700, 2, 1), TICK(1100) },
+		   F_ROLE(PRIMARY_PENDING), 0, 1, 2, UNCH,
+		   "EPOCH_PROPOSE>t0 EPOCH_PROPOSE>t1 EPOCH_PROPOSE>t2" },
 };
 
 static void config_3(struct qrep_election_config *c, uint32_t self,

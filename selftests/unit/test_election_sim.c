@@ -31,7 +31,13 @@
  *   (e) every acknowledged write (W targets applied it) of epoch E was
  *       applied, before it accepted E', by a target of the quorum that
  *       made each later epoch E' writable: the new primary's quorum holds
- *       every write acknowledged before it.
+ *       every write acknowledged before it;
+ *   (f) a writable node that hears another node's COORDINATOR or
+ *       HEARTBEAT of its own epoch is read-only after that step. Two
+ *       primaries in one epoch need a target that voted twice, which (a)
+ *       rules out unless a script replaces a target's store by a new one
+ *       at epoch 0 ("replace"): (a) is then not checked, and (f) says
+ *       that the two stop writing as soon as they hear each other.
  *
  * "Stable": no crash, restart or cut any more, no loss, delays within the
  * run's bound D, and no message of the unstable period still in flight.
@@ -389,6 +395,8 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
  * t0..t(T-1). A script is "MS OP ARGS; ...":
  *
  *   start|crash|restart nI...   tcrash|trestart tJ   stored tJ E
+ *   replace tJ                  tJ's store is replaced by a new one, at
+ *                               epoch 0 (qrep-target init): see (f)
  *   cut A... / B... [/ C...]    the lists become groups 0, 1, 2; the
  *                               endpoints not listed are in group 0
  *   heal                        caughtup nI          write nI
@@ -548,6 +556,26 @@ static const struct script_row script_rows[] = {
 		   "1000 cut n1 t0 / n2 n3 t1 t2; 1000 never n1;"
 		   "3000 heal; 6000 expect n3 primary;"
 		   "6000 expect n1 follows n3; 6000 end" },
+	/*
+	 * 20: issue 14's scenario 1. n2 is primary at epoch 1 with t0 and
+	 * t1 (t2 down). A cut isolates n2 and t1; t0's store is replaced
+	 * (epoch 0) and t2 comes back at 0; n1, starting, has seen no epoch
+	 * and wins epoch 1 too with t0 and t2. After the heal each hears
+	 * the other's heartbeat at its own epoch: both must step down at
+	 * once, and the election after it must go above epoch 1. Before the
+	 * conflict rule both ignored it and wrote on at epoch 1.
+	 */
+	/* 20 */ { "a replaced store lets two nodes win epoch 1: when they "
+		   "hear each other both step down, then epoch 2",
+		   2, 3, 2, NEVER,
+		   "0 tcrash t2; 0 start n2; 1000 expect n2 primary 1;"
+		   "1000 cut n2 t1 / n1 t0 t2; 1000 trestart t2; 1000 replace t0;"
+		   "1000 start n1; 2000 expect n1 primary 1;"
+		   "2000 expect n2 primary 1; 2000 write n1;"
+		   "2100 expect n1 write ok; 2200 heal;"
+		   "2400 expect n1 readonly; 2400 expect n2 readonly;"
+		   "4000 expect n2 primary 2; 4000 expect n1 follows n2 2;"
+		   "4000 write n2; 4100 expect n2 write ok; 4100 end" },
 };
 
 static int script_node(struct sim *s, const char *tok)
@@ -687,6 +715,9 @@ static void script_run_step(struct sim *s, unsigned int k)
 		sim_trace(s, TR_CHAOS, 0, 0, 4, 0, 0, 0);
 	} else if (!strcmp(op, "late")) {
 		script_late(s, st);
+	} else if (!strcmp(op, "replace") && st->nr_args == 1) {
+		s->targets[script_target(s, st->arg[0])].stored = 0;
+		s->store_replaced = true;
 	} else if (!strcmp(op, "stored") && st->nr_args == 2) {
 		s->targets[script_target(s, st->arg[0])].stored =
 			strtoull(st->arg[1], NULL, 10);

@@ -259,6 +259,17 @@ const struct qrep_config_node *qrep_config_node(const struct qrep_config *cfg,
 	return NULL;
 }
 
+int qrep_config_manual_up_check(const struct qrep_config *cfg, bool force,
+				char *err, size_t errlen)
+{
+	if (!cfg->nr_nodes || force)
+		return 0;
+	snprintf(err, errlen,
+		 "resource %s is a cluster resource (node lines): qrepd elects its primary and makes its device; 'up' here would take a newer epoch at the targets and fence the elected primary (its writes refused, its device made secondary). To take over by hand, stop qrepd on every node, then 'qrepctl up --force %s'",
+		 cfg->name, cfg->name);
+	return -EPERM;
+}
+
 /* node ID HOST:PORT: a qrepd of the cluster and its UDP address. */
 static int parse_node(struct parser *p, char **w)
 {

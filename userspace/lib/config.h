@@ -109,6 +109,16 @@ const struct qrep_config_node *qrep_config_node(const struct qrep_config *cfg,
 						uint32_t id);
 
 /*
+ * May "qrepctl up" make this resource's device? Not a cluster resource's
+ * (node lines) unless @force: qrepd elects its primary and makes the
+ * device, and "up" would take an epoch above every target's, fencing the
+ * elected primary. Returns 0, or -EPERM with the explanation (what qrepd
+ * does, what --force would fence) in @err.
+ */
+int qrep_config_manual_up_check(const struct qrep_config *cfg, bool force,
+				char *err, size_t errlen);
+
+/*
  * Parses @len bytes of @text (need not be NUL-terminated). Returns 0, or
  * -EINVAL with "line N: what is wrong" in @err.
  */

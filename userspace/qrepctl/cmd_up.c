@@ -16,6 +16,10 @@
  * --no-resync (up, reconnect) leaves stale replicas stale: for tests
  * that need one to stay behind, and for an operator who wants to choose
  * when the copy runs ("qrepctl resync").
+ *
+ * "up" refuses a cluster resource (node lines), whose device qrepd makes
+ * on the node it elects: the command a DRBD user types by habit would
+ * otherwise fence the elected primary. --force takes over anyway.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -153,16 +157,16 @@ static int connect_all(const struct qrep_config *cfg,
 }
 
 /*
- * Takes "--no-resync" out of argv, wherever it stands (the rest is a
- * resource command); returns whether it was there.
+ * Takes @flag (e.g. "--no-resync") out of argv, wherever it stands (the
+ * rest is a resource command); returns whether it was there.
  */
-static bool take_no_resync(int *argc, char **argv)
+static bool take_flag(int *argc, char **argv, const char *flag)
 {
 	bool found = false;
 	int i = 1;
 
 	while (i < *argc) {
-		if (strcmp(argv[i], "--no-resync") != 0) {
+		if (strcmp(argv[i], flag) != 0) {
 			i++;
 			continue;
 		}
@@ -180,16 +184,22 @@ int qrepctl_up(int argc, char **argv)
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
 	struct qrep_genl g;
-	bool no_resync;
+	bool no_resync, force;
 	uint64_t epoch;
 	unsigned int i;
 	char **rest;
+	char err[512];
 	int ret;
 
-	no_resync = take_no_resync(&argc, argv);
+	no_resync = take_flag(&argc, argv, "--no-resync");
+	force = take_flag(&argc, argv, "--force");
 	ret = qrepctl_resource_load(argc, argv, "up", 0, &cfg, &rest);
 	if (ret)
 		return ret;
+	if (qrep_config_manual_up_check(&cfg, force, err, sizeof(err))) {
+		fprintf(stderr, "qrepctl: %s\n", err);
+		return QREPCTL_EXIT_FAIL;
+	}
 	ret = load_secret(&cfg, &secret_buf, &secret);
 	if (ret)
 		return ret;
@@ -286,7 +296,7 @@ int qrepctl_reconnect(int argc, char **argv)
 	char **rest;
 	int ret;
 
-	no_resync = take_no_resync(&argc, argv);
+	no_resync = take_flag(&argc, argv, "--no-resync");
 	ret = qrepctl_resource_load(argc, argv, "reconnect", 1, &cfg, &rest);
 	if (ret)
 		return ret;

@@ -12,8 +12,8 @@
 #include "qrepctl.h"
 
 static const struct qrep_cli_command commands[] = {
-	{ "up", qrepctl_up, "[-c FILE] [--no-resync] RESOURCE",
-	  "connect to the replicas and create the device; --no-resync: leave stale replicas stale" },
+	{ "up", qrepctl_up, "[-c FILE] [--no-resync] [--force] RESOURCE",
+	  "connect to the replicas and create the device; --no-resync: leave stale replicas stale; --force: even for a cluster resource (node lines), fencing its elected primary" },
 	{ "down", qrepctl_down, "[-c FILE] RESOURCE",
 	  "remove the resource's device (refused while it is open)" },
 	{ "reconnect", qrepctl_reconnect, "[-c FILE] [--no-resync] RESOURCE REPLICA",

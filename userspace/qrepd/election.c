@@ -34,6 +34,11 @@
  *     over);
  *   - a primary that learns of a newer epoch than its own (COORDINATOR,
  *     HEARTBEAT, a node's message, a target's refusal) demotes itself;
+ *   - a primary that hears another node claim its own epoch (COORDINATOR,
+ *     HEARTBEAT) demotes itself too: two primaries of one epoch mean a
+ *     store voted twice, and neither may go on writing; it tells the
+ *     other, follows neither that epoch again, and runs an election,
+ *     which proposes above it;
  *   - a node whose proposal reached fewer than W targets is cut off, or
  *     may be: it proposes again only after W targets answered a probe (a
  *     hello that claims no epoch) and a heartbeat timeout passed with no
@@ -363,6 +368,29 @@ static void on_ack(struct qrep_election *e, struct qrep_election_actions *out,
 			 e->cfg.coordinator_timeout_ms);
 }
 
+/*
+ * Another node claims to be primary in our own epoch. The epoch quorum
+ * makes that impossible while every target keeps its epoch, so a target
+ * voted for this epoch twice: its store was replaced or restored from an
+ * old copy, and it answered at epoch 0 (Documentation/election.rst,
+ * "Two primaries in one epoch"). Both primaries have written at this
+ * epoch, and neither knows the other's writes: both must stop. This one
+ * tells the other first (its heartbeats stop now, so the other might
+ * never hear one), then demotes, and runs an election, listening first.
+ * That election proposes above every epoch seen, so above this one; its
+ * quorum fences whichever primary is still writing. Until then a primary
+ * of this epoch is not followed (see on_primary_heard()).
+ */
+static void primary_conflict(struct qrep_election *e,
+			     struct qrep_election_actions *out,
+			     const struct qrep_election_msg *m)
+{
+	send_node(e, out, m->from, QREP_MSG_COORDINATOR, 0);
+	demote(e, out, QREP_DEMOTE_CONFLICT, m->epoch, m->from);
+	e->conflict_epoch = e->epoch;
+	election_start(e, out, true);
+}
+
 /* COORDINATOR and HEARTBEAT: m->from is a writable primary at m->epoch. */
 static void on_primary_heard(struct qrep_election *e,
 			     struct qrep_election_actions *out,
@@ -376,6 +404,17 @@ static void on_primary_heard(struct qrep_election *e,
 	if (pe < e->epoch) {
 		/* A deposed primary that has not heard: tell it. */
 		if (e->role == QREP_EL_PRIMARY)
+			send_node(e, out, p, QREP_MSG_COORDINATOR, 0);
+		return;
+	}
+	if (e->conflict_epoch && pe <= e->conflict_epoch) {
+		/*
+		 * A primary of the epoch we stepped down in (pe == our
+		 * epoch) still sends heartbeats: it did not hear us. Tell it
+		 * again; only a heartbeat, which only a primary's timer
+		 * sends, so two demoted nodes never answer each other.
+		 */
+		if (m->type == QREP_MSG_HEARTBEAT)
 			send_node(e, out, p, QREP_MSG_COORDINATOR, 0);
 		return;
 	}
@@ -399,8 +438,10 @@ static void on_primary_heard(struct qrep_election *e,
 			e->epoch = pe;
 		break;
 	case QREP_EL_PRIMARY:
-		if (pe == e->epoch)
-			break;	/* cannot be: one primary per epoch */
+		if (pe == e->epoch) {
+			primary_conflict(e, out, m);
+			break;
+		}
 		demote(e, out, m->type == QREP_MSG_COORDINATOR ?
 		       QREP_DEMOTE_COORDINATOR : QREP_DEMOTE_HEARTBEAT, pe, p);
 		become_follower(e, out, p, pe);
@@ -704,6 +745,7 @@ const char *qrep_election_reason_name(enum qrep_demote_reason reason)
 		[QREP_DEMOTE_ELECTION] = "a node knows a newer primary",
 		[QREP_DEMOTE_TARGET_REJECT] = "a target holds a newer epoch",
 		[QREP_DEMOTE_FENCED] = "a target fenced the device",
+		[QREP_DEMOTE_CONFLICT] = "another primary at its own epoch",
 	};
 
 	if ((unsigned int)reason < sizeof(names) / sizeof(names[0]))

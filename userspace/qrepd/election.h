@@ -188,6 +188,7 @@ enum qrep_demote_reason {
 	QREP_DEMOTE_ELECTION,		/* a node knows a newer primary */
 	QREP_DEMOTE_TARGET_REJECT,	/* a target holds a newer epoch */
 	QREP_DEMOTE_FENCED,		/* the kernel was refused */
+	QREP_DEMOTE_CONFLICT,		/* another primary at our own epoch */
 };
 
 struct qrep_election_actions {
@@ -232,6 +233,12 @@ struct qrep_election {
 	 * election before takeover_after_ms. */
 	uint64_t caught_up_epoch;
 	uint64_t takeover_after_ms;
+	/*
+	 * The latest epoch in which this node, its primary, heard another
+	 * node claim to be primary too (see primary_conflict()). A primary
+	 * of that epoch or an older one is never followed again.
+	 */
+	uint64_t conflict_epoch;
 };
 
 void qrep_election_config_default(struct qrep_election_config *cfg);
