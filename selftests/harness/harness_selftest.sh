@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Self-test of the VM harness (qemu/run-vm and its kernel log scan). Runs
-# on the host and starts the VMs itself; prints KTAP and exits 0 iff all
-# cases pass (4 if it cannot run at all).
+# Self-test of the VM harness (qemu/run-vm and its kernel log scan) and of
+# the test runner's rules (selftests/run). Runs on the host and starts the
+# VMs itself; prints KTAP and exits 0 iff all cases pass.
 #
 #   1 a trivial command succeeds and its output reaches the host
 #   2 a command's exit status (3) comes back as run-vm's
@@ -12,6 +12,12 @@
 #   5 --interactive runs a scripted session and ends
 #   6 the kernel log patterns catch each kind of report, and not a clean
 #     boot (no VM: sample lines)
+#   7-11 selftests/run, on tests planted in selftests/harness/planted/
+#     (no VM, a second or two): it fails a test whose plan and results
+#     differ, a skip that its allow-list does not allow with that reason,
+#     a case whose failed assertion was swallowed, and a failed assertion
+#     after the last case; it passes a test that keeps the rules and an
+#     allowed skip.
 #
 # Cases 1-5 each boot a VM. Case 4 idles for most of its 30 s, so it runs
 # alongside the others, which go two at a time (one per core).
@@ -32,10 +38,13 @@ KVER=${KVER:-$(qrep_vm_default_kver)}
 export KVER
 WARN_KO=$QREP_BUILD/harness-kmod/$KVER/qrep_warn_test.ko
 
-ktap_plan 6
+PLANTED=$ROOT/selftests/harness/planted
+CASES=11
+
+ktap_plan "$CASES"
 for tool in "$QREP_QEMU" vde_switch; do
 	if ! command -v "$tool" >/dev/null; then
-		for i in 1 2 3 4 5 6; do
+		for ((i = 1; i <= CASES; i++)); do
 			ktap_skip "harness case $i" "no $tool (make deps)"
 		done
 		exit 4
@@ -144,7 +153,9 @@ fi
 
 # 3: the failure is the expected result.
 if [ ! -f "$WARN_KO" ]; then
-	ktap_skip "a WARN in the guest fails the run" "no $WARN_KO (make harness-module)"
+	# make check builds it: missing, the set-up is broken.
+	ktap_diag "no $WARN_KO (make harness-module)"
+	ktap_report "a WARN in the guest fails the run" 1
 elif [ "$(rc_of warn)" = 125 ] &&
 	grep -q '^run-vm: kernel log shows a problem:' "$WORK/warn.err" &&
 	grep -q 'WARNING: .*qrep_warn_test' "$WORK/warn.err"; then
@@ -231,5 +242,81 @@ for ((i = 0; i < 10; i++)); do
 done
 [ "$bad" = 1 ] || ktap_diag "${#log_rows[@]} log rows classified right"
 ktap_report "kernel log patterns catch each kind of report" "$bad"
+
+# 7-11: selftests/run on the planted tests, with a build directory of its
+# own (no unit tests there; its results) and a TMPDIR: a planted test
+# leaves its failed assertion's file behind.
+planted_run() {
+	local run=$1 rc=0
+	shift
+	mkdir -p "$WORK/$run.tmp"
+	TMPDIR=$WORK/$run.tmp QREP_BUILD=$WORK/$run.build "$ROOT/selftests/run" \
+		--tests "$PLANTED/TESTS" --allowed-skips "$PLANTED/ALLOWED_SKIPS" "$@" \
+		>"$WORK/$run.out" 2>&1 || rc=$?
+	echo "$rc" >"$WORK/$run.rc"
+}
+planted_run runner-all
+planted_run runner-good --only good,allowed-skip
+
+# verdict_is RUN TEST REGEX: RUN's verdict line for TEST matches REGEX
+# (after the name), or the line and RUN's output are shown.
+verdict_is() {
+	local line
+	line=$(grep -E "^$2 +(PASS|FAIL|SKIP) " "$WORK/$1.out" || true)
+	if [[ ${line#"$2"} =~ ^\ +$3$ ]]; then
+		ktap_diag "$line"
+		return 0
+	fi
+	ktap_diag "$2: expected a verdict matching '$3', got '$line'; the runner said:"
+	sed 's/^/#   /' "$WORK/$1.out"
+	return 1
+}
+
+# planted_log RUN TEST: the planted test's own log in RUN.
+planted_log() { echo "$WORK/$1.build/test-results/$2.log"; }
+
+# 7
+bad=0
+verdict_is runner-all short-plan \
+	'FAIL  1 passed, 1 failed, 0 skipped, [0-9]+s \(plan 3, 1 result\)' || bad=1
+ktap_report "runner: a test whose plan and results differ fails" "$bad"
+
+# 8
+bad=0
+verdict_is runner-all unexpected-skip \
+	'FAIL  1 passed, 1 failed, 0 skipped, [0-9]+s \(skip not allowed: case 2 "no frobnicator here"\)' ||
+	bad=1
+verdict_is runner-all wrong-reason-skip \
+	'FAIL  1 passed, 1 failed, 0 skipped, [0-9]+s \(skip not allowed: case 2 "frobnicator broken"\)' ||
+	bad=1
+ktap_report "runner: a skip fails unless allowed for its reason" "$bad"
+
+# 9
+bad=0
+verdict_is runner-all swallowed-in-case 'FAIL  0 passed, 1 failed, 0 skipped, [0-9]+s' || bad=1
+grep -qx 'not ok 1 a case whose failure is swallowed' "$(planted_log runner-all swallowed-in-case)" ||
+	{ ktap_diag "its case was not reported failed"; bad=1; }
+ktap_report "an assertion failed in a background job fails its case, the case's 0 notwithstanding" "$bad"
+
+# 10
+bad=0
+verdict_is runner-all swallowed-after-cases \
+	'FAIL  1 passed, 1 failed, 0 skipped, [0-9]+s \(a failed assertion, and no failing case\)' ||
+	bad=1
+ktap_report "runner: a failed assertion that no case took fails the test" "$bad"
+
+# 11
+bad=0
+verdict_is runner-all good 'PASS  2 passed, 0 failed, 0 skipped, [0-9]+s' || bad=1
+verdict_is runner-all allowed-skip 'PASS  1 passed, 0 failed, 1 skipped, [0-9]+s' || bad=1
+for run in "runner-all 1 7 passed, 5 failed, 1 skipped" "runner-good 0 3 passed, 0 failed, 1 skipped"; do
+	read -r run rc closing <<<"$run"
+	if [ "$(rc_of "$run")" != "$rc" ] || [ "$(tail -n 1 "$WORK/$run.out")" != "$closing" ]; then
+		ktap_diag "$run: expected status $rc and '$closing' last; got status $(rc_of "$run"):"
+		sed 's/^/#   /' "$WORK/$run.out"
+		bad=1
+	fi
+done
+ktap_report "runner: a test keeping the rules and an allowed skip pass; the closing line counts" "$bad"
 
 ktap_finish

@@ -23,6 +23,10 @@ UUID=7a1d0c2e-3b4f-4a5e-8d6c-9e0f1a2b3c4d
 SIZE=128M
 CHURN_ROUNDS=6
 CYCLES=5
+# The devices' io timeout: replica_tool creates them with the default,
+# QREP_DEFAULT_IO_TIMEOUT_MS. A first I/O of a workload completes within
+# it, when a replica is up to date.
+IO_TIMEOUT_SEC=30
 
 cleanup()
 {
@@ -92,28 +96,45 @@ churn_during_verify()
 	[ "$(state 0 0)" = uptodate ]
 }
 
-status_races()
+status_dumps()
 {
 	local i
-	for i in $(seq 50); do "$RT" status --dev 0 >/dev/null || return 1; done &
-	for i in $(seq 3); do
-		"$RT" remove --dev 0 --slot 2 && add 0 2 || return 1
-	done
-	wait
+	for i in $(seq 50); do "$RT" status --dev 0 >/dev/null || return 1; done
 }
+
+status_races()
+{
+	local i pid rc=0
+	status_dumps &
+	pid=$!
+	for i in $(seq 3); do
+		"$RT" remove --dev 0 --slot 2 && add 0 2 || { rc=1; break; }
+	done
+	ktap_wait "$pid" || return 1
+	return "$rc"
+}
+
+# ios_done N: I/Os completed by /dev/qrepN, reads and writes.
+ios_done() { awk '{ print $1 + $5 }' "/sys/block/qrep$1/stat"; }
+
+ios_done_above() { [ "$(ios_done "$1")" -gt "$2" ]; }
 
 # Slot 0 is the only up-to-date replica: removing it under I/O ends that
 # I/O with errors, promptly.
 last_uptodate_removed()
 {
-	local pid rc start=$SECONDS
+	local pid rc start=$SECONDS ios
 	[ "$(state 0 1)" = stale ] && [ "$(state 0 2)" = stale ] ||
 		{ "$RT" status --dev 0; return 1; }
+	ios=$(ios_done 0)
 	timeout 120 fio --name=last --filename=/dev/qrep0 --direct=1 \
 		--ioengine=libaio --rw=randrw --bs=4k --iodepth=16 --size=32M \
 		--time_based --runtime=60 >"$DIR/fio.last" 2>&1 &
 	pid=$!
-	sleep 3
+	# Under I/O: once fio's first ones have completed.
+	ktap_assert "fio's I/O reaches the device" \
+		wait_for "$IO_TIMEOUT_SEC" ios_done_above 0 "$ios" ||
+		{ kill "$pid"; wait "$pid"; return 1; }
 	"$RT" remove --dev 0 --slot 0 || { kill "$pid"; return 1; }
 	wait "$pid" && rc=0 || rc=$?
 	echo "fio: status $rc after $((SECONDS - start)) s"

@@ -12,6 +12,9 @@ IO_TIMEOUT_SEC=8
 # The longest an I/O may take to fail once every target is gone: the io
 # timeout, plus slack for a slow emulated machine.
 EIO_DEADLINE_SEC=$((IO_TIMEOUT_SEC * 3))
+# fio's writes must show in the device's counters within this: starting
+# fio and a first batch of writes, the io timeout at worst.
+WRITES_SEEN_WAIT_SEC=$((IO_TIMEOUT_SEC * 3))
 VERIFY_RUN=(fio --name=verify --filename=/dev/qrep0 --direct=1
 	--ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 --size=48M
 	--verify=crc32c --verify_fatal=1 --output-format=terse)
@@ -22,8 +25,10 @@ kill_one_during_verify()
 	"${VERIFY_RUN[@]}" >/tmp/fio.out 2>&1 &
 	pid=$!
 	# Let the workload get going, then crash target b under it.
-	wait_for 30 bash -c "qrepctl status --json | grep -q '\"writes\":[1-9][0-9][0-9]'" ||
-		{ echo "no writes seen"; }
+	ktap_assert "fio's writes reach the device before b is killed" \
+		wait_for "$WRITES_SEEN_WAIT_SEC" bash -c \
+		"qrepctl status --json | grep -q '\"writes\":[1-9][0-9][0-9]'" ||
+		{ kill "$pid"; wait "$pid"; return 1; }
 	target_kill 1
 	wait "$pid" && rc=0 || rc=$?
 	[ "$rc" -eq 0 ] || cat /tmp/fio.out
@@ -93,7 +98,7 @@ if ! targets_setup 3 "$SIZE" "${IO_TIMEOUT_SEC}s"; then
 	ktap_diag "could not start the targets"
 	ktap_finish
 fi
-qrepctl up -c "$QREP_CONF"
+ktap_assert "the device comes up" qrepctl up -c "$QREP_CONF"
 qrepctl events >/tmp/events &
 EVENTS_PID=$!
 ktap_test "kill -9 of a target during fio verify: zero errors" kill_one_during_verify

@@ -20,6 +20,21 @@ MISSED_BLOCKS=13107
 # request header per region compared (region rounding).
 BYTES_SLACK_PCT=105
 REGION_OVERHEAD=$((1024 * 96))
+# The resource's io timeout: a killed target's replica is failed within
+# it (at once, when the connection is reset).
+IO_TIMEOUT_SEC=10
+REPLICA_FAILED_WAIT=$((IO_TIMEOUT_SEC * 2))
+# A target rewrites its stats file every QREP_TARGET_STATS_INTERVAL_MS
+# (1 s, Documentation/qrep-target.rst), renaming a new file over it.
+STATS_INTERVAL_SEC=1
+STATS_REWRITE_WAIT=$((STATS_INTERVAL_SEC * 5))
+# Test 3's resync, slow enough to be caught in the middle: the blocks c
+# misses, copied at this rate, take MID_RESYNC_SEC. Its progress must show
+# before twice that.
+MID_RESYNC_BLOCKS=4096
+MID_RESYNC_RATE_MIB=1
+MID_RESYNC_SEC=$((MID_RESYNC_BLOCKS * 4 / 1024 / MID_RESYNC_RATE_MIB))
+MID_RESYNC_PROGRESS_WAIT=$((MID_RESYNC_SEC * 2))
 
 # Random 4 KiB writes to distinct blocks, @1 of them, seed @2.
 write_random_blocks()
@@ -32,8 +47,22 @@ write_random_blocks()
 
 received() { target_stats "$1" bytes_received; }
 
-# Waits for target @1's stats file to be rewritten (once a second).
-stats_settle() { sleep 1.5; }
+# stats_id I: what changes when target I's stats file is rewritten.
+stats_id() { stat -c '%i %y' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats" 2>/dev/null; }
+
+stats_rewritten() { [ "$(stats_id "$1")" != "$2" ]; }
+
+# stats_settle I: waits until target I's stats file has been rewritten
+# twice from now: the second snapshot counts everything done before.
+stats_settle()
+{
+	local n id
+	for n in 1 2; do
+		id=$(stats_id "$1")
+		ktap_assert "target $1's stats file is rewritten" \
+			wait_for "$STATS_REWRITE_WAIT" stats_rewritten "$1" "$id" || return 1
+	done
+}
 
 stores_identical()
 {
@@ -51,13 +80,15 @@ missed_writes_resync()
 	local before after missed limit
 	target_kill 1
 	write_random_blocks $MISSED_BLOCKS 1 || return 1
-	wait_for 30 bash -c "[ \"\$(qrepctl status 0 | awk '/ b@/ {print \$4}')\" = failed ]"
+	ktap_assert "b is failed after its target was killed" \
+		wait_for "$REPLICA_FAILED_WAIT" bash -c \
+		"[ \"\$(qrepctl status 0 | awk '/ b@/ {print \$4}')\" = failed ]" || return 1
 	target_start 1 || return 1
-	stats_settle
+	stats_settle 1 || return 1
 	before=$(received 1)
 	qrepctl reconnect -c "$QREP_CONF" b || return 1
 	[ "$(replica_state b)" = up-to-date ] || return 1
-	stats_settle
+	stats_settle 1 || return 1
 	after=$(received 1)
 	missed=$((MISSED_BLOCKS * 4096))
 	limit=$((missed * BYTES_SLACK_PCT / 100 + REGION_OVERHEAD))
@@ -92,14 +123,15 @@ source_killed_mid_resync()
 {
 	local pid rc
 	target_kill 2
-	write_random_blocks 4096 3 || return 1
+	write_random_blocks "$MID_RESYNC_BLOCKS" 3 || return 1
 	target_start 2 || return 1
-	# Slow enough to be caught in the middle: 1 MiB/s for 16 MiB.
-	sed -i 's/^connect-timeout .*/&\nresync-rate 1M/' "$QREP_CONF"
+	sed -i "s/^connect-timeout .*/&\nresync-rate ${MID_RESYNC_RATE_MIB}M/" "$QREP_CONF"
 	qrepctl reconnect -c "$QREP_CONF" c >/tmp/reconnect.out 2>&1 &
 	pid=$!
-	wait_for 60 bash -c "qrepctl status 0 | grep -q 'resyncing: [1-9]'" ||
-		echo "no progress seen before the kill"
+	ktap_assert "c's resync shows progress before its source is killed" \
+		wait_for "$MID_RESYNC_PROGRESS_WAIT" bash -c \
+		"qrepctl status 0 | grep -q 'resyncing: [1-9]'" ||
+		{ wait "$pid"; cat /tmp/reconnect.out; sed -i '/^resync-rate/d' "$QREP_CONF"; return 1; }
 	qrepctl status 0 | grep resyncing
 	target_kill 0
 	wait "$pid" && rc=0 || rc=$?
@@ -210,12 +242,12 @@ resync_without_bitmap()
 	qrepctl up -c /tmp/r0-ab.conf || return 1
 	write_random_blocks 1310 6 || return 1
 	qrepctl down -c /tmp/r0-ab.conf || return 1
-	stats_settle
+	stats_settle 2 || return 1
 	before=$(received 2)
 	qrepctl up -c "$QREP_CONF" >/tmp/up.out 2>&1 || { cat /tmp/up.out; return 1; }
 	cat /tmp/up.out
 	[ "$(replica_state c)" = up-to-date ] || return 1
-	stats_settle
+	stats_settle 2 || return 1
 	after=$(received 2)
 	missed=$((1310 * 4096))
 	limit=$((missed * BYTES_SLACK_PCT / 100 + REGION_OVERHEAD))
@@ -236,7 +268,7 @@ resync_events()
 ktap_plan 8
 need_modules ext4
 qrep_load
-if ! targets_setup 3 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
+if ! targets_setup 3 $SIZE "${IO_TIMEOUT_SEC}s" || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
 	ktap_finish
 fi
@@ -245,7 +277,7 @@ EVENTS_PID=$!
 ktap_test "missed 5% of blocks: resync moves ~that much, replica up to date" missed_writes_resync
 kill "$EVENTS_PID" 2>/dev/null
 targets_teardown
-if ! targets_setup 3 $SMALL_SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
+if ! targets_setup 3 $SMALL_SIZE "${IO_TIMEOUT_SEC}s" || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the smaller device"
 	ktap_finish
 fi
@@ -254,7 +286,7 @@ EVENTS_PID=$!
 ktap_test "resync under fio verify: no errors, replicas identical" resync_under_fio
 ktap_test "source killed mid-resync: completes from another, identical" source_killed_mid_resync
 ktap_test "dead replica replaced by an empty store: full online copy" replace_with_empty_store
-start_qrepd || ktap_diag "qrepd did not start"
+ktap_assert "qrepd starts" start_qrepd
 ktap_test "corrupt block: never returned, repaired by qrepd; verify reports another" corrupt_block_repaired
 ktap_test "qrepd reconnects a returning target and resyncs it" qrepd_reconnects
 ktap_test "no bitmap: summaries find the difference, bytes proportional" resync_without_bitmap

@@ -16,7 +16,8 @@
  * election's EPOCH_PROPOSE, the
  * stats file, clean shutdown, the CLI's errors, and a throughput figure.
  * The target binary is found next to this test's build folder
- * (../bin/qrep-target) or in $QREP_TARGET_BIN; without it, tests skip.
+ * (../bin/qrep-target) or in $QREP_TARGET_BIN; without it, tests fail
+ * (make unit builds it first).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -554,6 +555,9 @@ FIXTURE_SETUP(target)
 	const char *tmp = getenv("TMPDIR");
 
 	self->pid = 0;
+	/* make unit builds it first: its absence is a broken build. */
+	ASSERT_TRUE(find_target(self->bin, sizeof(self->bin)))
+		TH_LOG("no qrep-target at %s (make userspace)", self->bin);
 	self->buf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
 	self->rbuf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
 	ASSERT_NE(NULL, self->buf);
@@ -566,8 +570,6 @@ FIXTURE_SETUP(target)
 	snprintf(self->log, sizeof(self->log), "%s/target.log", self->dir);
 	snprintf(self->stats, sizeof(self->stats), "%s/stats", self->dir);
 	ASSERT_EQ(0, qrep_uuid_parse(TEST_UUID, self->uuid));
-	if (!find_target(self->bin, sizeof(self->bin)))
-		SKIP(return, "qrep-target not built (make userspace)");
 	ASSERT_EQ(0, target_init_store(self, self->store, STORE_SIZE));
 }
 
@@ -2008,8 +2010,8 @@ TEST_F(target, store_tool)
 	slash = strrchr(tool, '/');
 	ASSERT_NE(NULL, slash);
 	strcpy(slash + 1, "qrep-store");
-	if (access(tool, X_OK))
-		SKIP(return, "qrep-store not built");
+	ASSERT_EQ(0, access(tool, X_OK))
+		TH_LOG("no %s (make userspace)", tool);
 	snprintf(b, sizeof(b), "%s/replica-b", self->dir);
 	snprintf(out, sizeof(out), "%s/tool.out", self->dir);
 	ASSERT_EQ(0, target_init_store(self, b, STORE_SIZE));
