@@ -31,6 +31,10 @@
 # cached, every block comes from the stores), and fsck.ext4 -fn must be
 # clean.
 #
+# Before that, qemu/run-vm's --disk on its own: a file one run wrote and
+# synced on disk qrep-disk0 is there for the next run, which is given the
+# two disk files in the other order and finds it on qrep-disk1.
+#
 # POWER_LOSS_SEED replays a run's power-off points (printed at the start).
 # In selftests/TESTS as power-loss.
 
@@ -65,7 +69,9 @@ NODE_DIR=/run/qrep-test
 MNT=$NODE_DIR/mnt
 RECORDS=$MNT/records
 
-CASES=$((2 + 5 * ROUNDS + 1))
+RUN_VM_TIMEOUT=300	# seconds for each run-vm of the first case
+
+CASES=$((1 + 2 + 5 * ROUNDS + 1))
 SEED=${POWER_LOSS_SEED:-$((RANDOM * 32768 + RANDOM))}
 
 ktap_plan "$CASES"
@@ -174,6 +180,32 @@ wait_acked() {
 
 # --- the cases ------------------------------------------------------------
 
+# run_vm_disks: run-vm --disk A --disk B writes a marker on A's ext4
+# (qrep-disk0) and syncs; run-vm --disk B --disk A finds it on qrep-disk1.
+run_vm_disks() {
+	local dir rc=0 marker
+
+	mkdir -p "$QREP_VM_DIR"
+	dir=$(mktemp -d "$QREP_VM_DIR/power-loss-run-vm.XXXXXX")
+	marker="written by the first run ($$)"
+	# shellcheck disable=SC2016 # expanded in the guest
+	"$ROOT/qemu/run-vm" --timeout "$RUN_VM_TIMEOUT" --log-dir "$dir/run1" \
+		--disk "$dir/a.img" --disk "$dir/b.img" -- bash -c '
+. selftests/lib/qrep.sh; . selftests/lib/disk.sh
+d=$(disk_mount 0) && echo "$1" >"$d/marker" && sync' run1 "$marker" || rc=1
+	if [ "$rc" = 0 ]; then
+		# shellcheck disable=SC2016 # expanded in the guest
+		"$ROOT/qemu/run-vm" --timeout "$RUN_VM_TIMEOUT" --log-dir "$dir/run2" \
+			--disk "$dir/b.img" --disk "$dir/a.img" -- bash -c '
+. selftests/lib/qrep.sh; . selftests/lib/disk.sh
+d=$(disk_mount 1) && [ "$(cat "$d/marker")" = "$1" ] &&
+	[ "$(cat /sys/block/$(basename "$(readlink -f "$(disk_dev 1)")")/serial)" = qrep-disk1 ]' \
+			run2 "$marker" || rc=1
+	fi
+	rm -rf "$dir"
+	return "$rc"
+}
+
 # step DESCRIPTION FUNCTION...: one KTAP case, run in this shell (so that
 # it can set WORK and TAGS), its output as diagnostics.
 step() {
@@ -242,9 +274,10 @@ fs_clean() {
 timeout $SETUP_WAIT mount -t ext4 /dev/qrep0 \$MNT"
 }
 
+step "run-vm --disk: what one run synced, the next reads (disks given the other way round)" run_vm_disks
 step "one VM boots with two persistent disks" boot
 if [ -z "$WORK" ]; then
-	for ((i = 2; i <= CASES; i++)); do
+	for ((i = 3; i <= CASES; i++)); do
 		ktap_report "power-loss case $i (the VM did not boot)" 1
 	done
 	ktap_finish
