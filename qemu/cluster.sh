@@ -22,10 +22,16 @@
 #
 # Functions (all return non-zero on failure and say why on stderr):
 #
-#   cluster_start N [--mem MIB] [--kernel KVER]
+#   cluster_start N [--mem MIB] [--kernel KVER] [--disk SIZE]...
 #       Start the switch and N VMs (1 <= N <= 5), booting in parallel, and
 #       wait until every VM's agent is ready. Sets CLUSTER_DIR and
-#       CLUSTER_N. KVER defaults to $KVER, else the newest 6.1.
+#       CLUSTER_N. KVER defaults to $KVER, else the newest 6.1. Each
+#       --disk gives every node one persistent disk of SIZE (N, NK, NM,
+#       NG; a sparse file nodeI/diskJ.img): the first is
+#       /dev/disk/by-id/virtio-qrep-disk0 in the guest, the next
+#       qrep-disk1. A node keeps its disks across vm_crash and vm_start:
+#       what its kernel had written out is there after the next boot,
+#       what was in its page cache is not (qemu/lib.sh).
 #   vm_exec I CMD...
 #       Run CMD (its arguments joined by spaces, run by bash, as with ssh)
 #       in VM I, in the project root; print its stdout and stderr on ours;
@@ -39,26 +45,37 @@
 #       Power VM I off at once (QEMU quits; no guest shutdown, unsynced
 #       data is lost). Not a problem by itself for cluster_stop.
 #   vm_start I
-#       Boot VM I again (same MAC, address and hostname; a fresh guest,
-#       tmpfs contents are gone) and wait for its agent.
+#       Boot VM I again (same MAC, address and hostname, same disk files;
+#       a fresh guest, tmpfs contents are gone) and wait for its agent.
 #   vm_link I off|on
 #       Cut or restore VM I's network link (QEMU's set_link): the guest
 #       sees its carrier go down.
+#   vm_disk I [J]
+#       Print the path of the host file behind VM I's disk J (default 0).
 #   vm_log I
 #       Print the path of VM I's console log (every boot of VM I, each
 #       after a line "=== qrep cluster: nodeI boot B ===").
 #   cluster_stop
 #       Power off all VMs (through their agents, then forcibly), stop the
-#       switch, and scan every console log of every boot with
+#       switch, remove the socket directory and the disk files (kept with
+#       CLUSTER_KEEP_DISKS=1), and scan every console log of every boot with
 #       qemu/kernel-log-patterns, as run-vm does. Returns 1 and prints the
 #       matching lines if a guest kernel complained. Idempotent: a second
 #       call returns the first one's status, so `trap cluster_stop EXIT`
 #       is safe next to an explicit call, which a test should make to
 #       check the result (a trap cannot change the exit status).
 #
-# Variables: CLUSTER_DIR is the run directory, under $QREP_BUILD/vm (the
-# switch socket, and per node nodeI/: console.log, qemu.log, the control
-# share ctl/, monitor.out). It is kept after cluster_stop for reading.
+# Variables: CLUSTER_DIR is the run directory, under $QREP_BUILD/vm (per
+# node nodeI/: console.log, qemu.log, the control share ctl/,
+# monitor.out, the disk files). It is kept after cluster_stop for
+# reading. The switch's unix sockets are not in it: a unix socket's path
+# is limited to 108 bytes (sun_path, its NUL included), which a checkout
+# in a deep directory would pass, so they live in a short directory of
+# their own, made by mktemp under $QREP_VM_SOCK_BASE (/tmp), named in
+# CLUSTER_DIR/sockdir and removed by cluster_stop. cluster_start refuses one that is still too
+# long, saying so (vde_switch's own errors, "Is a directory" or "Address
+# already in use", would not). QEMU's monitor and the agent's channel
+# are FIFOs, which have no such limit: they stay in CLUSTER_DIR.
 # CLUSTER_DIR and CLUSTER_N are exported, and the cluster's settings live
 # in CLUSTER_DIR: a script the test runs may source this file and use
 # the same VMs (but must not call cluster_stop).
@@ -72,6 +89,14 @@
 # shellcheck source=qemu/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+: "${QREP_VM_SOCK_BASE:=/tmp}"	# where the socket directory is made
+# The longest name vde_switch and QEMU's libvdeplug make in the switch's
+# directory, its slash included: ctl, "%03d.%d" per port, and
+# ".%05d-%05d" or "vde.%05d-%05d" per client (a pid of up to 7 digits).
+CLUSTER_SOCK_NAME_MAX=20
+# sizeof(sun_path): a unix socket path and its terminating NUL.
+UNIX_PATH_MAX=108
+
 QREP_VM_PROG=cluster
 CLUSTER_MAX=5
 CLUSTER_NET=192.0.2
@@ -84,6 +109,30 @@ _cluster_err() {
 
 _vm_node() {
 	echo "$CLUSTER_DIR/node$1"
+}
+
+# _cluster_switch: the switch's directory (its unix sockets).
+_cluster_switch() {
+	echo "$(cat "$CLUSTER_DIR/sockdir")/switch"
+}
+
+# _cluster_sock_dir: make the short directory for the unix sockets and
+# record it in CLUSTER_DIR; refuse one whose sockets' paths would not fit.
+_cluster_sock_dir() {
+	local dir len
+
+	dir=$(mktemp -d "$QREP_VM_SOCK_BASE/qrep-vm.XXXXXX") || {
+		_cluster_err "cannot make a socket directory under $QREP_VM_SOCK_BASE"
+		return 1
+	}
+	echo "$dir" >"$CLUSTER_DIR/sockdir"
+	dir+=/switch
+	len=$((${#dir} + CLUSTER_SOCK_NAME_MAX + 1))
+	if [ "$len" -gt "$UNIX_PATH_MAX" ]; then
+		_cluster_err "the switch's sockets in $dir would take up to $len bytes with the NUL: a unix socket path is limited to $UNIX_PATH_MAX bytes; set QREP_VM_SOCK_BASE to a shorter directory"
+		rmdir "${dir%/switch}"
+		return 1
+	fi
 }
 
 _vm_check_index() {
@@ -149,12 +198,14 @@ _vm_monitor() {
 # share. The cluster's settings are read from CLUSTER_DIR, so that a
 # script started by the test can use these functions too.
 _vm_boot() {
-	local i=$1 node boot mac kver f
+	local i=$1 node boot mac kver f d
+	local -a sizes disks
 	# (qrep_vm_qemu_args sees this one, the caller's stays as it was.)
 	local QREP_VM_MEM
 
 	kver=$(cat "$CLUSTER_DIR/kver")
 	QREP_VM_MEM=$(cat "$CLUSTER_DIR/mem")
+	mapfile -t sizes <"$CLUSTER_DIR/disks"
 
 	node=$(_vm_node "$i")
 	mkdir -p "$node"
@@ -167,7 +218,7 @@ _vm_boot() {
 	qrep_vm_config "$node/ctl/config" QREP_MODE=agent QREP_ROOT="$QREP_ROOT" \
 		QREP_BUILD="$QREP_BUILD" KVER="$kver" \
 		QREP_HOSTNAME="node$i" QREP_ADDR="$CLUSTER_NET.$i/24" \
-		QREP_MAC="$mac" QREP_BOOT="$boot"
+		QREP_MAC="$mac" QREP_BOOT="$boot" QREP_DISKS="${#sizes[@]}"
 	for f in agent monitor; do
 		[ -p "$node/$f.in" ] || mkfifo "$node/$f.in"
 		# QEMU writes here: a plain file needs no reader.
@@ -177,12 +228,19 @@ _vm_boot() {
 	printf '\n=== qrep cluster: node%s boot %s ===\n' "$i" "$boot" >>"$node/console.log"
 
 	qrep_vm_qemu_args "$kver" "$node/ctl" || return 1
+	# The same files at every boot: that is what makes them persistent.
+	disks=()
+	for ((d = 0; d < ${#sizes[@]}; d++)); do
+		qrep_vm_disk_create "$node/disk$d.img" "${sizes[d]}" || return 1
+		disks+=("$node/disk$d.img")
+	done
+	qrep_vm_disk_args "${disks[@]}" || return 1
 	# shellcheck disable=SC2054 # commas separate QEMU's suboptions
 	QREP_QEMU_ARGS+=(
 		-chardev "file,id=con,path=$node/console.log,append=on" -serial chardev:con
 		-chardev "pipe,id=agent,path=$node/agent" -serial chardev:agent
 		-chardev "pipe,id=mon,path=$node/monitor" -mon chardev=mon,mode=readline
-		-netdev "vde,id=net0,sock=$CLUSTER_DIR/switch"
+		-netdev "vde,id=net0,sock=$(_cluster_switch)"
 		-device "virtio-net-pci,netdev=net0,mac=$mac"
 	)
 	"${QREP_QEMU_ARGS[@]}" </dev/null >>"$node/qemu.log" 2>&1 &
@@ -221,13 +279,14 @@ _vm_wait_ready() {
 }
 
 cluster_start() {
-	local n=${1:-} i rc=0 kver="" mem=$QREP_VM_MEM
+	local n=${1:-} i rc=0 kver="" mem=$QREP_VM_MEM size sizes=() sw
 
 	shift || true
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--mem) mem=${2:?}; shift 2 ;;
 		--kernel) kver=${2:?}; shift 2 ;;
+		--disk) sizes+=("${2:?}"); shift 2 ;;
 		*) _cluster_err "cluster_start: unknown argument '$1'"; return 1 ;;
 		esac
 	done
@@ -243,6 +302,12 @@ cluster_start() {
 		_cluster_err "cluster_start: --mem takes MiB, not '$mem'"
 		return 1
 	fi
+	for size in "${sizes[@]}"; do
+		if ! [[ $size =~ ^[1-9][0-9]*[KMG]?$ ]]; then
+			_cluster_err "cluster_start: --disk takes a size (N, NK, NM, NG), not '$size'"
+			return 1
+		fi
+	done
 	kver=${kver:-$(qrep_vm_default_kver)}
 	(qrep_vm_check_kver "$kver") || return 1
 	mkdir -p "$QREP_VM_DIR"
@@ -251,6 +316,9 @@ cluster_start() {
 	export CLUSTER_DIR CLUSTER_N
 	echo "$kver" >"$CLUSTER_DIR/kver"
 	echo "$mem" >"$CLUSTER_DIR/mem"
+	printf '%s\n' "${sizes[@]}" | sed '/^$/d' >"$CLUSTER_DIR/disks"
+	_cluster_sock_dir || return 1
+	sw=$(_cluster_switch)
 	# Build the initramfs and the kernel image now, once, rather than in
 	# N racing boots.
 	(qrep_vm_qemu_args "$kver" "$CLUSTER_DIR") || return 1
@@ -265,12 +333,12 @@ cluster_start() {
 	# The switch reads commands on stdin and quits at its end: give it a
 	# FIFO that nobody writes to.
 	mkfifo "$CLUSTER_DIR/switch.in"
-	vde_switch --hub --sock "$CLUSTER_DIR/switch" 0<>"$CLUSTER_DIR/switch.in" \
+	vde_switch --hub --sock "$sw" 0<>"$CLUSTER_DIR/switch.in" \
 		>"$CLUSTER_DIR/switch.log" 2>&1 &
 	echo "$!" >"$CLUSTER_DIR/switch.pid"
 	# (It is up in milliseconds: the monitor's timeout is plenty.)
 	i=$((SECONDS + VM_MONITOR_TIMEOUT))
-	until [ -S "$CLUSTER_DIR/switch/ctl" ]; do
+	until [ -S "$sw/ctl" ]; do
 		if [ "$SECONDS" -ge "$i" ] || ! kill -0 "$(cat "$CLUSTER_DIR/switch.pid")" 2>/dev/null; then
 			_cluster_err "vde_switch did not start:"
 			cat "$CLUSTER_DIR/switch.log" >&2
@@ -367,6 +435,17 @@ vm_link() {
 	_vm_monitor "$i" "set_link net0 $state"
 }
 
+vm_disk() {
+	local j=${2:-0}
+
+	_vm_check_index "${1:-}" || return 1
+	if ! [[ $j =~ ^[0-9]+$ ]] || [ ! -f "$(_vm_node "$1")/disk$j.img" ]; then
+		_cluster_err "vm_disk: node$1 has no disk '$j'"
+		return 1
+	fi
+	echo "$(_vm_node "$1")/disk$j.img"
+}
+
 vm_log() {
 	_vm_check_index "${1:-}" || return 1
 	echo "$(_vm_node "$1")/console.log"
@@ -416,9 +495,13 @@ cluster_stop() {
 		echo "$problems" >&2
 		rc=1
 	fi
-	rm -rf "$CLUSTER_DIR/switch" "$CLUSTER_DIR/switch.in"
+	if [ -s "$CLUSTER_DIR/sockdir" ]; then
+		rm -rf "$(cat "$CLUSTER_DIR/sockdir")"
+	fi
+	rm -f "$CLUSTER_DIR/switch.in"
 	for ((i = 1; i <= CLUSTER_N; i++)); do
 		rm -f "$(_vm_node "$i")"/{agent.in,monitor.in,monitor.lock}
+		[ "${CLUSTER_KEEP_DISKS:-0}" = 1 ] || rm -f "$(_vm_node "$i")"/disk*.img
 	done
 	echo "$rc" >"$CLUSTER_DIR/stopped"
 	[ "$rc" = 0 ] || _cluster_err "logs in $CLUSTER_DIR"

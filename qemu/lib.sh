@@ -19,7 +19,9 @@
 #     control channel: the config the guest reads, the exit status it
 #     writes, command output;
 #   - the kernel console on the first serial port, saved to a file that
-#     qrep_vm_log_scan checks against qemu/kernel-log-patterns.
+#     qrep_vm_log_scan checks against qemu/kernel-log-patterns;
+#   - if asked for, persistent disks: files on the host that outlive the
+#     VM (qrep_vm_disk_args).
 
 QREP_QEMU_DIR=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 QREP_ROOT=$(cd -P "$QREP_QEMU_DIR/.." && pwd)
@@ -338,6 +340,51 @@ qrep_vm_qemu_args() {
 		-virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none"
 	)
+}
+
+# Persistent disks. Each is a raw file on the host, attached as a
+# virtio-blk disk with cache=writeback: QEMU writes what the guest wrote
+# into the host file (the host's page cache, which outlives the VM) and
+# honours the guest's flushes, so a VM that is powered off (QEMU quits)
+# and booted again on the same file finds on it what its kernel had
+# written out, and loses what was still in its own page cache: a real
+# machine's power loss. Disk I has the serial qrep-diskI (0, 1, ...);
+# qemu/guest-stage2 names it /dev/disk/by-id/virtio-qrep-diskI, whatever
+# the order in which the kernel found the disks.
+QREP_VM_DISK_SERIAL=qrep-disk
+: "${QREP_VM_DISK_SIZE:=1G}"		# a new disk file's size (truncate -s)
+
+# qrep_vm_disk_create FILE SIZE: make FILE a sparse file of SIZE unless
+# it exists (then it is kept as it is: that is the point).
+qrep_vm_disk_create() {
+	local file=$1 size=$2
+
+	[ -e "$file" ] && return 0
+	if ! [[ $size =~ ^[1-9][0-9]*[KMG]?$ ]]; then
+		echo "${QREP_VM_PROG:-qemu}: a disk size is N, NK, NM or NG, not '$size'" >&2
+		return 1
+	fi
+	truncate -s "$size" "$file"
+}
+
+# qrep_vm_disk_args FILE...: append one virtio-blk disk per FILE, in
+# order, to QREP_QEMU_ARGS.
+qrep_vm_disk_args() {
+	local i=0 file
+
+	for file; do
+		if [ ! -f "$file" ]; then
+			echo "${QREP_VM_PROG:-qemu}: no disk file $file" >&2
+			return 1
+		fi
+		# (A comma in a QEMU option value is written twice.)
+		# shellcheck disable=SC2054 # commas separate QEMU's suboptions
+		QREP_QEMU_ARGS+=(
+			-drive "file=${file//,/,,},if=none,id=disk$i,format=raw,cache=writeback"
+			-device "virtio-blk-pci,drive=disk$i,serial=$QREP_VM_DISK_SERIAL$i"
+		)
+		i=$((i + 1))
+	done
 }
 
 # qrep_vm_config FILE NAME=VALUE...: write the guest's config, which both

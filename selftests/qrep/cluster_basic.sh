@@ -14,7 +14,10 @@
 # Every node reaches the other two; vm_exec's status, output and timeout
 # behave; then node3 crashes (unreachable) and comes back (reachable),
 # node2's link goes down (unreachable) and up (reachable); at the end
-# every console log of every boot is clean.
+# every console log of every boot is clean and the switch's socket
+# directory is gone. Before all that, a socket
+# directory too deep for a unix socket's path is refused with a message
+# that names the limit, and no switch is started there.
 
 set -euo pipefail
 
@@ -29,7 +32,8 @@ LOST_LIMIT=6		# seconds by which a lost node must be seen as lost
 DAEMON_LIMIT=10		# seconds for vm_exec to start a background daemon
 SHORT_EXEC_TIMEOUT=5	# VM_EXEC_TIMEOUT for the timeout case
 KILLED_WAIT=20		# seconds for the timed-out command to be killed
-CASES=10
+DEEP_DIR_LEN=100	# characters of the too-deep socket directory
+CASES=11
 
 ktap_plan "$CASES"
 for tool in "$QREP_QEMU" vde_switch; do
@@ -137,6 +141,38 @@ exec_timeout() {
 	done
 }
 
+# deep_sock_dir_refused: with the socket directory's base 100 characters
+# deep, cluster_start must fail before booting anything, say why (the
+# 108-byte limit) and leave no socket directory behind.
+deep_sock_dir_refused() {
+	local base err rc=0
+
+	base=$(mktemp -d /tmp/qrep-deep.XXXXXX)
+	while [ "${#base}" -lt "$DEEP_DIR_LEN" ]; do
+		base+=/deeper-and-deeper
+	done
+	mkdir -p "$base"
+	err=$( (CLUSTER_DIR="" QREP_VM_SOCK_BASE=$base cluster_start 1) 2>&1) && rc=1
+	ktap_diag "cluster_start said: $err"
+	[[ $err == *"limited to 108 bytes"* ]] || { ktap_diag "no word of the 108-byte limit"; rc=1; }
+	if [ -n "$(find "$base" -mindepth 1 -print -quit)" ]; then
+		ktap_diag "something was left in $base"
+		rc=1
+	fi
+	rm -rf "${base%%/deeper-and-deeper*}"
+	return "$rc"
+}
+
+# stop_clean: cluster_stop finds every console log clean and removes the
+# switch's socket directory.
+stop_clean() {
+	local dir
+
+	dir=$(cat "$CLUSTER_DIR/sockdir") || return 1
+	cluster_stop || return 1
+	[ ! -e "$dir" ] || { ktap_diag "$dir is still there"; return 1; }
+}
+
 crash_node3() {
 	vm_crash 3 && lost 3 1 2
 }
@@ -153,10 +189,12 @@ restore_node2() {
 	vm_link 2 on && found 2 1 3
 }
 
+step "a socket directory too deep for a unix socket is refused" deep_sock_dir_refused
+
 start=$SECONDS
 if ! cluster_start 3; then
 	ktap_report "three VMs boot" 1
-	for ((i = 2; i <= CASES; i++)); do
+	for ((i = 3; i <= CASES; i++)); do
 		ktap_skip "cluster case $i" "the cluster did not start"
 	done
 	ktap_finish
@@ -172,6 +210,6 @@ step "crashed node3 is unreachable" crash_node3
 step "restarted node3 is reachable" restart_node3
 step "node2 with its link cut is unreachable" cut_node2
 step "node2 with its link restored is reachable" restore_node2
-step "every console log is clean" cluster_stop
+step "every console log is clean, the socket directory gone" stop_clean
 
 ktap_finish
