@@ -19,7 +19,8 @@
  *  - open refuses with a message, or accepts a store whose layout follows
  *    from its size and fills the file exactly;
  *  - every block reads back with the version its record holds, zeros if
- *    never written, and a checksum verdict only for written blocks; after
+ *    version 0, and a checksum verdict only for written blocks and those
+ *    whose record is marked torn (found so at an unclean open); after
  *    an unclean close (the header does not vouch for it) max_version is
  *    at least every block's version;
  *  - read-only, nothing in the file changes;
@@ -101,8 +102,19 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* Whether block's record carries the TORN flag (record bytes 12..15). */
+static bool record_torn(int fd, const struct qrep_store_info *info,
+			uint64_t block)
+{
+	uint8_t flags[4];
+
+	FUZZ_ASSERT(pread(fd, flags, sizeof(flags), (off_t)(info->meta_offset +
+			  block * REC_BYTES + 12)) == (ssize_t)sizeof(flags));
+	return qrep_get_le32(flags) & 0x1;
+}
+
 /* Reads back (part of) the store; returns the highest version seen. */
-static uint64_t read_back(struct qrep_store *s, uint8_t *data)
+static uint64_t read_back(struct qrep_store *s, int fd, uint8_t *data)
 {
 	const struct qrep_store_info *info = qrep_store_info(s);
 	uint64_t versions[READ_CHUNK], meta_versions[READ_CHUNK];
@@ -127,7 +139,8 @@ static uint64_t read_back(struct qrep_store *s, uint8_t *data)
 		for (i = 0; i < n; i++) {
 			FUZZ_ASSERT(versions[i] == meta_versions[i]);
 			if (!versions[i]) {
-				FUZZ_ASSERT(!crc_bad[i]);
+				FUZZ_ASSERT(crc_bad[i] ==
+					    record_torn(fd, info, next + i));
 				FUZZ_ASSERT(all_zero(data + (size_t)i * BS,
 						     BS));
 			}
@@ -164,8 +177,8 @@ static void write_back(struct qrep_store *s, uint64_t b, uint64_t v,
 	FUZZ_ASSERT(data[0] == (uint8_t)((b & 0xff) ^ 0x5a));
 }
 
-static void use_store(struct qrep_store *s, bool rdonly, uint64_t file_len,
-		      uint8_t *data)
+static void use_store(struct qrep_store *s, int fd, bool rdonly,
+		      uint64_t file_len, uint8_t *data)
 {
 	const struct qrep_store_info *info = qrep_store_info(s);
 	uint64_t max, seen, epoch, v, first, last;
@@ -181,7 +194,7 @@ static void use_store(struct qrep_store *s, bool rdonly, uint64_t file_len,
 	FUZZ_ASSERT(info->epoch == qrep_store_epoch(s));
 
 	FUZZ_ASSERT(qrep_store_max_version(s, &max) == 0);
-	seen = read_back(s, data);
+	seen = read_back(s, fd, data);
 	if (!info->clean)
 		FUZZ_ASSERT(seen <= max);
 	if (rdonly) {
@@ -250,7 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(ret < 0 && err[0]);
 		goto out;
 	}
-	use_store(s, rdonly, file_len, blocks);
+	use_store(s, fd, rdonly, file_len, blocks);
 	epoch = qrep_store_epoch(s);
 	FUZZ_ASSERT(qrep_store_max_version(s, &max) == 0);
 	FUZZ_ASSERT(qrep_store_close(s) == 0);

@@ -3,8 +3,9 @@
  * The replica store: init/open and their refusals, write-if-newer per
  * block, checksums catching corruption, epoch durability, max_version
  * after clean and unclean closes, a sparse 64 GiB store, concurrent
- * writers racing on the same blocks, and what resync relies on: REPAIR
- * writes, region summaries, and reads that report checksums.
+ * writers racing on the same blocks, what resync relies on: REPAIR
+ * writes, region summaries, and reads that report checksums, and torn
+ * writes found through the write-intent bitmap at an unclean open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1092,6 +1093,307 @@ TEST_F(store, concurrent_writers_keep_the_newest)
 				 : is_zero(self->buf + (size_t)b * BS))
 			TH_LOG("block %u", b);
 	}
+}
+
+/*
+ * Torn writes (Documentation/store-format.rst, crash consistency): a
+ * 64 MiB store has 16 write-intent regions of 1024 blocks, one bit each
+ * in the header block from byte INTENT_AT.
+ */
+#define TORN_SIZE	(64U << 20)
+#define TORN_REGIONS	16U
+#define REGION		1024U
+#define INTENT_AT	1024
+
+/* Writes blocks [block, block + n) at version, filled as fill() does. */
+static int write_filled(struct qrep_store *s, uint64_t block, uint32_t n,
+			uint64_t version, unsigned int flags)
+{
+	static uint8_t b[8 * BS];
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		fill(b + (size_t)i * BS, block + i, version);
+	return qrep_store_write(s, block, n, b, version, flags, NULL);
+}
+
+/* A child that opens the store, writes 5..7 at v20 and dies. */
+static int crash_writing(const char *path)
+{
+	struct qrep_store *s;
+	int status;
+
+	if (fork() == 0) {
+		if (qrep_store_open(path, 0, &s, NULL, 0) ||
+		    write_filled(s, 5, 3, 20, 0))
+			_exit(1);
+		_exit(0);		/* no flush, no close */
+	}
+	if (wait(&status) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A power loss while rewriting blocks 5..7 from v10 to v20 (never
+ * flushed): block 5 kept its new record but its old data, block 6 both
+ * new, block 7 its new data under its old record. The unclean open finds
+ * 5 and 7 torn and reports them as held at no version (read: checksum
+ * error), keeps 6, and checks only the region written since the last
+ * flush; a REPAIR write at a replica's version then restores each.
+ */
+TEST_F(store, torn_write_is_found_at_unclean_open_and_repaired)
+{
+	const struct qrep_store_info *info;
+	uint8_t old_data[BS], old_rec[16];
+	uint64_t max = 0, meta_off, data_off;
+	char err[256];
+
+	ASSERT_EQ(0, make_store(self->path, TORN_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	ASSERT_EQ(0, write_filled(self->s, 5, 3, 10, 0));
+	ASSERT_EQ(0, write_filled(self->s, 5 * REGION, 1, 10, 0));
+	info = qrep_store_info(self->s);
+	meta_off = info->meta_offset;
+	data_off = info->data_offset;
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, read_file(self->path, data_off + 5ULL * BS, old_data,
+			       BS));
+	ASSERT_EQ(0, read_file(self->path, meta_off + 7ULL * 16, old_rec,
+			       16));
+
+	ASSERT_EQ(0, crash_writing(self->path));
+	ASSERT_EQ(0, patch_file(self->path, data_off + 5ULL * BS, old_data,
+				BS));
+	ASSERT_EQ(0, patch_file(self->path, meta_off + 7ULL * 16, old_rec,
+				16));
+
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err))) TH_LOG("%s", err);
+	info = qrep_store_info(self->s);
+	EXPECT_FALSE(info->clean);
+	EXPECT_EQ(2ULL, info->torn_blocks);
+	EXPECT_EQ(1ULL, info->regions_verified);
+	EXPECT_LE(info->blocks_verified, (uint64_t)REGION);
+	EXPECT_EQ(2, qrep_store_read(self->s, 5, 3, self->buf,
+				     self->versions, self->bad));
+	EXPECT_TRUE(self->bad[0]);
+	EXPECT_FALSE(self->bad[1]);
+	EXPECT_TRUE(self->bad[2]);
+	EXPECT_EQ(0ULL, self->versions[0]);
+	EXPECT_EQ(20ULL, self->versions[1]);
+	EXPECT_EQ(0ULL, self->versions[2]);
+	EXPECT_TRUE(is_fill(self->buf + BS, 6, 20));
+	/* What VERSIONS and SUMMARY report: not held, any copy is newer. */
+	EXPECT_EQ(0, qrep_store_read_meta(self->s, 5, 3, self->versions,
+					  NULL));
+	EXPECT_EQ(0ULL, self->versions[0]);
+	EXPECT_EQ(20ULL, self->versions[1]);
+	EXPECT_EQ(0ULL, self->versions[2]);
+	/* New versions stay above the lost one. */
+	EXPECT_EQ(0, qrep_store_max_version(self->s, &max));
+	EXPECT_LE(20ULL, max);
+
+	/* Repaired from replicas: block 5 from one at v10, 7 at v20. */
+	ASSERT_EQ(0, write_filled(self->s, 5, 1, 10, QREP_STORE_REPAIR));
+	ASSERT_EQ(0, write_filled(self->s, 7, 1, 20, QREP_STORE_REPAIR));
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, qrep_store_open(self->path, QREP_STORE_RDONLY, &self->s,
+				     err, sizeof(err)));
+	EXPECT_EQ(0, qrep_store_read(self->s, 5, 3, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(10ULL, self->versions[0]);
+	EXPECT_EQ(20ULL, self->versions[1]);
+	EXPECT_EQ(20ULL, self->versions[2]);
+	EXPECT_TRUE(is_fill(self->buf, 5, 10));
+	EXPECT_TRUE(is_fill(self->buf + 2 * BS, 7, 20));
+}
+
+/* A torn block stays reported until written, across clean closes. */
+TEST_F(store, torn_block_stays_bad_until_written)
+{
+	uint8_t old_data[BS];
+	uint64_t at;
+	char err[256];
+
+	ASSERT_EQ(0, make_store(self->path, TORN_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	ASSERT_EQ(0, write_filled(self->s, 5, 1, 10, QREP_STORE_FUA));
+	at = qrep_store_info(self->s)->data_offset + 5ULL * BS;
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, read_file(self->path, at, old_data, BS));
+	ASSERT_EQ(0, crash_writing(self->path));
+	ASSERT_EQ(0, patch_file(self->path, at, old_data, BS));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_EQ(1ULL, qrep_store_info(self->s)->torn_blocks);
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_TRUE(qrep_store_info(self->s)->clean);
+	EXPECT_EQ(0ULL, qrep_store_info(self->s)->regions_verified);
+	EXPECT_EQ(1, qrep_store_read(self->s, 5, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_TRUE(self->bad[0]);
+	EXPECT_EQ(0ULL, self->versions[0]);
+	/* Any real version replaces it, and the flag goes with it. */
+	ASSERT_EQ(0, write_filled(self->s, 5, 1, 1, 0));
+	EXPECT_EQ(0, qrep_store_read(self->s, 5, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(1ULL, self->versions[0]);
+	EXPECT_TRUE(is_fill(self->buf, 5, 1));
+}
+
+/*
+ * The bitmap's hysteresis, with room for one marked region: a region
+ * written in every flush cycle costs one durable bit set, not one per
+ * cycle; a newly written region pushes out the one written longest ago,
+ * and an unclean open then checks only the region still marked. A clean
+ * open checks nothing.
+ */
+TEST_F(store, intent_bitmap_marks_only_recent_regions)
+{
+	struct qrep_store *s;
+	uint64_t sets = 0, clears = 0;
+	uint8_t bits[2];
+	char err[256];
+	int status, i;
+
+	ASSERT_EQ(0, make_store(self->path, TORN_SIZE));
+	if (fork() == 0) {
+		if (qrep_store_open(self->path, 0, &s, NULL, 0))
+			_exit(10);
+		qrep_store_set_intent_limit(s, 1);
+		for (i = 0; i < 8; i++)
+			if (write_filled(s, (uint64_t)i, 1, 1 + (uint64_t)i,
+					 0) || qrep_store_flush(s))
+				_exit(11);
+		qrep_store_intent_stats(s, &sets, &clears);
+		if (sets != 1 || clears != 0)
+			_exit(12);
+		for (i = 0; i < 4; i++)
+			if (write_filled(s, 3 * REGION + (uint64_t)i, 1,
+					 50 + (uint64_t)i, 0) ||
+			    qrep_store_flush(s))
+				_exit(13);
+		qrep_store_intent_stats(s, &sets, &clears);
+		if (sets != 2 || clears != 1)
+			_exit(14);
+		if (read_file(self->path, INTENT_AT, bits, sizeof(bits)) ||
+		    bits[0] != 0x08 || bits[1])
+			_exit(15);
+		_exit(0);
+	}
+	ASSERT_LT(0, wait(&status));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err))) TH_LOG("%s", err);
+	EXPECT_FALSE(qrep_store_info(self->s)->clean);
+	EXPECT_EQ(1ULL, qrep_store_info(self->s)->regions_verified);
+	EXPECT_EQ(0ULL, qrep_store_info(self->s)->torn_blocks);
+	EXPECT_EQ(0, qrep_store_read(self->s, 7, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(8ULL, self->versions[0]);
+	EXPECT_EQ(0, qrep_store_read(self->s, 3 * REGION + 3, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(53ULL, self->versions[0]);
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, read_file(self->path, INTENT_AT, bits, sizeof(bits)));
+	EXPECT_EQ(0, bits[0] | bits[1]);
+
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_TRUE(qrep_store_info(self->s)->clean);
+	EXPECT_EQ(0ULL, qrep_store_info(self->s)->regions_verified);
+	EXPECT_EQ(0ULL, qrep_store_info(self->s)->blocks_verified);
+}
+
+/* Rewrites both header slots as format 1 (no bitmap) and not clean. */
+static int make_format1_unclean(const char *path)
+{
+	uint8_t slot[HDR_SLOT];
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		err = read_file(path, (uint64_t)i * HDR_SLOT, slot,
+				sizeof(slot));
+		if (err)
+			return err;
+		qrep_put_le32(slot + 8, 1);		/* format_version */
+		qrep_put_le32(slot + 60, 0);		/* flags: not clean */
+		qrep_put_le32(slot + 88, 0);		/* reserved in 1 */
+		qrep_put_le32(slot + HDR_SLOT - 4,
+			      qrep_crc32c(0, slot, HDR_SLOT - 4));
+		err = patch_file(path, (uint64_t)i * HDR_SLOT, slot,
+				 sizeof(slot));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A format 1 store left unclean has no bitmap to say where to look: its
+ * first writable open checks every written block, then upgrades it.
+ */
+TEST_F(store, format1_store_is_checked_whole_and_upgraded)
+{
+	uint64_t data_off;
+	uint8_t byte;
+	char err[256];
+
+	ASSERT_EQ(0, make_store(self->path, TORN_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	ASSERT_EQ(0, write_filled(self->s, 3, 1, 5, 0));
+	ASSERT_EQ(0, write_filled(self->s, 11 * REGION + 7, 1, 5, 0));
+	data_off = qrep_store_info(self->s)->data_offset;
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, read_file(self->path, data_off +
+			       (11ULL * REGION + 7) * BS + 99, &byte, 1));
+	byte ^= 0x10;
+	ASSERT_EQ(0, patch_file(self->path, data_off +
+				(11ULL * REGION + 7) * BS + 99, &byte, 1));
+	ASSERT_EQ(0, make_format1_unclean(self->path));
+
+	ASSERT_EQ(0, qrep_store_open(self->path, QREP_STORE_RDONLY, &self->s,
+				     err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1U, qrep_store_info(self->s)->format_version);
+	EXPECT_EQ(0ULL, qrep_store_info(self->s)->regions_verified);
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ((uint64_t)TORN_REGIONS,
+		  qrep_store_info(self->s)->regions_verified);
+	EXPECT_EQ(1ULL, qrep_store_info(self->s)->torn_blocks);
+	EXPECT_EQ((unsigned int)QREP_STORE_FORMAT_VERSION,
+		  qrep_store_info(self->s)->format_version);
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, qrep_store_open(self->path, QREP_STORE_RDONLY, &self->s,
+				     err, sizeof(err)));
+	EXPECT_EQ((unsigned int)QREP_STORE_FORMAT_VERSION,
+		  qrep_store_info(self->s)->format_version);
+	EXPECT_TRUE(qrep_store_info(self->s)->clean);
+	EXPECT_EQ(1, qrep_store_read(self->s, 11 * REGION + 7, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(0ULL, self->versions[0]);
+	EXPECT_EQ(0, qrep_store_read(self->s, 3, 1, self->buf,
+				     self->versions, self->bad));
+	EXPECT_EQ(5ULL, self->versions[0]);
 }
 
 TEST_HARNESS_MAIN

@@ -197,6 +197,9 @@ out_unlock:
 			crcs[i] = crc;
 		if (!versions[i]) {
 			memset(b, 0, QREP_BLOCK_SIZE);
+			is_bad = qrep_get_le32(recs + i * META_REC_BYTES +
+					       MO_FLAGS) & REC_FLAG_TORN;
+			bad += is_bad;
 		} else if (qrep_crc32c(0, b, QREP_BLOCK_SIZE) != crc) {
 			is_bad = true;
 			bad++;
@@ -207,7 +210,7 @@ out_unlock:
 	return bad;
 }
 
-static void max_version_raise(struct qrep_store *s, uint64_t v)
+void qrep_store_max_version_raise(struct qrep_store *s, uint64_t v)
 {
 	uint64_t cur = atomic_load(&s->max_version);
 
@@ -276,6 +279,13 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 		crcs[i] = qrep_crc32c(0, buf + (size_t)i * QREP_BLOCK_SIZE,
 				      QREP_BLOCK_SIZE);
 
+	/* The regions' intent bits are durable before any of the data. */
+	pthread_rwlock_rdlock(&s->intent_lock);
+	err = qrep_store_intent_mark(s, block, n);
+	if (err) {
+		pthread_rwlock_unlock(&s->intent_lock);
+		return err;
+	}
 	stripes_of(block, n, &set);
 	stripes_lock(s, &set, true);
 	err = qrep_store_pread(s->fd, recs, n * META_REC_BYTES,
@@ -300,8 +310,8 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 	 * Data before records: a crash in between leaves new data under an
 	 * old record, which the checksum exposes (or, for a block never
 	 * written, which is never read). The page cache may still write the
-	 * two back in either order; Documentation/store-format.rst walks
-	 * through every combination.
+	 * two back in either order; the intent bit makes the next open check
+	 * the block (Documentation/store-format.rst, crash consistency).
 	 */
 	if (skipped < n) {
 		err = write_runs(s, block, n, buf, recs, apply, false);
@@ -310,10 +320,11 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 	}
 out_unlock:
 	stripes_unlock(s, &set);
+	pthread_rwlock_unlock(&s->intent_lock);
 	if (err)
 		return err;
 	if (skipped < n)
-		max_version_raise(s, version);
+		qrep_store_max_version_raise(s, version);
 	if (ignored)
 		*ignored = skipped;
 	if (flags & QREP_STORE_FUA)
@@ -329,6 +340,7 @@ out_unlock:
  */
 int qrep_store_flush(struct qrep_store *s)
 {
+	uint64_t snap[INTENT_WORDS];
 	uint64_t ticket, batch;
 	int err;
 
@@ -345,7 +357,10 @@ int qrep_store_flush(struct qrep_store *s)
 		s->flush_running = true;
 		batch = s->flush_requested;
 		pthread_mutex_unlock(&s->flush_mutex);
+		qrep_store_intent_snapshot(s, snap);
 		err = fdatasync(s->fd) ? errno : 0;
+		if (!err)
+			qrep_store_intent_retire(s, snap);
 		pthread_mutex_lock(&s->flush_mutex);
 		if (err) {
 			qrep_err("store: fdatasync failed: %s; the store is "
@@ -358,6 +373,13 @@ int qrep_store_flush(struct qrep_store *s)
 	}
 	pthread_mutex_unlock(&s->flush_mutex);
 	return atomic_load(&s->failed) ? -EIO : 0;
+}
+
+void qrep_store_intent_stats(struct qrep_store *s, uint64_t *sets,
+			     uint64_t *clears)
+{
+	*sets = atomic_load(&s->intent_sets);
+	*clears = atomic_load(&s->intent_clears);
 }
 
 uint64_t qrep_store_epoch(struct qrep_store *s)
@@ -450,7 +472,7 @@ int qrep_store_max_version(struct qrep_store *s, uint64_t *out)
 		if (!atomic_load(&s->max_known)) {
 			err = scan_max_version(s, &scanned);
 			if (!err) {
-				max_version_raise(s, scanned);
+				qrep_store_max_version_raise(s, scanned);
 				atomic_store(&s->max_known, true);
 			}
 		}

@@ -26,7 +26,12 @@
 #include <stdint.h>
 #include <linux/qrep_proto.h>
 
-#define QREP_STORE_FORMAT_VERSION	1
+/*
+ * 2: the header block holds the write-intent bitmap. A version 1 store is
+ * still opened, and upgraded by the first writable open.
+ */
+#define QREP_STORE_FORMAT_VERSION	2
+#define QREP_STORE_FORMAT_VERSION_MIN	1
 /* Largest device a store may describe (keeps every offset in an off_t). */
 #define QREP_STORE_MAX_SIZE		(1ULL << 50)
 /* Largest read or write in one call, the protocol's request limit. */
@@ -59,6 +64,11 @@ struct qrep_store_info {
 	uint64_t generation;	/* header writes so far */
 	bool clean;		/* as found at open: last close was clean */
 	bool is_blockdev;
+	uint64_t region_blocks;	/* blocks per write-intent region */
+	/* What an unclean writable open checked and found torn. */
+	uint64_t regions_verified;
+	uint64_t blocks_verified;
+	uint64_t torn_blocks;	/* reset to "no valid version" */
 };
 
 /*
@@ -77,7 +87,11 @@ int qrep_store_init(const char *path, uint64_t size,
 /*
  * Opens and validates a store. Unless QREP_STORE_RDONLY, the header is
  * marked "not clean" (durably) before this returns, since writes may
- * follow. On failure, err (if not NULL) holds a one-line explanation.
+ * follow; and if the last close was not clean, every block that may have
+ * been written since the last completed flush is checked first, a torn
+ * one (data not matching its record) being reset to "no valid version"
+ * (info: torn_blocks). On failure, err (if not NULL) holds a one-line
+ * explanation.
  */
 int qrep_store_open(const char *path, unsigned int flags,
 		    struct qrep_store **out, char *err, size_t errlen);
@@ -92,9 +106,24 @@ int qrep_store_close(struct qrep_store *s);
 const struct qrep_store_info *qrep_store_info(const struct qrep_store *s);
 
 /*
+ * How many write-intent regions may stay marked after a flush (regions
+ * written since the last completed flush always do). The default keeps
+ * 1 GiB of regions: Documentation/store-format.rst.
+ */
+void qrep_store_set_intent_limit(struct qrep_store *s, uint32_t regions);
+
+/*
+ * Durable write-intent bit sets (each one fdatasync on the write path)
+ * and lazy clears so far.
+ */
+void qrep_store_intent_stats(struct qrep_store *s, uint64_t *sets,
+			     uint64_t *clears);
+
+/*
  * Reads n blocks (1..QREP_STORE_MAX_IO_BLOCKS) into data (n blocks) and
  * their versions into versions[n]. crc_bad[n], if not NULL, tells which
- * blocks failed their checksum. Returns the number of such blocks (their
+ * blocks failed their checksum (a block found torn at open: version 0,
+ * and bad until written again). Returns the number of such blocks (their
  * data is whatever the store holds, never to be trusted), or -errno.
  */
 int qrep_store_read(struct qrep_store *s, uint64_t block, uint32_t n,

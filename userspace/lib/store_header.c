@@ -46,6 +46,7 @@
 #define HO_EPOCH		64
 #define HO_MAX_VERSION		72
 #define HO_GENERATION		80
+#define HO_REGION_BLOCKS	88	/* format 2: blocks per intent bit */
 #define HO_CRC			(HDR_SLOT_BYTES - 4)
 
 #define HDR_FLAG_CLEAN		0x1U	/* closed cleanly; max_version valid */
@@ -64,6 +65,7 @@ struct hdr_fields {
 	uint64_t epoch;
 	uint64_t max_version;
 	uint64_t generation;
+	uint32_t region_blocks;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -123,6 +125,15 @@ static uint64_t meta_area_bytes(uint64_t nblocks)
 	return (bytes + HDR_BLOCK_BYTES - 1) & ~(uint64_t)(HDR_BLOCK_BYTES - 1);
 }
 
+unsigned int qrep_store_region_shift(uint64_t nblocks)
+{
+	unsigned int shift = INTENT_MIN_SHIFT;
+
+	while (((nblocks - 1) >> shift) + 1 > INTENT_BITS)
+		shift++;
+	return shift;
+}
+
 static void layout(struct qrep_store_info *info, uint64_t size)
 {
 	info->size = size;
@@ -131,6 +142,7 @@ static void layout(struct qrep_store_info *info, uint64_t size)
 	info->meta_offset = HDR_BLOCK_BYTES;
 	info->data_offset = HDR_BLOCK_BYTES + meta_area_bytes(info->nblocks);
 	info->store_bytes = info->data_offset + size;
+	info->region_blocks = 1ULL << qrep_store_region_shift(info->nblocks);
 }
 
 static void hdr_encode(const struct hdr_fields *h, uint8_t *slot)
@@ -148,6 +160,7 @@ static void hdr_encode(const struct hdr_fields *h, uint8_t *slot)
 	qrep_put_le64(slot + HO_EPOCH, h->epoch);
 	qrep_put_le64(slot + HO_MAX_VERSION, h->max_version);
 	qrep_put_le64(slot + HO_GENERATION, h->generation);
+	qrep_put_le32(slot + HO_REGION_BLOCKS, h->region_blocks);
 	qrep_put_le32(slot + HO_CRC, qrep_crc32c(0, slot, HO_CRC));
 }
 
@@ -170,6 +183,7 @@ static enum slot_state hdr_decode(const uint8_t *slot, struct hdr_fields *h)
 	h->epoch = qrep_get_le64(slot + HO_EPOCH);
 	h->max_version = qrep_get_le64(slot + HO_MAX_VERSION);
 	h->generation = qrep_get_le64(slot + HO_GENERATION);
+	h->region_blocks = qrep_get_le32(slot + HO_REGION_BLOCKS);
 	return SLOT_VALID;
 }
 
@@ -214,6 +228,7 @@ static void hdr_from_store(struct qrep_store *s, struct hdr_fields *h,
 	h->flags = clean ? HDR_FLAG_CLEAN : 0;
 	h->epoch = atomic_load(&s->epoch);
 	h->max_version = clean ? max_version : 0;
+	h->region_blocks = 1U << s->region_shift;
 }
 
 /*
@@ -436,6 +451,7 @@ int qrep_store_init(const char *path, uint64_t size,
 	tmp.fd = fd;
 	memcpy(tmp.info.uuid, uuid, QREP_UUID_SIZE);
 	layout(&tmp.info, size);
+	tmp.region_shift = qrep_store_region_shift(tmp.info.nblocks);
 
 	if (S_ISREG(st.st_mode)) {
 		/* Truncating to 0 first drops old contents: all holes now. */
@@ -489,9 +505,11 @@ static int check_header(const struct hdr_fields *h, const char *path,
 {
 	struct qrep_store_info want = { 0 };
 
-	if (h->format_version != QREP_STORE_FORMAT_VERSION) {
+	if (h->format_version < QREP_STORE_FORMAT_VERSION_MIN ||
+	    h->format_version > QREP_STORE_FORMAT_VERSION) {
 		set_err(err, errlen, "%s: unsupported store format version "
-			"%u (this program knows %u)", path, h->format_version,
+			"%u (this program knows %u to %u)", path,
+			h->format_version, QREP_STORE_FORMAT_VERSION_MIN,
 			QREP_STORE_FORMAT_VERSION);
 		return -EPROTO;
 	}
@@ -515,6 +533,13 @@ static int check_header(const struct hdr_fields *h, const char *path,
 			"size", path);
 		return -EPROTO;
 	}
+	/* Format 1 had no bitmap: its field was reserved (zero). */
+	if (h->region_blocks != (h->format_version == 1 ? 0 :
+				 want.region_blocks)) {
+		set_err(err, errlen, "%s: header has an invalid write-intent "
+			"region size %u", path, h->region_blocks);
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -534,7 +559,9 @@ static int store_alloc(int fd, unsigned int flags, struct qrep_store **out)
 		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	for (i = 0; i < STRIPE_LOCKS; i++)
 		pthread_rwlock_init(&s->stripe_locks[i], &attr);
+	pthread_rwlock_init(&s->intent_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&s->intent_mutex, NULL);
 	pthread_mutex_init(&s->header_mutex, NULL);
 	pthread_mutex_init(&s->scan_mutex, NULL);
 	pthread_mutex_init(&s->flush_mutex, NULL);
@@ -549,12 +576,50 @@ static void store_free(struct qrep_store *s)
 
 	for (i = 0; i < STRIPE_LOCKS; i++)
 		pthread_rwlock_destroy(&s->stripe_locks[i]);
+	pthread_rwlock_destroy(&s->intent_lock);
+	pthread_mutex_destroy(&s->intent_mutex);
 	pthread_mutex_destroy(&s->header_mutex);
 	pthread_mutex_destroy(&s->scan_mutex);
 	pthread_mutex_destroy(&s->flush_mutex);
 	pthread_cond_destroy(&s->flush_done_cond);
 	close(s->fd);
 	free(s);
+}
+
+/*
+ * A writable open: after an unclean close, the torn blocks are found and
+ * reset before anything can read them (format 1 kept no bitmap: every
+ * written block is checked). Then, from here on writes may reach the
+ * store, so the header must stop vouching for max_version before the
+ * first of them; it is written in the current format.
+ */
+static int open_for_writing(struct qrep_store *s, const struct hdr_fields *h,
+			    const char *path, char *err, size_t errlen)
+{
+	bool old_format = h->format_version < QREP_STORE_FORMAT_VERSION;
+	int ret;
+
+	ret = qrep_store_intent_load(s);
+	if (!ret && old_format)
+		ret = qrep_store_intent_clear_all(s);	/* was reserved */
+	if (!ret && !s->info.clean)
+		ret = qrep_store_intent_recover(s, old_format);
+	if (ret) {
+		set_err(err, errlen, "%s: cannot check the blocks written "
+			"before an unclean shutdown: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (!s->info.clean && !old_format)
+		return 0;
+	pthread_mutex_lock(&s->header_mutex);
+	ret = qrep_store_hdr_write_locked(s, false, 0, h->epoch);
+	pthread_mutex_unlock(&s->header_mutex);
+	if (ret)
+		set_err(err, errlen, "%s: cannot update the header: %s",
+			path, strerror(-ret));
+	else
+		s->info.format_version = QREP_STORE_FORMAT_VERSION;
+	return ret;
 }
 
 int qrep_store_open(const char *path, unsigned int flags,
@@ -640,23 +705,16 @@ int qrep_store_open(const char *path, unsigned int flags,
 	}
 	s->info = info;
 	s->header_clean = info.clean;
+	s->region_shift = qrep_store_region_shift(info.nblocks);
+	s->intent_active_max = qrep_store_intent_active_max(s->region_shift);
 	atomic_store(&s->epoch, h.epoch);
 	if (info.clean) {
 		atomic_store(&s->max_version, h.max_version);
 		atomic_store(&s->max_known, true);
 	}
-
-	/*
-	 * From here on writes may reach the store, so the header must stop
-	 * vouching for max_version before the first of them.
-	 */
-	if (!rdonly && info.clean) {
-		pthread_mutex_lock(&s->header_mutex);
-		ret = qrep_store_hdr_write_locked(s, false, 0, h.epoch);
-		pthread_mutex_unlock(&s->header_mutex);
+	if (!rdonly) {
+		ret = open_for_writing(s, &h, path, err, errlen);
 		if (ret) {
-			set_err(err, errlen, "%s: cannot update the header: %s",
-				path, strerror(-ret));
 			store_free(s);
 			return ret;
 		}
@@ -705,6 +763,9 @@ int qrep_store_close(struct qrep_store *s)
 		err = qrep_store_flush(s);
 		if (!err)
 			err = qrep_store_max_version(s, &max);
+		/* Everything is durable: no region needs checking. */
+		if (!err)
+			err = qrep_store_intent_clear_all(s);
 		if (!err) {
 			pthread_mutex_lock(&s->header_mutex);
 			err = qrep_store_hdr_write_locked(s, true, max,

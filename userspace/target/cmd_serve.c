@@ -217,9 +217,16 @@ static int open_store(struct qrep_target *t, const char *path)
 		return ret;
 	}
 	t->info = qrep_store_info(t->store);
-	if (!t->info->clean)
+	if (!t->info->clean) {
 		qrep_warn("%s was not closed cleanly: scanning its metadata "
 			  "for the highest version", path);
+		qrep_warn("%s: checked %llu blocks in %llu write-intent "
+			  "regions: %llu torn, reported as not held until a "
+			  "replica's copy repairs them", path,
+			  (unsigned long long)t->info->blocks_verified,
+			  (unsigned long long)t->info->regions_verified,
+			  (unsigned long long)t->info->torn_blocks);
+	}
 	ret = qrep_store_max_version(t->store, &max);
 	if (ret) {
 		qrep_err("%s: cannot read its metadata: %s", path,

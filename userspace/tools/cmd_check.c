@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qrep-store check: verifies the checksum of every written block. Lists
- * each bad one as "<block> <version> crc-bad", then a summary; exits 1 if
- * there was any.
+ * each bad one as "<block> <version> crc-bad", or "<block> 0 torn" for a
+ * block a target found torn after an unclean shutdown and that no write
+ * has repaired yet, then a summary; exits 1 if there was any.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -37,15 +38,17 @@ static int check_store(struct qrep_store *s, uint8_t *data,
 		if (ret < 0)
 			return ret;
 		for (i = 0; i < n; i++) {
-			if (!versions[i])
+			/* Version 0 and bad: found torn, awaiting repair. */
+			if (!versions[i] && !crc_bad[i])
 				continue;
 			(*written)++;
 			if (!crc_bad[i])
 				continue;
 			(*bad)++;
-			printf("%llu %llu crc-bad\n",
+			printf("%llu %llu %s\n",
 			       (unsigned long long)(start + i),
-			       (unsigned long long)versions[i]);
+			       (unsigned long long)versions[i],
+			       versions[i] ? "crc-bad" : "torn");
 		}
 		pos = start + n;
 	}

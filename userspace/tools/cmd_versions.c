@@ -2,8 +2,10 @@
 /*
  * qrep-store versions: one line per block, "<block> <version> <crc-ok|
  * crc-bad>". A block never written has version 0, reads as zeros and is
- * crc-ok. With --written, only blocks with a version are listed, and
- * unwritten regions are skipped without being read.
+ * crc-ok; one a target found torn after an unclean shutdown (and no write
+ * has repaired yet) is "<block> 0 crc-bad". With --written, only blocks
+ * with a version or a bad checksum are listed, and unwritten regions are
+ * skipped without being read.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -54,7 +56,7 @@ static int print_range(struct qrep_store *s, uint64_t pos, uint64_t end,
 		if (ret < 0)
 			return ret;
 		for (i = 0; i < n; i++) {
-			if (written_only && !b->versions[i])
+			if (written_only && !b->versions[i] && !b->bad[i])
 				continue;
 			printf("%llu %llu %s\n",
 			       (unsigned long long)(start + i),

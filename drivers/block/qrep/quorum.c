@@ -36,10 +36,13 @@
  * possible) and the versions only from R - 1 others; if the data
  * replica holds the highest version of every block, that is the answer.
  * Otherwise phase 2 fetches each block from a replica that holds its
- * highest version (struct qrep_quorum_read). Either way, a replica that
- * was behind on a block is repaired afterwards, off the read's path: the
- * read marks the blocks in its bitmap and makes it stale, and qrepd's
- * resync copies the newest versions to it.
+ * highest version (struct qrep_quorum_read). A replica that answered
+ * with a checksum error is left out of the request's later rounds, for
+ * its versions too, so a corrupt block cannot win the merge: the read
+ * quorum is formed without it. Either way, a replica that was behind on
+ * a block is repaired afterwards, off the read's path: the read marks
+ * the blocks in its bitmap and makes it stale, and qrepd's resync copies
+ * the newest versions to it.
  *
  * No quorum: with fewer than W live replicas a WRITE or FLUSH, with
  * fewer than R a READ, is held (on-no-quorum suspend) on dev->held until
@@ -225,8 +228,13 @@ static void qrep_quorum_read_start(struct qrep_device *dev, struct qrep_io *io)
 		if (qrep_replica_queue(r, io))
 			break;
 	}
-	/* A replica refused for data may still give versions (metadata). */
-	skip = BIT(qr->data_slot);
+	/*
+	 * Nor for versions: its versions may vouch for the very block that
+	 * failed its checksum, which would then win the merge and be asked
+	 * for again until the read fails. The read quorum is made of the
+	 * others, or the read goes round again until it is.
+	 */
+	skip = BIT(qr->data_slot) | qr->refused;
 	while (--need && (r = qrep_pick_replica(dev, skip, true))) {
 		__set_bit(r->id, &skip);
 		/* Before the queueing that lets its sender see it. */
