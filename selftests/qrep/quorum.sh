@@ -200,15 +200,6 @@ device_matches_ref()
 	rm -f /tmp/dev.img
 }
 
-stores_identical()
-{
-	local i
-	for i in $(seq 1 $((TARGETS_N - 1))); do
-		qrep-store compare "$(target_store 0)" "$(target_store "$i")" ||
-			{ echo "stores a and ${TARGET_NAMES[$i]} differ"; return 1; }
-	done
-}
-
 # --- status, events, background I/O ---------------------------------------
 
 quorum_status() { qrepctl status 0 | grep 'quorum:'; }
