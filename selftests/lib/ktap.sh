@@ -3,6 +3,7 @@
 #
 #   ktap_plan 3
 #   ktap_test "module loads" insmod "$QREP_KO"     # runs the command
+#   ktap_step "elect" elect_primary                # same, in this shell
 #   ktap_expect_fail "bad size refused" qrepctl create --size 0
 #   ktap_skip "needs two CPUs" "one CPU here"      # see below
 #   ktap_finish                                   # exit 0 iff all passed
@@ -124,6 +125,24 @@ ktap_test()
 	shift
 	out=$(KTAP_IN_CASE=1 "$@" 2>&1) && rc=0 || rc=$?
 	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+	[ "$rc" -eq 0 ] || ktap_diag "command failed with status $rc: $*"
+	ktap_diag "took $((SECONDS - start)) s"
+	ktap_report "$desc" "$rc"
+	return 0
+}
+
+# ktap_step DESCRIPTION COMMAND...: as ktap_test, but COMMAND runs in this
+# shell, not a subshell, so what it sets (the current primary, a pid) is
+# still set for the cases after it. Its output goes through a file, so it
+# still reads as diagnostics.
+ktap_step()
+{
+	local desc=$1 out rc=0 start=$SECONDS
+	shift
+	out=$(mktemp "${TMPDIR:-/tmp}/ktap-step.XXXXXX") || return 1
+	KTAP_IN_CASE=1 "$@" >"$out" 2>&1 || rc=$?
+	sed 's/^/# /' "$out"
+	rm -f "$out"
 	[ "$rc" -eq 0 ] || ktap_diag "command failed with status $rc: $*"
 	ktap_diag "took $((SECONDS - start)) s"
 	ktap_report "$desc" "$rc"

@@ -10,6 +10,8 @@
 #                          default $TARGET_SECRET)
 #   target_store I         path of store I
 #   target_stats I KEY     a counter from target I's stats file
+#   stores_identical       every store holds the same blocks and versions
+#                          (the device must be down, or idle)
 #   targets_teardown       device down, daemons gone, stores removed
 #
 # Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR. With
@@ -83,6 +85,20 @@ target_stats()
 }
 
 # targets_write_conf N SIZE UUID IO_TIMEOUT: the resource file.
+# The stores compared block for block, data and versions: qrep-store
+# compare lists the first blocks that differ.
+stores_identical()
+{
+	local i stores=()
+
+	for ((i = 0; i < TARGETS_N; i++)); do
+		stores+=("$(target_store "$i")")
+	done
+	qrep-store compare "${stores[@]}" && return 0
+	echo "the stores of ${TARGET_NAMES[*]:0:TARGETS_N} are not identical"
+	return 1
+}
+
 targets_write_conf()
 {
 	local n=$1 i

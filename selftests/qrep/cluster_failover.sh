@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The cases are functions that step calls.
+# The cases are functions that ktap_step runs in this shell.
 # shellcheck disable=SC2317
 #
 # Failover of a 3-node cluster in quorum mode, as a user sees it: the
@@ -436,20 +436,6 @@ need_primary() {
 	[ -n "$PRIMARY" ] && return 0
 	echo "no primary: an earlier case failed"
 	return 1
-}
-
-# step DESCRIPTION FUNCTION: one KTAP case, run in this shell (so that it
-# can set PRIMARY), its output as diagnostics.
-step() {
-	local desc=$1 start=$SECONDS rc=0 out
-	shift
-	mkdir -p "$QREP_VM_DIR"
-	out=$(mktemp "$QREP_VM_DIR/failover-step.XXXXXX")
-	"$@" >"$out" 2>&1 || rc=$?
-	sed 's/^/# /' "$out"
-	rm -f "$out"
-	ktap_diag "$desc: $((SECONDS - start)) s"
-	ktap_report "$desc" "$rc"
 }
 
 # --- the cases ------------------------------------------------------------
@@ -990,29 +976,29 @@ secret_restored() {
 }
 
 start=$SECONDS
-step "three VMs boot; each runs its target with the shared 0600 secret" boot
+ktap_step "three VMs boot; each runs its target with the shared 0600 secret" boot
 if [ -z "$WORK" ] || [ ! -f "$WORK/r0.conf" ]; then
 	for ((i = 2; i <= CASES; i++)); do
 		ktap_report "failover case $i (the cluster did not start)" 1
 	done
 	ktap_finish
 fi
-step "node3 (biggest id) becomes the writable primary; node1, node2 refuse opens" first_primary
-step "ext4 on node3; a writer's acknowledged records reach the host" ext4_writer
-step "node3 loses power mid-write: node2 becomes the writable primary in time" crash_failover
-step "node2: fsck.ext4 -fn clean, every acknowledged record there and intact" node2_data
-step "node3 returns blank: it follows node2 (failback $FAILBACK)" node3_returns
-step "node2 resyncs n3 while writing; no record lost" node3_resynced
-step "node2's link cut: node3 and node1 elect node3, which writes" cut_primary
-step "cut-off node2 acknowledges nothing from cut + ${ACK_GRACE} s, nor after the heal" fenced_no_acks
-step "healed node2 demotes: device secondary, log says so, follows node3" node2_demoted
-step "not diverged: node3 holds every acknowledged record of both sides; fsck clean" not_diverged
-step "node1 alone never becomes writable over $MINORITY_CYCLES election cycles" minority
-step "node1 healed: follows node3; every record of every writer there" minority_healed
-step "node1's qrepd with a wrong secret: dropped as bad MAC, refused by the targets, never writable" wrong_secret
-step "node1's qrepd with no secret: dropped as bad MAC (none), refused by the targets, never writable" no_secret
-step "a datagram from node3 replayed on the wire to node2: dropped as replayed, nothing changes" replayed
-step "node1's qrepd with the right secret again: follows node3, same epoch; every record there" secret_restored
+ktap_step "node3 (biggest id) becomes the writable primary; node1, node2 refuse opens" first_primary
+ktap_step "ext4 on node3; a writer's acknowledged records reach the host" ext4_writer
+ktap_step "node3 loses power mid-write: node2 becomes the writable primary in time" crash_failover
+ktap_step "node2: fsck.ext4 -fn clean, every acknowledged record there and intact" node2_data
+ktap_step "node3 returns blank: it follows node2 (failback $FAILBACK)" node3_returns
+ktap_step "node2 resyncs n3 while writing; no record lost" node3_resynced
+ktap_step "node2's link cut: node3 and node1 elect node3, which writes" cut_primary
+ktap_step "cut-off node2 acknowledges nothing from cut + ${ACK_GRACE} s, nor after the heal" fenced_no_acks
+ktap_step "healed node2 demotes: device secondary, log says so, follows node3" node2_demoted
+ktap_step "not diverged: node3 holds every acknowledged record of both sides; fsck clean" not_diverged
+ktap_step "node1 alone never becomes writable over $MINORITY_CYCLES election cycles" minority
+ktap_step "node1 healed: follows node3; every record of every writer there" minority_healed
+ktap_step "node1's qrepd with a wrong secret: dropped as bad MAC, refused by the targets, never writable" wrong_secret
+ktap_step "node1's qrepd with no secret: dropped as bad MAC (none), refused by the targets, never writable" no_secret
+ktap_step "a datagram from node3 replayed on the wire to node2: dropped as replayed, nothing changes" replayed
+ktap_step "node1's qrepd with the right secret again: follows node3, same epoch; every record there" secret_restored
 # quiesce: writers and qrepd stopped, the file system unmounted, the
 # device down, so that the VMs power off cleanly.
 quiesce() {
@@ -1030,5 +1016,5 @@ finish() {
 }
 
 ktap_diag "cases took $((SECONDS - start)) s"
-step "every console log is clean" finish
+ktap_step "every console log is clean" finish
 ktap_finish

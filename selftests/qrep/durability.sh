@@ -62,15 +62,6 @@ block_sum() { dd if=/dev/qrep0 bs=4096 skip="$1" count=1 iflag=direct status=non
 # replica_in NAME STATE: replica NAME is in STATE (for wait_for).
 replica_in() { [ "$(replica_state "$1")" = "$2" ]; }
 
-stores_identical()
-{
-	local i
-	for i in $(seq 1 $((TARGETS_N - 1))); do
-		qrep-store compare "$(target_store 0)" "$(target_store "$i")" ||
-			return 1
-	done
-}
-
 # Scenario: replica b acknowledged X (block 10) and then Y (block 5000),
 # and lost power before a flush reached it. Its disk kept Y's record and
 # data but not X's: its highest version did not go down. The device

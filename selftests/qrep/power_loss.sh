@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The cases are functions that step calls.
+# The cases are functions that ktap_step runs in this shell.
 # shellcheck disable=SC2317
 #
 # Durability across real power loss: what an application fsync'd on
@@ -206,20 +206,6 @@ d=$(disk_mount 1) && [ "$(cat "$d/marker")" = "$1" ] &&
 	return "$rc"
 }
 
-# step DESCRIPTION FUNCTION...: one KTAP case, run in this shell (so that
-# it can set WORK and TAGS), its output as diagnostics.
-step() {
-	local desc=$1 start=$SECONDS rc=0 out
-	shift
-	mkdir -p "$QREP_VM_DIR"
-	out=$(mktemp "$QREP_VM_DIR/power-loss-step.XXXXXX")
-	"$@" >"$out" 2>&1 || rc=$?
-	sed 's/^/# /' "$out"
-	rm -f "$out"
-	ktap_diag "$desc: $((SECONDS - start)) s"
-	ktap_report "$desc" "$rc"
-}
-
 boot() {
 	cluster_start 1 --disk "$DISK0_SIZE" --disk "$DISK1_SIZE" || return 1
 	WORK=$CLUSTER_DIR/power-loss
@@ -274,22 +260,22 @@ fs_clean() {
 timeout $SETUP_WAIT mount -t ext4 /dev/qrep0 \$MNT"
 }
 
-step "run-vm --disk: what one run synced, the next reads (disks given the other way round)" run_vm_disks
-step "one VM boots with two persistent disks" boot
+ktap_step "run-vm --disk: what one run synced, the next reads (disks given the other way round)" run_vm_disks
+ktap_step "one VM boots with two persistent disks" boot
 if [ -z "$WORK" ]; then
 	for ((i = 3; i <= CASES; i++)); do
 		ktap_report "power-loss case $i (the VM did not boot)" 1
 	done
 	ktap_finish
 fi
-step "stores on the disks (two files on ext4, one raw), device up, ext4 on it" first_setup
+ktap_step "stores on the disks (two files on ext4, one raw), device up, ext4 on it" first_setup
 for ((r = 1; r <= ROUNDS; r++)); do
-	step "round $r: power off while the writer runs" power_off "$r"
-	step "round $r: booted on the same disks, the stores' ext4 is fsck-clean" stores_fs_clean
-	step "round $r: the targets serve the same stores, device up again" device_up
-	step "round $r: every acknowledged record reads back through /dev/qrep0" records_back "$r"
-	step "round $r: ext4 on /dev/qrep0 is fsck-clean" fs_clean
+	ktap_step "round $r: power off while the writer runs" power_off "$r"
+	ktap_step "round $r: booted on the same disks, the stores' ext4 is fsck-clean" stores_fs_clean
+	ktap_step "round $r: the targets serve the same stores, device up again" device_up
+	ktap_step "round $r: every acknowledged record reads back through /dev/qrep0" records_back "$r"
+	ktap_step "round $r: ext4 on /dev/qrep0 is fsck-clean" fs_clean
 done
-step "every console log is clean" cluster_stop
+ktap_step "every console log is clean" cluster_stop
 
 ktap_finish

@@ -64,15 +64,6 @@ stats_settle()
 	done
 }
 
-stores_identical()
-{
-	local i
-	for i in $(seq 1 $((TARGETS_N - 1))); do
-		qrep-store compare "$(target_store 0)" "$(target_store "$i")" ||
-			return 1
-	done
-}
-
 
 # Test 1: b misses ~5% of the blocks; its resync moves about that much.
 missed_writes_resync()

@@ -594,11 +594,6 @@ FIXTURE_TEARDOWN(target)
 	free(self->rbuf);
 }
 
-#define NEED_TARGET() do { \
-	if (_metadata->skip) \
-		return; \
-} while (0)
-
 /* ---- tests ------------------------------------------------------------ */
 
 TEST_F(target, handshake_good)
@@ -606,7 +601,6 @@ TEST_F(target, handshake_good)
 	struct qrep_hello_reply_msg rep;
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_connect(self->addr);
 	ASSERT_LE(0, fd);
@@ -640,7 +634,6 @@ TEST_F(target, handshake_refusals)
 		/* 3 */ { 3, QREP_ERR_SIZE },
 	};
 
-	NEED_TARGET();
 	ASSERT_EQ(0, qrep_uuid_parse(OTHER_UUID, other));
 	ASSERT_EQ(0, target_start(self));
 	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
@@ -802,7 +795,6 @@ TEST_F(target, auth_good)
 	char err[256];
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, write_secret(self, "secret", SECRET "\n", 0600,
 				  self->secret, sizeof(self->secret)));
 	ASSERT_EQ(0, qrep_secret_set(&secret, SECRET, strlen(SECRET)));
@@ -842,7 +834,6 @@ TEST_F(target, auth_refusals)
 	char err[256];
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, write_secret(self, "secret", SECRET, 0600, self->secret,
 				  sizeof(self->secret)));
 	ASSERT_EQ(0, qrep_secret_set(&secret, SECRET, strlen(SECRET)));
@@ -909,7 +900,6 @@ TEST_F(target, auth_target_without_secret)
 	char err[256];
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, qrep_secret_set(&secret, SECRET, strlen(SECRET)));
 	ASSERT_EQ(0, target_start(self));
 	fd = open_client(self, &secret, 3, &rep, err, sizeof(err));
@@ -946,7 +936,6 @@ TEST_F(target, auth_bad_secret_file)
 	};
 	int i;
 
-	NEED_TARGET();
 	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
 		ASSERT_EQ(0, write_secret(self, "secret", rows[i].secret,
 					  rows[i].mode, self->secret,
@@ -966,7 +955,6 @@ TEST_F(target, write_read_flush)
 	uint32_t i;
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_open(self->addr, self->uuid, 1);
 	ASSERT_LE(0, fd);
@@ -1062,7 +1050,6 @@ TEST_F(target, pipelined_requests)
 	uint64_t h;
 	int fd, i;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_open(self->addr, self->uuid, 0);
 	ASSERT_LE(0, fd);
@@ -1104,7 +1091,6 @@ TEST_F(target, stale_epoch_is_fenced)
 	struct qrep_reply_msg rep;
 	int old_fd, new_fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	old_fd = cli_open(self->addr, self->uuid, 3);
 	ASSERT_LE(0, old_fd);
@@ -1252,7 +1238,6 @@ TEST_F(target, epoch_propose)
 	pthread_t th[2];
 	int i, won, fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	ASSERT_EQ(0, peer_open(self, &p));
 
@@ -1400,7 +1385,6 @@ TEST_F(target, malformed_request_closes_connection)
 	struct qrep_reply_msg rep;
 	int fd, before, i;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	before = settled_fds(self->pid);
 	ASSERT_LT(0, before);
@@ -1456,7 +1440,6 @@ TEST_F(target, client_vanishing_mid_write)
 	uint8_t *msg = malloc(QREP_REQ_SIZE + 8 * BS);
 	int fd, i, before;
 
-	NEED_TARGET();
 	ASSERT_NE(NULL, msg);
 	qrep_req_encode(&m, msg);
 	for (i = 0; i < 8; i++)
@@ -1500,7 +1483,6 @@ TEST_F(target, checksum_error_reply)
 	uint8_t byte;
 	int fd, sfd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_open(self->addr, self->uuid, 0);
 	ASSERT_LE(0, fd);
@@ -1581,7 +1563,6 @@ TEST_F(target, versions_summary_checksums)
 	uint64_t v, b;
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_open(self->addr, self->uuid, 1);
 	ASSERT_LE(0, fd);
@@ -1722,7 +1703,6 @@ TEST_F(target, checksums_flag_bad_block_and_repair_fixes_it)
 	uint64_t v;
 	int fd;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_open(self->addr, self->uuid, 0);
 	ASSERT_LE(0, fd);
@@ -1823,7 +1803,6 @@ TEST_F(target, stats_file_counts)
 	struct qrep_reply_msg rep;
 	int fd, i;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	EXPECT_EQ(0, stats_get(self->stats, "bytes_received"));
 	fd = cli_open(self->addr, self->uuid, 0);
@@ -1867,7 +1846,6 @@ TEST_F(target, clean_shutdown_with_requests_in_flight)
 	struct qrep_reply_msg rep;
 	int fd, i, answered = 0;
 
-	NEED_TARGET();
 	ASSERT_EQ(0, target_start(self));
 	fd = cli_open(self->addr, self->uuid, 0);
 	ASSERT_LE(0, fd);
@@ -1913,7 +1891,6 @@ TEST_F(target, cli_errors)
 	struct passwd *nobody;
 	int lfd, fd;
 
-	NEED_TARGET();
 	snprintf(missing, sizeof(missing), "%s/missing", self->dir);
 	snprintf(junk, sizeof(junk), "%s/junk", self->dir);
 	snprintf(out, sizeof(out), "%s/cli.out", self->dir);
@@ -2005,7 +1982,6 @@ TEST_F(target, store_tool)
 	uint8_t byte = 0xff;
 	int fd, i;
 
-	NEED_TARGET();
 	snprintf(tool, sizeof(tool), "%s", self->bin);
 	slash = strrchr(tool, '/');
 	ASSERT_NE(NULL, slash);
@@ -2102,7 +2078,6 @@ TEST_F_TIMEOUT(target, throughput_report, 120)
 	double secs;
 	int fd;
 
-	NEED_TARGET();
 	if (!access("/dev/shm", W_OK))
 		snprintf(store, sizeof(self->shm_store),
 			 "/dev/shm/qrep-e2e-%d", (int)getpid());

@@ -12,7 +12,13 @@ background_job_ok()
 	ktap_wait "$pid"
 }
 
-ktap_plan 2
+# ktap_step runs its case in this shell: what the case sets stays set.
+remember_value() { REMEMBERED=42; }
+value_remembered() { [ "${REMEMBERED:-}" = 42 ]; }
+
+ktap_plan 4
 ktap_test "a case that passes" true
 ktap_test "an assertion that holds, a job waited for" background_job_ok
+ktap_step "a step sets a value" remember_value
+ktap_test "the value is still set after the step" value_remembered
 ktap_finish
