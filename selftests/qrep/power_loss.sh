@@ -25,7 +25,9 @@
 # a number of records acknowledged (from the seed) the VM loses power
 # (QEMU quits). The VM boots again on the same disk files; the stores'
 # ext4 replays its journal and must be fsck-clean; the targets serve the
-# same stores and `qrepctl up` brings the device back; its ext4 replays its
+# same stores and `qrepctl up` brings the device back; `qrepctl verify`
+# finds no copies that differ on the replicas it reports up to date; its
+# ext4 replays its
 # journal; every record acknowledged in every round so far must read back
 # whole, through the file system on /dev/qrep0 (a fresh boot: nothing is
 # cached, every block comes from the stores), and fsck.ext4 -fn must be
@@ -71,7 +73,7 @@ RECORDS=$MNT/records
 
 RUN_VM_TIMEOUT=300	# seconds for each run-vm of the first case
 
-CASES=$((1 + 2 + 5 * ROUNDS + 1))
+CASES=$((1 + 2 + 6 * ROUNDS + 1))
 SEED=${POWER_LOSS_SEED:-$((RANDOM * 32768 + RANDOM))}
 
 ktap_plan "$CASES"
@@ -243,6 +245,10 @@ stores_fs_clean() { restart && guest g_store_fs_clean; }
 
 device_up() { guest "g_device_up 0"; }
 
+# Every copy on a replica reported up to date matches its checksum and
+# the other copies of its version.
+replicas_agree() { guest "timeout $SETUP_WAIT qrepctl verify -c \$QREP_CONF"; }
+
 # records_back R: mount /dev/qrep0 (replaying its journal) and check the
 # records file against the host's log of every writer so far.
 records_back() {
@@ -273,6 +279,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	ktap_step "round $r: power off while the writer runs" power_off "$r"
 	ktap_step "round $r: booted on the same disks, the stores' ext4 is fsck-clean" stores_fs_clean
 	ktap_step "round $r: the targets serve the same stores, device up again" device_up
+	ktap_step "round $r: qrepctl verify: the up-to-date replicas' copies agree" replicas_agree
 	ktap_step "round $r: every acknowledged record reads back through /dev/qrep0" records_back "$r"
 	ktap_step "round $r: ext4 on /dev/qrep0 is fsck-clean" fs_clean
 done
