@@ -12,6 +12,8 @@
 #   target_stats I KEY     a counter from target I's stats file
 #   stores_identical       every store holds the same blocks and versions
 #                          (the device must be down, or idle)
+#   stores_identical_at_rest  the same, with the device taken down for it
+#                          and brought up again
 #   targets_teardown       device down, daemons gone, stores removed
 #
 # Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR. With
@@ -97,6 +99,13 @@ stores_identical()
 	qrep-store compare "${stores[@]}" && return 0
 	echo "the stores of ${TARGET_NAMES[*]:0:TARGETS_N} are not identical"
 	return 1
+}
+
+stores_identical_at_rest()
+{
+	qrepctl down -c "$QREP_CONF" || return 1
+	stores_identical || return 1
+	qrepctl up -c "$QREP_CONF"
 }
 
 targets_write_conf()

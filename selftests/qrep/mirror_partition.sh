@@ -125,13 +125,6 @@ b_holds_what_it_missed()
 	return "$rc"
 }
 
-stores_identical_at_rest()
-{
-	qrepctl down -c "$QREP_CONF" || return 1
-	stores_identical || return 1
-	qrepctl up -c "$QREP_CONF"
-}
-
 all_cut_eio()
 {
 	local start elapsed rc

@@ -107,13 +107,6 @@ lossy_link_fio_verify()
 	return "$rc"
 }
 
-stores_identical_at_rest()
-{
-	qrepctl down -c "$QREP_CONF" || return 1
-	stores_identical || return 1
-	qrepctl up -c "$QREP_CONF"
-}
-
 # write_meets_failing_replica NAME: a write completes within the deadline
 # while replica NAME's link fails it, and NAME is failed with a reason.
 write_meets_failing_replica()

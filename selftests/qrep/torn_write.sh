@@ -153,13 +153,6 @@ resync_repairs_it()
 	reads_match 0 64 1
 }
 
-stores_identical_at_rest()
-{
-	qrepctl down -c "$QREP_CONF" || return 1
-	stores_identical || return 1
-	qrepctl up -c "$QREP_CONF"
-}
-
 # 2. On a running target, block 20's record claims a version above every
 # replica's and its data does not match it (a torn block a target did
 # not check, or one damaged since). Every read quorum but {b, c} holds a.
