@@ -86,7 +86,6 @@ target_stats()
 	awk -v k="$2" '$1 == k { print $2 }' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats"
 }
 
-# targets_write_conf N SIZE UUID IO_TIMEOUT: the resource file.
 # The stores compared block for block, data and versions: qrep-store
 # compare lists the first blocks that differ.
 stores_identical()
@@ -108,6 +107,7 @@ stores_identical_at_rest()
 	qrepctl up -c "$QREP_CONF"
 }
 
+# targets_write_conf N SIZE UUID IO_TIMEOUT: the resource file.
 targets_write_conf()
 {
 	local n=$1 i
