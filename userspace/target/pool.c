@@ -8,6 +8,14 @@
  * finds none free, or whose connection has QREP_TARGET_CONN_MAX_INFLIGHT
  * requests queued, waits: that is the target's back-pressure, and TCP
  * carries it to the client.
+ *
+ * Each connection also keeps its requests in the order they arrived, from
+ * the moment the reader takes an object for one until the object is put
+ * back after the reply: a FLUSH waits there for the ones before it
+ * (qrep_target_req_wait_earlier). Nothing waits the other way round, so
+ * this cannot deadlock: the requests a FLUSH waits for were run by the
+ * reader before it read the FLUSH, or were queued before it and are taken
+ * by workers first (the queue is FIFO).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -71,6 +79,13 @@ struct qrep_target_req *qrep_target_req_get(struct qrep_target *t,
 	r->next = NULL;
 	r->conn = c;
 	r->status = QREP_OK;
+	r->conn_next = NULL;
+	r->conn_prev = c->newest;
+	if (c->newest)
+		c->newest->conn_next = r;
+	else
+		c->oldest = r;
+	c->newest = r;
 out:
 	pthread_mutex_unlock(&t->pool_mutex);
 	return r;
@@ -78,12 +93,32 @@ out:
 
 void qrep_target_req_put(struct qrep_target *t, struct qrep_target_req *r)
 {
+	struct qrep_target_conn *c = r->conn;
+
 	pthread_mutex_lock(&t->pool_mutex);
-	r->conn->inflight--;
+	if (r->conn_prev)
+		r->conn_prev->conn_next = r->conn_next;
+	else
+		c->oldest = r->conn_next;
+	if (r->conn_next)
+		r->conn_next->conn_prev = r->conn_prev;
+	else
+		c->newest = r->conn_prev;
+	r->conn_prev = r->conn_next = NULL;
+	c->inflight--;
 	r->conn = NULL;
 	r->next = t->free_reqs;
 	t->free_reqs = r;
 	pthread_cond_broadcast(&t->pool_cond);
+	pthread_mutex_unlock(&t->pool_mutex);
+}
+
+void qrep_target_req_wait_earlier(struct qrep_target *t,
+				  struct qrep_target_req *r)
+{
+	pthread_mutex_lock(&t->pool_mutex);
+	while (r->conn->oldest != r)
+		pthread_cond_wait(&t->pool_cond, &t->pool_mutex);
 	pthread_mutex_unlock(&t->pool_mutex);
 }
 

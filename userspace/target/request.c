@@ -12,6 +12,18 @@
  * by the epoch it proposes, and never raises the epoch as a side effect.
  * It raises it, or is refused, as one step under fence_lock held for
  * writing (run_epoch_propose).
+ *
+ * FLUSH: its reply says that every request that arrived before it on the
+ * same connection has been run, answered, and made durable. The
+ * connection's requests run side by side on the workers, so a FLUSH
+ * first waits until each one before it has been answered
+ * (qrep_target_req_wait_earlier), then syncs the store. Without the wait,
+ * a FLUSH could be answered while a WRITE sent before it was still being
+ * applied: the client would count that replica as holding the WRITE
+ * durably when it does not (Documentation/durability.rst, scenario 4).
+ * Its reply also comes after theirs on the stream, so a client has taken
+ * in every earlier answer, an error included, before it sees the FLUSH's.
+ * Requests that arrive after the FLUSH are not held back.
  */
 #include <errno.h>
 #include <string.h>
@@ -277,6 +289,9 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 	size_t data_len = 0;
 
 	r->meta_len = 0;
+	/* Before the fence: the requests it waits for take it too. */
+	if (st == QREP_OK && m->op == QREP_OP_FLUSH)
+		qrep_target_req_wait_earlier(t, r);
 	if (st == QREP_OK && m->op == QREP_OP_EPOCH_PROPOSE) {
 		st = run_epoch_propose(t, r);
 	} else if (st == QREP_OK) {

@@ -87,12 +87,20 @@ struct qrep_target_conn {
 	pthread_mutex_t send_mutex;	/* one reply on the wire at a time */
 	atomic_bool dead;		/* a send failed: drop later replies */
 	unsigned int inflight;		/* t->pool_mutex: requests held */
+	/*
+	 * t->pool_mutex: the requests held, oldest first. The reader takes
+	 * a request object before it reads the request into it, so this is
+	 * the order they arrived in (see qrep_target_req_wait_earlier()).
+	 */
+	struct qrep_target_req *oldest, *newest;
 	struct qrep_target_conn *prev, *next;	/* t->conns_mutex */
 };
 
 struct qrep_target_req {
 	struct qrep_target_req *next;	/* free list or work queue */
 	struct qrep_target_conn *conn;
+	/* t->pool_mutex: on conn's list of requests held (above). */
+	struct qrep_target_req *conn_prev, *conn_next;
 	struct qrep_req_msg msg;
 	enum qrep_status status;	/* set by the reader: OK or RANGE */
 	uint8_t *data;			/* QREP_MAX_REQ_BLOCKS blocks */
@@ -169,6 +177,13 @@ struct qrep_target_req *qrep_target_req_get(struct qrep_target *t,
 					    struct qrep_target_conn *c);
 void qrep_target_req_put(struct qrep_target *t, struct qrep_target_req *r);
 void qrep_target_req_queue(struct qrep_target *t, struct qrep_target_req *r);
+/*
+ * Returns once every request that arrived on r's connection before r has
+ * been run and answered (its object put back). A FLUSH waits so: see
+ * request.c.
+ */
+void qrep_target_req_wait_earlier(struct qrep_target *t,
+				  struct qrep_target_req *r);
 void qrep_target_pool_stopping(struct qrep_target *t);
 
 /* request.c */
