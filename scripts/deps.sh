@@ -17,6 +17,8 @@ pkgs=(
 	qemu-system-x86 busybox-static vde2 kmod cpio
 	# what tests and the demo run inside the VMs
 	e2fsprogs fio iproute2 nftables util-linux procps
+	# disk faults under the stores (selftests/lib/dm.sh)
+	dmsetup
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 	# what make bench measures qrep against, in the VMs; jq reads fio's JSON

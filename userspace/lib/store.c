@@ -382,6 +382,11 @@ void qrep_store_intent_stats(struct qrep_store *s, uint64_t *sets,
 	*clears = atomic_load(&s->intent_clears);
 }
 
+bool qrep_store_failed(struct qrep_store *s)
+{
+	return atomic_load(&s->failed);
+}
+
 uint64_t qrep_store_epoch(struct qrep_store *s)
 {
 	return atomic_load(&s->epoch);

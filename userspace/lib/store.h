@@ -162,6 +162,9 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
  */
 int qrep_store_flush(struct qrep_store *s);
 
+/* The store has failed (see qrep_store_flush); until the process ends. */
+bool qrep_store_failed(struct qrep_store *s);
+
 uint64_t qrep_store_epoch(struct qrep_store *s);
 
 /* Raises the epoch to epoch if it is higher; durable when it returns. */

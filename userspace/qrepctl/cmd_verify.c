@@ -5,7 +5,13 @@
  * only 16 bytes per block cross the network) and reports blocks whose
  * copies disagree: a copy whose data no longer matches its checksum, or
  * two copies of one version with different checksums. With --repair, a
- * bad copy is rewritten from a good copy of the newest version.
+ * bad copy is rewritten from a good copy of the newest version; so is,
+ * in mirror mode, a valid copy of an older version. Every up-to-date
+ * mirror replica acknowledged every write, so one still holding an
+ * older version lost a write it acknowledged: its disk dropped it (a
+ * disk that lies, Documentation/durability.rst). In quorum mode an
+ * older version is a replica outside a write quorum, which reads and
+ * resync deal with, not verify.
  *
  * Replicas may differ for a moment while a write is on its way; a block
  * that differs is looked at again before it is reported.
@@ -99,6 +105,15 @@ static int repair(struct verify *v, uint64_t block, unsigned int good,
 	return err;
 }
 
+/* --repair rewrites @c from the newest good copy: see the top. */
+static bool repairable(const struct verify *v, const struct copy *c,
+		       uint64_t newest)
+{
+	if (c->bad)
+		return c->version <= newest;
+	return v->cfg->mode == QREP_MODE_MIRROR && c->version < newest;
+}
+
 static void check_block(struct verify *v, uint64_t block)
 {
 	struct copy c[QREP_MAX_REPLICAS];
@@ -134,8 +149,8 @@ static void check_block(struct verify *v, uint64_t block)
 			       c[p].version, newest);
 		else
 			continue;
-		if (v->repair && good < v->nr && c[p].bad &&
-		    c[p].version <= newest && repair(v, block, good, p) == 0)
+		if (v->repair && good < v->nr && repairable(v, &c[p], newest) &&
+		    repair(v, block, good, p) == 0)
 			printf("block %" PRIu64 ": %s repaired from %s\n", block,
 			       name, v->cfg->replicas[v->slot[good]].name);
 	}

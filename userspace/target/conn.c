@@ -80,6 +80,15 @@ static enum qrep_status hello_verdict(struct qrep_target *t,
 		return QREP_ERR_SIZE;
 	}
 	/*
+	 * A store that failed an fdatasync may have lost writes it
+	 * acknowledged, and its page cache may still show them: it serves
+	 * no one until the target restarts and reopens it from the disk.
+	 */
+	if (qrep_store_failed(t->store)) {
+		*why = "the store failed (fdatasync error): restart the target once its disk works";
+		return QREP_ERR_IO;
+	}
+	/*
 	 * Epoch 0 claims nothing: the client only learns the store's epoch
 	 * and max_version from the reply, and its requests are fenced one by
 	 * one. A client from an older epoch is fenced at the door; the reply
