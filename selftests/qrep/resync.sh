@@ -137,13 +137,41 @@ source_killed_mid_resync()
 		qrepctl up -c "$QREP_CONF"
 }
 
-# Test 4: b's store is lost; a new, empty one takes its place.
+# store_epoch I: the epoch in store I's header.
+store_epoch()
+{
+	qrep-target info --store "$(target_store "$1")" | awk '$1 == "epoch:" { print $2 }'
+}
+
+# Test 4: b's store is lost; a new, empty one takes its place, by the
+# procedure of admin-guide/resync.rst: init --replace makes it joining
+# (no vote, no writes), so the device is refused until join has learned
+# the epoch the other replicas hold; then it serves and is filled.
 replace_with_empty_store()
 {
+	local floor i
 	target_kill 1
 	rm -f "$(target_store 1)"
-	qrep-target init --store "$(target_store 1)" --size $SMALL_SIZE \
-		--uuid "$QREP_UUID" >/dev/null || return 1
+	qrep-target init --replace --store "$(target_store 1)" \
+		--size $SMALL_SIZE --uuid "$QREP_UUID" >/dev/null || return 1
+	target_start 1 || return 1
+	if qrepctl reconnect -c "$QREP_CONF" b >/tmp/reconnect.out 2>&1; then
+		echo "a joining store was reconnected"
+		cat /tmp/reconnect.out
+		return 1
+	fi
+	cat /tmp/reconnect.out
+	grep -q 'the store is joining' /tmp/reconnect.out || return 1
+	target_kill 1
+	qrep-target join --store "$(target_store 1)" --config "$QREP_CONF" \
+		--replica b >/tmp/join.out 2>&1 || { cat /tmp/join.out; return 1; }
+	cat /tmp/join.out
+	floor=$(for i in 0 2; do store_epoch "$i"; done | sort -n | tail -n 1)
+	grep -q "learned epoch $floor from 2 of 2 other replicas (2 needed)" \
+		/tmp/join.out || return 1
+	[ "$(store_epoch 1)" = "$floor" ] || return 1
+	qrep-target info --store "$(target_store 1)" | grep -q '^joining: *no' ||
+		return 1
 	target_start 1 || return 1
 	qrepctl reconnect -c "$QREP_CONF" b || return 1
 	qrepctl status 0
@@ -276,7 +304,7 @@ qrepctl events >>/tmp/events &
 EVENTS_PID=$!
 ktap_test "resync under fio verify: no errors, replicas identical" resync_under_fio
 ktap_test "source killed mid-resync: completes from another, identical" source_killed_mid_resync
-ktap_test "dead replica replaced by an empty store: full online copy" replace_with_empty_store
+ktap_test "dead replica replaced by a joining empty store: refused until joined, then a full online copy" replace_with_empty_store
 ktap_assert "qrepd starts" start_qrepd
 ktap_test "corrupt block: never returned, repaired by qrepd; verify reports another" corrupt_block_repaired
 ktap_test "qrepd reconnects a returning target and resyncs it" qrepd_reconnects

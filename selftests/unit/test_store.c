@@ -1134,6 +1134,96 @@ static int crash_writing(const char *path)
 	return WEXITSTATUS(status);
 }
 
+/* A child that opens the store, joins it at @floor and dies uncleanly. */
+static int crash_joining(const char *path, uint64_t floor)
+{
+	struct qrep_store *s;
+	int status;
+
+	if (fork() == 0) {
+		if (qrep_store_open(path, 0, &s, NULL, 0) ||
+		    qrep_store_join(s, floor))
+			_exit(1);
+		_exit(0);		/* no close */
+	}
+	if (wait(&status) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A replacement (init with QREP_STORE_INIT_JOINING) has no vote: it
+ * raises no epoch and takes no write, across closes and crashes, until
+ * qrep_store_join() gives it a floor; that one header write is durable
+ * on its own and clears the state for good. A plain init is not joining.
+ */
+TEST_F(store, joining_store_has_no_vote_until_joined)
+{
+	uint8_t u[QREP_UUID_SIZE];
+	char err[256];
+
+	ASSERT_EQ(0, make_store(self->path, SMALL_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_FALSE(qrep_store_info(self->s)->joining);
+	EXPECT_FALSE(qrep_store_joining(self->s));
+	ASSERT_EQ(0, qrep_store_close(self->s));
+
+	memcpy(u, test_uuid, sizeof(u));
+	ASSERT_EQ(0, qrep_store_init(self->path, SMALL_SIZE, u,
+				     QREP_STORE_INIT_FORCE |
+				     QREP_STORE_INIT_JOINING, err, sizeof(err)));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_TRUE(qrep_store_info(self->s)->joining);
+	EXPECT_TRUE(qrep_store_joining(self->s));
+	EXPECT_EQ(-EPERM, qrep_store_set_epoch(self->s, 5));
+	EXPECT_EQ(0ULL, qrep_store_epoch(self->s));
+	EXPECT_EQ(-EPERM, write_filled(self->s, 3, 1, 4, 0));
+	EXPECT_EQ(-EPERM, write_filled(self->s, 3, 1, 4,
+				       QREP_STORE_FUA | QREP_STORE_REPAIR));
+	ASSERT_EQ(0, qrep_store_read(self->s, 3, 1, self->buf,
+				     self->versions, NULL));
+	EXPECT_EQ(0ULL, self->versions[0]);
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+
+	/* Still joining after a clean close, and after a crash. */
+	ASSERT_EQ(0, qrep_store_open(self->path, QREP_STORE_RDONLY, &self->s,
+				     err, sizeof(err)));
+	EXPECT_TRUE(qrep_store_info(self->s)->joining);
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	ASSERT_EQ(0, crash_writing(self->path) == 1 ? 0 : -1);
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_TRUE(qrep_store_joining(self->s));
+	EXPECT_EQ(-EPERM, qrep_store_set_epoch(self->s, 5));
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+
+	/* Joined by a process that dies at once: durable. */
+	ASSERT_EQ(0, crash_joining(self->path, 9));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	EXPECT_FALSE(qrep_store_info(self->s)->joining);
+	EXPECT_FALSE(qrep_store_joining(self->s));
+	EXPECT_EQ(9ULL, qrep_store_epoch(self->s));
+	/* Now it votes and writes like any store; epochs still only grow. */
+	EXPECT_EQ(0, qrep_store_set_epoch(self->s, 9));	/* no-op */
+	EXPECT_EQ(0, qrep_store_set_epoch(self->s, 10));
+	EXPECT_EQ(10ULL, qrep_store_epoch(self->s));
+	EXPECT_EQ(0, write_filled(self->s, 3, 1, 4, 0));
+	EXPECT_EQ(0, qrep_store_join(self->s, 2));	/* never lowers */
+	EXPECT_EQ(10ULL, qrep_store_epoch(self->s));
+	ASSERT_EQ(0, qrep_store_close(self->s));
+	self->s = NULL;
+	ASSERT_EQ(0, qrep_store_open(self->path, QREP_STORE_RDONLY, &self->s,
+				     err, sizeof(err)));
+	EXPECT_FALSE(qrep_store_info(self->s)->joining);
+	EXPECT_EQ(10ULL, qrep_store_epoch(self->s));
+	EXPECT_EQ(-EROFS, qrep_store_join(self->s, 11));
+}
+
 /*
  * A power loss while rewriting blocks 5..7 from v10 to v20 (never
  * flushed): block 5 kept its new record but its old data, block 6 both

@@ -1334,6 +1334,164 @@ TEST_F(target, epoch_propose)
  * Malformed headers: each gets QREP_ERR_INVAL for its handle, then the
  * connection closes; the target goes on serving others.
  */
+/* ---- a replacement store: joining ----------------------------------- */
+
+/* Writes a resource file; the replicas are "name addr" pairs. */
+static int write_conf(const char *path, const char *mode, const char *a,
+		      const char *b, const char *c)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "resource r0\ndevice 0\nsize %u\nuuid %s\nmode %s\n"
+		"connect-timeout 2s\nreplica a %s\nreplica b %s\n", STORE_SIZE,
+		TEST_UUID, mode, a, b);
+	if (c)
+		fprintf(f, "replica c %s\n", c);
+	return fclose(f) ? -errno : 0;
+}
+
+static int store_state(const char *path, uint64_t *epoch, bool *joining)
+{
+	struct qrep_store *s;
+	int ret = qrep_store_open(path, QREP_STORE_RDONLY, &s, NULL, 0);
+
+	if (ret)
+		return ret;
+	*epoch = qrep_store_epoch(s);
+	*joining = qrep_store_info(s)->joining;
+	return qrep_store_close(s);
+}
+
+/*
+ * issue 14, scenario 1, the store's side. A replacement made by "init
+ * --replace" is joining: served, it refuses every hello (at epoch 0 or
+ * any other, so no proposal, vote or write reaches it) with
+ * QREP_ERR_JOINING, which the client library turns into a sentence. "join"
+ * learns the floor from N - W + 1 other replicas (quorum) or all of them
+ * (mirror), says so, and refuses when too few answer; once joined, the
+ * store holds the epoch in use, so a proposal of it is refused and only a
+ * newer one accepted. --epoch-floor is the operator's override.
+ */
+TEST_F(target, joining_store_votes_only_after_join)
+{
+	char bstore[PATH_MAX], cstore[PATH_MAX], conf[PATH_MAX], out[PATH_MAX];
+	char dead[64], dead2[64], a_addr[64], floor_arg[] = "7";
+	char *init_b[12] = { self->bin, "init", "--replace", "--store", bstore,
+			   "--size", "16777216", "--uuid", TEST_UUID, NULL };
+	char *init_nouuid[] = { self->bin, "init", "--replace", "--store",
+				cstore, "--size", "16777216", NULL };
+	char *join_b[] = { self->bin, "join", "--store", bstore, "--config",
+			   conf, "--replica", "b", NULL };
+	char *join_c[] = { self->bin, "join", "--store", cstore,
+			   "--epoch-floor", floor_arg, NULL };
+	char *join_bad[] = { self->bin, "join", "--store", cstore, NULL };
+	struct qrep_client_device dev = { .size = STORE_SIZE };
+	struct qrep_hello_reply_msg rep;
+	struct qrep_peer p;
+	char err[256];
+	uint64_t epoch, held;
+	bool joining, accepted;
+	int fd, i;
+
+	NEED_TARGET();
+	memcpy(dev.uuid, self->uuid, QREP_UUID_SIZE);
+	snprintf(bstore, sizeof(bstore), "%s/b", self->dir);
+	snprintf(cstore, sizeof(cstore), "%s/c", self->dir);
+	snprintf(conf, sizeof(conf), "%s/r0.conf", self->dir);
+	snprintf(out, sizeof(out), "%s/join.out", self->dir);
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port());
+	snprintf(dead2, sizeof(dead2), "127.0.0.1:%d", free_port() + 1);
+
+	EXPECT_EQ(2, run(init_nouuid, out, (uid_t)-1));
+	ASSERT_EQ(0, run(init_b, self->log, (uid_t)-1));
+	ASSERT_EQ(0, store_state(bstore, &epoch, &joining));
+	EXPECT_TRUE(joining);
+	EXPECT_EQ(0ULL, epoch);
+
+	/* Served while joining: every hello refused, the epoch told. */
+	ASSERT_EQ(0, target_start_store(self, bstore, "4"));
+	EXPECT_TRUE(file_has(self->log, "is joining"));
+	for (i = 0; i < 3; i++) {
+		fd = cli_connect(self->addr);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, cli_hello(fd, self->uuid, STORE_SIZE,
+				       (uint64_t)i * 3, &rep));
+		EXPECT_EQ(QREP_ERR_JOINING, rep.status) TH_LOG("epoch %d", i * 3);
+		EXPECT_EQ(0ULL, rep.epoch);
+		EXPECT_TRUE(cli_closed(fd));
+		close(fd);
+	}
+	fd = qrep_client_open(self->addr, &dev, CLIENT_TIMEOUT_MS, &rep, err,
+			      sizeof(err));
+	EXPECT_EQ(-EBUSY, fd);
+	EXPECT_NE(NULL, strstr(err, "qrep-target join")) TH_LOG("%s", err);
+	EXPECT_EQ(0, target_stop(self));
+	ASSERT_EQ(0, store_state(bstore, &epoch, &joining));
+	EXPECT_TRUE(joining);
+	EXPECT_EQ(0ULL, epoch);
+
+	/* a holds epoch 5, the one in use. */
+	ASSERT_EQ(0, target_start(self));
+	snprintf(a_addr, sizeof(a_addr), "%s", self->addr);
+	fd = cli_open(a_addr, self->uuid, 5);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	/* Quorum, N = 3, W = 2: a and c must both answer; c is gone. */
+	ASSERT_EQ(0, write_conf(conf, "quorum", a_addr, dead, dead2));
+	EXPECT_EQ(1, run(join_b, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "replica a ("));
+	EXPECT_TRUE(file_has(out, ": epoch 5"));
+	EXPECT_TRUE(file_has(out, "1 of the 2 other replicas answered, 2 "
+			     "needed"));
+	EXPECT_TRUE(file_has(out, "the store stays joining"));
+	ASSERT_EQ(0, store_state(bstore, &epoch, &joining));
+	EXPECT_TRUE(joining);
+	EXPECT_EQ(0ULL, epoch);
+
+	/* Mirror, a and b: a is all the others. */
+	ASSERT_EQ(0, write_conf(conf, "mirror", a_addr, dead, NULL));
+	EXPECT_EQ(0, run(join_b, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "learned epoch 5 from 1 of 1 other "
+			     "replicas (1 needed)"));
+	EXPECT_TRUE(file_has(out, "joined at epoch 5"));
+	ASSERT_EQ(0, store_state(bstore, &epoch, &joining));
+	EXPECT_FALSE(joining);
+	EXPECT_EQ(5ULL, epoch);
+	EXPECT_EQ(0, run(join_b, out, (uid_t)-1));	/* nothing to do */
+	EXPECT_TRUE(file_has(out, "is not joining"));
+	EXPECT_EQ(0, target_stop(self));
+
+	/* Joined: it serves, and votes only above the epoch in use. */
+	ASSERT_EQ(0, target_start_store(self, bstore, "4"));
+	fd = cli_open(self->addr, self->uuid, 0);
+	ASSERT_LE(0, fd);
+	qrep_peer_init(&p, fd, self->addr, 0);
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, 5, &accepted, &held));
+	EXPECT_FALSE(accepted);
+	EXPECT_EQ(5ULL, held);
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&p, 6, &accepted, &held));
+	EXPECT_TRUE(accepted);
+	qrep_peer_close(&p);
+	EXPECT_EQ(0, target_stop(self));
+
+	/* The operator's override, and its usage. */
+	ASSERT_EQ(0, target_init_store(self, cstore, STORE_SIZE));
+	EXPECT_EQ(0, run(join_c, out, (uid_t)-1));	/* not joining */
+	init_b[4] = cstore;
+	init_b[9] = "--force";
+	init_b[10] = NULL;
+	ASSERT_EQ(0, run(init_b, self->log, (uid_t)-1));
+	EXPECT_EQ(2, run(join_bad, out, (uid_t)-1));
+	EXPECT_EQ(0, run(join_c, out, (uid_t)-1));
+	EXPECT_TRUE(file_has(out, "epoch floor 7 given by the operator"));
+	ASSERT_EQ(0, store_state(cstore, &epoch, &joining));
+	EXPECT_FALSE(joining);
+	EXPECT_EQ(7ULL, epoch);
+}
+
 TEST_F(target, malformed_request_closes_connection)
 {
 #define M(magic_, op_, fl_, n_, rsv_) \

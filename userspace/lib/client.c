@@ -118,6 +118,11 @@ static int handshake(int fd, const struct qrep_client_device *dev,
 			 "the store has seen epoch %" PRIu64 ", newer than %" PRIu64,
 			 reply->epoch, dev->epoch);
 		return -ESTALE;
+	case QREP_ERR_JOINING:
+		snprintf(err, errlen, "the store is joining (a replacement "
+			 "with no epoch yet): stop its target and run "
+			 "'qrep-target join' on its machine");
+		return -EBUSY;
 	default:
 		snprintf(err, errlen, "the target refused: %s",
 			 qrep_status_str(reply->status));

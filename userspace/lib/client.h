@@ -32,7 +32,8 @@ struct qrep_client_device {
  * socket, or -errno with a sentence in @err saying what went wrong
  * (refused, timed out, another device's store, wrong size; -EACCES and
  * "authentication failed: ..." when either side could not prove the
- * secret or only one side has one).
+ * secret or only one side has one; -ESTALE when the store holds a newer
+ * epoch; -EBUSY when the store is joining, see qrep-target join).
  * The socket keeps a receive/send timeout of @timeout_ms for the
  * handshake only; it is cleared before returning.
  */

@@ -439,6 +439,9 @@ const char *qrep_status_str(uint32_t status)
 		return "device size or block size differs";
 	case QREP_ERR_PROTO:
 		return "protocol version or magic not understood";
+	case QREP_ERR_JOINING:
+		return "the store is joining: it has no epoch yet "
+		       "(run 'qrep-target join' on its machine)";
 	case QREP_ERR_AUTH:
 		return "authentication failed";
 	}

@@ -273,6 +273,8 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 		return -EINVAL;		/* 0 is reserved for "never written" */
 	if (atomic_load(&s->failed))
 		return -EIO;
+	if (atomic_load(&s->joining))
+		return -EPERM;		/* no epoch learned: no writes */
 
 	/* Checksums outside the lock: wasted only on ignored blocks. */
 	for (i = 0; i < n; i++)

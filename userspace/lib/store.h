@@ -13,7 +13,11 @@
  *    does not match its record's checksum is reported, never returned as
  *    good;
  *  - the epoch only grows, and is durable before qrep_store_set_epoch()
- *    returns.
+ *    returns;
+ *  - a store made as a replacement (QREP_STORE_INIT_JOINING) is
+ *    "joining": it takes no write and raises no epoch until
+ *    qrep_store_join() gives it the epoch floor the other replicas hold,
+ *    so that it never votes with an epoch it did not learn.
  *
  * All I/O functions may be called from many threads at once. They return
  * 0 (or a count) on success and -errno on failure.
@@ -39,6 +43,7 @@
 
 /* Flags for qrep_store_init(). */
 #define QREP_STORE_INIT_FORCE	0x1U	/* overwrite an existing store */
+#define QREP_STORE_INIT_JOINING	0x2U	/* a replacement: joining, no vote */
 
 /* Flags for qrep_store_open(). */
 #define QREP_STORE_RDONLY	0x1U	/* no writes; header left as found */
@@ -63,6 +68,7 @@ struct qrep_store_info {
 	uint64_t epoch;
 	uint64_t generation;	/* header writes so far */
 	bool clean;		/* as found at open: last close was clean */
+	bool joining;		/* no epoch learned yet: qrep_store_join() */
 	bool is_blockdev;
 	uint64_t region_blocks;	/* blocks per write-intent region */
 	/* What an unclean writable open checked and found torn. */
@@ -148,7 +154,7 @@ int qrep_store_region_summary(struct qrep_store *s, uint64_t block,
  * Writes n blocks at version (> 0), block by block only where version is
  * newer than the stored one (QREP_STORE_REPAIR: or equal to it). *ignored,
  * if not NULL, gets the number of blocks left as they were.
- * QREP_STORE_FUA: durable before returning.
+ * QREP_STORE_FUA: durable before returning. -EPERM on a joining store.
  */
 int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 		     const void *data, uint64_t version, unsigned int flags,
@@ -167,8 +173,22 @@ bool qrep_store_failed(struct qrep_store *s);
 
 uint64_t qrep_store_epoch(struct qrep_store *s);
 
-/* Raises the epoch to epoch if it is higher; durable when it returns. */
+/*
+ * Raises the epoch to epoch if it is higher; durable when it returns.
+ * -EPERM on a joining store: it has no vote yet.
+ */
 int qrep_store_set_epoch(struct qrep_store *s, uint64_t epoch);
+
+/* Whether the store is joining (also info->joining). */
+bool qrep_store_joining(const struct qrep_store *s);
+
+/*
+ * Ends the joining state: raises the epoch to floor (if higher) and
+ * clears the joining flag in one header write, durable (fdatasync) when
+ * it returns. A store that is not joining only has its epoch raised.
+ * From then on it takes writes and votes like any other.
+ */
+int qrep_store_join(struct qrep_store *s, uint64_t floor);
 
 /*
  * The highest version of any block. Kept in memory and recorded in the

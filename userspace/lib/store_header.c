@@ -50,7 +50,14 @@
 #define HO_CRC			(HDR_SLOT_BYTES - 4)
 
 #define HDR_FLAG_CLEAN		0x1U	/* closed cleanly; max_version valid */
-#define HDR_FLAGS_ALL		HDR_FLAG_CLEAN
+/*
+ * A replacement that has not learned the epoch floor yet (qrep-target
+ * init --replace, cleared by qrep-target join). A program that does not
+ * know this bit refuses the store (unsupported flags), so no older
+ * qrep-target can serve a joining store as one with a vote.
+ */
+#define HDR_FLAG_JOINING	0x2U
+#define HDR_FLAGS_ALL		(HDR_FLAG_CLEAN | HDR_FLAG_JOINING)
 
 /* The decoded content of one header slot. */
 struct hdr_fields {
@@ -226,6 +233,8 @@ static void hdr_from_store(struct qrep_store *s, struct hdr_fields *h,
 	h->data_offset = s->info.data_offset;
 	h->meta_rec_size = META_REC_BYTES;
 	h->flags = clean ? HDR_FLAG_CLEAN : 0;
+	if (s->info.joining)
+		h->flags |= HDR_FLAG_JOINING;
 	h->epoch = atomic_load(&s->epoch);
 	h->max_version = clean ? max_version : 0;
 	h->region_blocks = 1U << s->region_shift;
@@ -449,6 +458,7 @@ int qrep_store_init(const char *path, uint64_t size,
 	}
 
 	tmp.fd = fd;
+	tmp.info.joining = flags & QREP_STORE_INIT_JOINING;
 	memcpy(tmp.info.uuid, uuid, QREP_UUID_SIZE);
 	layout(&tmp.info, size);
 	tmp.region_shift = qrep_store_region_shift(tmp.info.nblocks);
@@ -696,6 +706,7 @@ int qrep_store_open(const char *path, unsigned int flags,
 	info.epoch = h.epoch;
 	info.generation = h.generation;
 	info.clean = h.flags & HDR_FLAG_CLEAN;
+	info.joining = h.flags & HDR_FLAG_JOINING;
 	info.is_blockdev = S_ISBLK(st.st_mode);
 
 	ret = store_alloc(fd, flags, &s);
@@ -708,6 +719,7 @@ int qrep_store_open(const char *path, unsigned int flags,
 	s->region_shift = qrep_store_region_shift(info.nblocks);
 	s->intent_active_max = qrep_store_intent_active_max(s->region_shift);
 	atomic_store(&s->epoch, h.epoch);
+	atomic_store(&s->joining, info.joining);
 	if (info.clean) {
 		atomic_store(&s->max_version, h.max_version);
 		atomic_store(&s->max_known, true);
@@ -739,7 +751,9 @@ int qrep_store_set_epoch(struct qrep_store *s, uint64_t epoch)
 	if (s->flags & QREP_STORE_RDONLY)
 		return -EROFS;
 	pthread_mutex_lock(&s->header_mutex);
-	if (epoch > atomic_load(&s->epoch)) {
+	if (atomic_load(&s->joining))
+		err = -EPERM;		/* no vote before it learned one */
+	else if (epoch > atomic_load(&s->epoch)) {
 		err = qrep_store_hdr_write_locked(s, s->header_clean,
 				       atomic_load(&s->max_version), epoch);
 		/* Published only once durable: nobody acts on a lost epoch. */
@@ -747,6 +761,44 @@ int qrep_store_set_epoch(struct qrep_store *s, uint64_t epoch)
 			atomic_store(&s->epoch, epoch);
 			s->info.epoch = epoch;
 		}
+	}
+	pthread_mutex_unlock(&s->header_mutex);
+	return err;
+}
+
+bool qrep_store_joining(const struct qrep_store *s)
+{
+	return atomic_load(&s->joining);
+}
+
+int qrep_store_join(struct qrep_store *s, uint64_t floor)
+{
+	uint64_t epoch;
+	int err;
+
+	if (s->flags & QREP_STORE_RDONLY)
+		return -EROFS;
+	if (atomic_load(&s->failed))
+		return -EIO;
+	pthread_mutex_lock(&s->header_mutex);
+	epoch = atomic_load(&s->epoch);
+	if (floor > epoch)
+		epoch = floor;
+	/*
+	 * One header write carries both, so a crash leaves the store either
+	 * joining at its old epoch or joined at the floor, never joined
+	 * below it. info.joining is what the header gets; the atomic that
+	 * writes and epoch raises check is cleared only once it is durable.
+	 */
+	s->info.joining = false;
+	err = qrep_store_hdr_write_locked(s, s->header_clean,
+					  atomic_load(&s->max_version), epoch);
+	if (err) {
+		s->info.joining = atomic_load(&s->joining);
+	} else {
+		atomic_store(&s->epoch, epoch);
+		s->info.epoch = epoch;
+		atomic_store(&s->joining, false);
 	}
 	pthread_mutex_unlock(&s->header_mutex);
 	return err;

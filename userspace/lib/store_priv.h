@@ -83,6 +83,9 @@ struct qrep_store {
 	_Atomic uint64_t max_version;
 	_Atomic uint64_t epoch;
 	atomic_bool failed;		/* an fdatasync failed: stay failed */
+	/* No epoch learned yet; set at init, cleared by qrep_store_join()
+	 * under header_mutex, never set again. */
+	atomic_bool joining;
 
 	/*
 	 * Write-intent bitmap (store_intent.c). Writes hold intent_lock

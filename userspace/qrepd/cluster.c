@@ -140,6 +140,7 @@ struct cluster {
 	int wake;		/* eventfd: look at the replicas again */
 	/* Replica thread: the newer epoch a target refused us with, logged. */
 	uint64_t left_out_epoch[QREP_MAX_REPLICAS];
+	bool joining_told[QREP_MAX_REPLICAS];	/* said once per joining */
 
 	uint32_t local_targets;	/* replicas on this node's host */
 	uint64_t caught_up_fed;	/* epoch CAUGHT_UP was fed for */
@@ -492,8 +493,16 @@ static void replicas_once(struct cluster *c, struct qrep_genl *g,
 					  cfg->replicas[i].name,
 					  conns[i].hello.epoch, epoch);
 			c->left_out_epoch[i] = conns[i].hello.epoch;
+		} else if (ret == -EBUSY) {
+			/* A replacement store, waiting for qrep-target join. */
+			if (!c->joining_told[i])
+				qrep_warn("replica %s: %s", cfg->replicas[i].name,
+					  err);
+			c->joining_told[i] = true;
 		} else if (ret) {
 			qrep_dbg("replica %s: %s", cfg->replicas[i].name, err);
+		} else {
+			c->joining_told[i] = false;
 		}
 	}
 	if (batch)

@@ -65,6 +65,8 @@ int qrep_target_cmd_info(int argc, char **argv)
 	printf("block size:     %u\n", info->block_size);
 	printf("blocks:         %llu\n", (unsigned long long)info->nblocks);
 	printf("epoch:          %llu\n", (unsigned long long)info->epoch);
+	printf("joining:        %s\n", info->joining ?
+	       "yes (no vote, no writes: run 'qrep-target join')" : "no");
 	printf("clean:          %s\n", info->clean ? "yes" :
 	       "no (in use, or not shut down cleanly)");
 	ret = qrep_store_max_version(s, &max);

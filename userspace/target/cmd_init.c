@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* qrep-target init: create a store and print its device UUID. */
+/*
+ * qrep-target init: create a store and print its device UUID.
+ *
+ * --replace makes the store of a replica that replaces a lost one: it is
+ * "joining" (no vote, no writes) until qrep-target join gives it the
+ * epoch the other replicas hold. Plain init is for a new cluster, whose
+ * stores all start at epoch 0 together.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,9 +22,13 @@ static int init_usage(const char *why)
 	if (why)
 		fprintf(stderr, "qrep-target init: %s\n", why);
 	fprintf(stderr, "usage: qrep-target init --store PATH --size SIZE "
-		"[--uuid UUID] [--force]\n"
+		"[--uuid UUID] [--replace] [--force]\n"
 		"  SIZE: bytes, or with a K/M/G/T suffix (binary); a multiple "
-		"of %u\n", QREP_BLOCK_SIZE);
+		"of %u\n"
+		"  --replace: a replacement for a lost store of a running "
+		"device (needs --uuid);\n"
+		"    it is joining, with no vote, until 'qrep-target join'\n",
+		QREP_BLOCK_SIZE);
 	return QREP_EXIT_USAGE;
 }
 
@@ -28,6 +39,7 @@ int qrep_target_cmd_init(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "replace", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -58,6 +70,9 @@ int qrep_target_cmd_init(int argc, char **argv)
 		case 'f':
 			flags |= QREP_STORE_INIT_FORCE;
 			break;
+		case 'r':
+			flags |= QREP_STORE_INIT_JOINING;
+			break;
 		case 'h':
 			init_usage(NULL);
 			return QREP_EXIT_OK;
@@ -69,6 +84,8 @@ int qrep_target_cmd_init(int argc, char **argv)
 		return init_usage("unexpected argument");
 	if (!store || !size_str)
 		return init_usage("--store and --size are required");
+	if ((flags & QREP_STORE_INIT_JOINING) && qrep_uuid_is_null(uuid))
+		return init_usage("--replace needs the device's --uuid");
 	ret = qrep_parse_size(size_str, &size);
 	if (ret)
 		return init_usage(ret == -ERANGE ? "--size is too large" :
@@ -83,6 +100,10 @@ int qrep_target_cmd_init(int argc, char **argv)
 		return QREP_EXIT_FAIL;
 	}
 	qrep_uuid_format(uuid, ustr);
+	if (flags & QREP_STORE_INIT_JOINING)
+		qrep_info("%s: joining: it has no vote and takes no writes "
+			  "until 'qrep-target join' gives it the epoch the "
+			  "other replicas hold", store);
 	printf("%s\n", ustr);
 	return fflush(stdout) ? QREP_EXIT_FAIL : QREP_EXIT_OK;
 }

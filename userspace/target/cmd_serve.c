@@ -240,6 +240,11 @@ static int open_store(struct qrep_target *t, const char *path)
 		  (unsigned long long)t->info->size,
 		  (unsigned long long)t->info->epoch,
 		  (unsigned long long)max);
+	if (t->info->joining)
+		qrep_warn("store %s is joining (a replacement that has not "
+			  "learned the cluster's epoch): every client is "
+			  "refused until it is stopped and 'qrep-target join' "
+			  "has run", path);
 	return 0;
 }
 

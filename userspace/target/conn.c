@@ -89,6 +89,16 @@ static enum qrep_status hello_verdict(struct qrep_target *t,
 		return QREP_ERR_IO;
 	}
 	/*
+	 * A joining store has not learned the epoch the others hold: any
+	 * epoch it accepted, or any proposal, could be one a write quorum
+	 * already holds. It serves nobody until qrep-target join.
+	 */
+	if (qrep_store_joining(t->store)) {
+		*why = "the store is joining: run 'qrep-target join' before "
+		       "serving it";
+		return QREP_ERR_JOINING;
+	}
+	/*
 	 * Epoch 0 claims nothing: the client only learns the store's epoch
 	 * and max_version from the reply, and its requests are fenced one by
 	 * one. A client from an older epoch is fenced at the door; the reply

@@ -151,6 +151,7 @@ struct qrep_target {
 int qrep_target_cmd_init(int argc, char **argv);
 int qrep_target_cmd_serve(int argc, char **argv);
 int qrep_target_cmd_info(int argc, char **argv);
+int qrep_target_cmd_join(int argc, char **argv);
 
 /* cmd_serve.c: the locks and condition variables of a new target. */
 void qrep_target_init(struct qrep_target *t);

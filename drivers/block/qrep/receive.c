@@ -60,6 +60,7 @@ const char *qrep_status_name(u32 status)
 		[QREP_ERR_UUID] = "device UUID differs",
 		[QREP_ERR_SIZE] = "device size differs",
 		[QREP_ERR_PROTO] = "protocol version",
+		[QREP_ERR_JOINING] = "store joining (no epoch yet)",
 	};
 
 	BUILD_BUG_ON(ARRAY_SIZE(names) != __QREP_ERR_MAX);

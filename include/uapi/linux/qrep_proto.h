@@ -114,6 +114,13 @@ enum qrep_status {
 	QREP_ERR_UUID = 6,		/* handshake: another device's store */
 	QREP_ERR_SIZE = 7,		/* handshake: size or block size differs */
 	QREP_ERR_PROTO = 8,		/* handshake: protocol version unknown */
+	/*
+	 * The store is joining (a replacement, made by "qrep-target init
+	 * --replace"): it has not learned the epoch the others hold, so it
+	 * refuses every hello (and could take no write or vote) until
+	 * "qrep-target join" gives it one (Documentation/election.rst).
+	 */
+	QREP_ERR_JOINING = 9,
 	__QREP_ERR_MAX,
 };
 
