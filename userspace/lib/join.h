@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The joining rule: how a replacement store learns the epoch floor before
- * it may vote (qrep-target join; Documentation/election.rst, "A replaced
- * store"). Pure functions, no I/O: qrep-target and the election
- * simulation use the same ones.
+ * it may vote (qrep-target join; Documentation/election.rst, "Two
+ * primaries in one epoch"). Pure functions, no I/O: qrep-target and the
+ * election simulation use the same ones.
  *
  * Every epoch a primary was made writable in was accepted by a write
  * quorum of W stores. The lost store may have been one of them, so at
