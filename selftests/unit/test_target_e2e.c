@@ -1395,7 +1395,6 @@ TEST_F(target, joining_store_votes_only_after_join)
 	bool joining, accepted;
 	int fd, i;
 
-	NEED_TARGET();
 	memcpy(dev.uuid, self->uuid, QREP_UUID_SIZE);
 	snprintf(bstore, sizeof(bstore), "%s/b", self->dir);
 	snprintf(cstore, sizeof(cstore), "%s/c", self->dir);
