@@ -146,12 +146,11 @@ static int join_ask(const struct join_opts *o, const struct qrep_config *cfg,
 					  cfg->write_quorum);
 	for (i = 0; i < cfg->nr_replicas; i++) {
 		const struct qrep_config_replica *r = &cfg->replicas[i];
-		struct qrep_join_answer *a = &answers[n++];
+		struct qrep_join_answer *a;
 
-		if (i == self) {
-			n--;
+		if (i == self)
 			continue;
-		}
+		a = &answers[n++];
 		fd = qrep_client_open(r->addr, &dev,
 				      (int)cfg->connect_timeout_ms, &reply,
 				      err, sizeof(err));
