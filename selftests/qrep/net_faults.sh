@@ -24,6 +24,8 @@ SLOW_LINK=(delay "$((IO_TIMEOUT_SEC * 1000))ms")
 # A delayed handshake takes at least two one-way delays of this link.
 PROBE_LINK=(delay 1000ms)
 PROBE_MIN_MS=2000
+# The longest one probe's connect may take before it counts as no answer.
+PROBE_CONNECT_TIMEOUT_SEC=10
 # The longest a write meeting a failing replica may take: the io-timeout,
 # plus slack for a slow emulated machine.
 FAIL_DEADLINE_SEC=$((IO_TIMEOUT_SEC * 5))
@@ -46,7 +48,7 @@ connect_ms()
 {
 	local start end
 	start=$(date +%s%N)
-	timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+	timeout "$PROBE_CONNECT_TIMEOUT_SEC" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
 	end=$(date +%s%N)
 	echo $(((end - start) / 1000000))
 }
