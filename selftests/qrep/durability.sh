@@ -8,12 +8,32 @@
 # (record and data of one block put back as they were at the last
 # flush) - the outcome a power-off can leave, made certain instead of
 # likely - then let the replica come back as it would after the reboot.
+#
+# Quorum mode's flush accounting (scenario 3 of the table there): a
+# FLUSH counts only the answers of replicas that held every acknowledged
+# write when it was sent. c misses write Z and comes back stale, not
+# resynced (--no-resync stands for a resync still under way); b stops
+# answering. A FLUSH then gets its W=2 answers only from a and c: the
+# code before the fix completed it, though Z was durable on a alone. Now
+# it is held (on-no-quorum suspend) until the resync has brought c up to
+# date and c has answered it again, or fails (on-no-quorum error).
 set -u
 . "$QREP_ROOT/selftests/lib/ktap.sh"
 . "$QREP_ROOT/selftests/lib/qrep.sh"
 . "$QREP_ROOT/selftests/lib/targets.sh"
 
 SIZE=64M
+# The quorum cases: small stores, so that the resync that releases a
+# held FLUSH is quick (the FLUSH's caller is in D state meanwhile, and
+# the VM reports a task hung for 60 s).
+QUORUM_SIZE=16M
+QUORUM_IO_TIMEOUT_SEC=2
+# How long a FLUSH must stay held to count as held: several io-timeouts,
+# so that no timeout could still be about to complete it.
+FLUSH_HOLD_SEC=$((QUORUM_IO_TIMEOUT_SEC * 3))
+# The longest a FLUSH may take once it can complete or must fail: the
+# io-timeout plus a lot of slack for TCG.
+FLUSH_DEADLINE_SEC=$((QUORUM_IO_TIMEOUT_SEC * 10))
 # Reads of one block after the rejoin: enough that the read balancing
 # sends some to every up-to-date replica.
 READS=32
@@ -92,7 +112,94 @@ lost_unflushed_write_resynced()
 		qrepctl up -c "$QREP_CONF"
 }
 
-ktap_plan 1
+# --- quorum mode: flush accounting ----------------------------------------
+
+# quorum_up POLICY: the resource file made quorum (N=3, W=R=2 by default)
+# with on-no-quorum POLICY, and the device up.
+quorum_up()
+{
+	sed -i -e 's/^mode .*/mode quorum/' -e '/^on-no-quorum /d' "$QREP_CONF"
+	echo "on-no-quorum $1" >>"$QREP_CONF"
+	qrepctl up -c "$QREP_CONF"
+}
+
+# flush_bg: a FLUSH (fsync of the device) in the background; its exit
+# status goes to /tmp/flush.rc when it ends, its messages to /tmp/flush.out.
+flush_bg()
+{
+	rm -f /tmp/flush.rc /tmp/flush.out
+	( sync /dev/qrep0; echo $? >/tmp/flush.rc.tmp; mv /tmp/flush.rc.tmp /tmp/flush.rc ) \
+		>/tmp/flush.out 2>&1 </dev/null &
+}
+flush_done() { [ -s /tmp/flush.rc ]; }
+flush_rc() { cat /tmp/flush.rc; }
+held_some() { qrepctl status 0 | grep -q 'held [1-9]'; }
+
+# stale_flush_staged BYTE: c misses Z (block 20, BYTE repeated) and comes
+# back stale, b stops answering, and a FLUSH is sent: the replicas that
+# answer it are a (up to date) and c (stale, without Z).
+stale_flush_staged()
+{
+	write_block 10 "$1" && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
+	target_kill 2 || return 1
+	wait_for 30 replica_in c failed || { echo "c not failed"; qrepctl status 0; return 1; }
+	write_block 20 "$1" || { echo "Z failed"; return 1; }
+	target_start 2 || return 1
+	qrepctl reconnect --no-resync -c "$QREP_CONF" c || return 1
+	replica_in c stale || { echo "c is not stale"; qrepctl status 0; return 1; }
+	target_stop 1 || return 1
+	flush_bg
+	wait_for "$FLUSH_DEADLINE_SEC" replica_in b failed ||
+		{ echo "b was not failed"; qrepctl status 0; return 1; }
+}
+
+# Both cases end with every replica back and up to date, Z on all three.
+replicas_back_identical()
+{
+	qrepctl resync -c "$QREP_CONF" || return 1
+	target_cont 1 || return 1
+	qrepctl reconnect -c "$QREP_CONF" b || return 1
+	replica_in b up-to-date && replica_in c up-to-date ||
+		{ echo "b or c is not up to date"; qrepctl status 0; return 1; }
+	sync /dev/qrep0 || { echo "a FLUSH with all three up to date failed"; return 1; }
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	qrepctl down -c "$QREP_CONF" && stores_identical
+}
+
+quorum_flush_held_until_resynced()
+{
+	stale_flush_staged 4 || return 1
+	sleep "$FLUSH_HOLD_SEC"
+	if flush_done; then
+		echo "the FLUSH completed (status $(flush_rc)) on the answers of a and stale c:"
+		cat /tmp/flush.out
+		return 1
+	fi
+	held_some || { echo "status shows nothing held"; qrepctl status 0; return 1; }
+	qrepctl status 0
+	# c resynced: the FLUSH goes out again and a and c answer it.
+	qrepctl resync -c "$QREP_CONF" || return 1
+	wait_for "$FLUSH_DEADLINE_SEC" flush_done ||
+		{ echo "the FLUSH is still held with c up to date"; qrepctl status 0; return 1; }
+	[ "$(flush_rc)" = 0 ] || { echo "the FLUSH failed:"; cat /tmp/flush.out; return 1; }
+	replicas_back_identical
+}
+
+quorum_flush_fails_eio()
+{
+	stale_flush_staged 5 || return 1
+	wait_for "$FLUSH_DEADLINE_SEC" flush_done ||
+		{ echo "the FLUSH neither completed nor failed"; qrepctl status 0; return 1; }
+	cat /tmp/flush.out
+	[ "$(flush_rc)" != 0 ] && grep -q 'Input/output error' /tmp/flush.out ||
+		{ echo "the FLUSH did not fail with EIO (status $(flush_rc))"; return 1; }
+	held_some && { echo "a request is held under on-no-quorum error"; return 1; }
+	replicas_back_identical
+}
+
+QS_DESC="quorum, suspend: a FLUSH answered by one up-to-date and one stale replica is held until the resync"
+QE_DESC="quorum, error: a FLUSH answered by one up-to-date and one stale replica fails with EIO"
+ktap_plan 3
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -100,5 +207,22 @@ if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 fi
 ktap_test "mirror: a replica that lost an acknowledged, unflushed write is resynced, reads never go back" \
 	lost_unflushed_write_resynced
+targets_teardown
+
+if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && quorum_up suspend; then
+	ktap_test "$QS_DESC" quorum_flush_held_until_resynced
+else
+	ktap_diag "could not start the quorum device (suspend)"
+	ktap_report "$QS_DESC" 1
+fi
+# Whatever the case before left: b answering, the device down.
+target_cont 1 2>/dev/null
+qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
+if quorum_up error; then
+	ktap_test "$QE_DESC" quorum_flush_fails_eio
+else
+	ktap_diag "could not start the quorum device (error)"
+	ktap_report "$QE_DESC" 1
+fi
 targets_teardown
 ktap_finish

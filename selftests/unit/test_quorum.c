@@ -83,6 +83,142 @@ TEST(versions)
 		  qrep_version_base(4));
 }
 
+/*
+ * Flush accounting (qrep_flush_may_issue, qrep_flush_complete): slots
+ * a..e are bits 0..4. "holders" are the replicas that held every
+ * acknowledged write when the FLUSH was sent (up to date); "acked" the
+ * ones whose answer came, whatever their state then or now.
+ */
+#define A 0x01ULL
+#define B 0x02ULL
+#define C 0x04ULL
+#define D 0x08ULL
+#define E 0x10ULL
+
+static const struct flush_row {
+	const char *what;
+	uint32_t w;
+	uint64_t holders, acked;
+	bool may_issue, complete, any_w;	/* any_w: the old rule */
+} flush_rows[] = {
+	{ "all up to date, all answer", 2, A | B | C, A | B | C, true, true, true },
+	{ "W up-to-date answers complete it, c silent", 2, A | B | C, A | B, true, true, true },
+	{ "stale c's answer is not counted (b silent)", 2, A | B, A | C, true, false, true },
+	{ "stale c's answer adds nothing to W up-to-date ones", 2, A | B, A | B | C, true, true, true },
+	{ "b failed after its answer: still counted", 2, A | B, A | B, true, true, true },
+	{ "b failed before answering: one of W", 2, A | B, A, true, false, false },
+	{ "one up to date of W=2: not sent", 2, A, 0, false, false, false },
+	{ "one up to date, two stale answer: not complete", 2, A, A | B | C, false, false, true },
+	{ "resync finished: c up to date, sent again, a and c answer", 2, A | C, A | C, true, true, true },
+	{ "no answer at all", 2, A | B | C, 0, true, false, false },
+	{ "W=3 of 3: two answers are short", 3, A | B | C, A | B, true, false, false },
+	{ "N=5 W=3: two stale answers do not make up the third", 3, A | B | C, A | B | D | E, true, false, true },
+	{ "N=5 W=3: three up-to-date answers", 3, A | B | C | D, B | C | D, true, true, true },
+	{ "N=1: the one replica", 1, A, A, true, true, true },
+	{ "N=1: the one replica stale", 1, 0, A, false, false, true },
+};
+
+TEST(flush_accounting_table)
+{
+	const struct flush_row *row;
+	size_t i;
+
+	for (i = 0; i < sizeof(flush_rows) / sizeof(flush_rows[0]); i++) {
+		row = &flush_rows[i];
+		EXPECT_EQ(row->may_issue,
+			  !!qrep_flush_may_issue(row->holders, row->w)) TH_LOG("%s", row->what);
+		EXPECT_EQ(row->complete,
+			  !!qrep_flush_complete(row->holders, row->acked, row->w))
+			TH_LOG("%s", row->what);
+		/* The rule before: any W answers, stale ones included. */
+		EXPECT_EQ(row->any_w, qrep_quorum_weight(row->acked) >= row->w)
+			TH_LOG("%s", row->what);
+	}
+	EXPECT_EQ(0U, qrep_quorum_weight(0));
+	EXPECT_EQ(64U, qrep_quorum_weight(~0ULL));
+	EXPECT_EQ(3U, qrep_quorum_weight(A | C | E));
+}
+
+/*
+ * Every small history of one write Z and the FLUSH after it, run on a
+ * model of the replicas' stores, and both rules judged by what the model
+ * says is durable. For N = 1..5 and every legal W:
+ *
+ *   1. replicas in @away have failed; Z is acknowledged by the others
+ *      (only if they are at least W: otherwise it never completes);
+ *   2. those of @away in @back reconnect, stale: they lack Z;
+ *   3. those of @back in @resynced finish their resync: they get Z and
+ *      are up to date again (the kernel's holds_all);
+ *   4. the FLUSH is sent: the device records the live replicas that are
+ *      up to date (the rule's holders) and sends it to every live one;
+ *   5. those in @acks answer it (each makes durable what it holds), the
+ *      others fail before they do; some that answered may fail after,
+ *      which changes nothing on their stores.
+ *
+ * D1 for the FLUSH: if it completes, Z is durable on W replicas, so it
+ * survives the loss of any N - W. The new rule must never break it and
+ * must complete whenever every holder answered (no needless hold); the
+ * old one (any W answers) must break it in some history, or this test
+ * would not show why the rule changed.
+ */
+TEST(flush_accounting_histories)
+{
+	unsigned int old_broken = 0, histories = 0;
+	uint64_t all, away, back, resynced, acks, live, holders, has_z;
+	uint32_t n, w, durable;
+
+	for (n = 1; n <= 5; n++) {
+		all = (1ULL << n) - 1;
+		for (w = 1; w <= n; w++) {
+			if (qrep_quorum_problem(n, w, n + 1 - w))
+				continue;
+			for (away = 0; away <= all; away++) {
+				if (qrep_quorum_weight(all & ~away) < w)
+					continue;	/* Z never completes */
+				for (back = 0; back <= all; back++) {
+					if (back & ~away)
+						continue;
+					for (resynced = 0; resynced <= all; resynced++) {
+						if (resynced & ~back)
+							continue;
+						live = (all & ~away) | back;
+						has_z = (all & ~away) | resynced;
+						holders = has_z & live;
+						for (acks = 0; acks <= all; acks++) {
+							if (acks & ~live)
+								continue;
+							histories++;
+							durable = qrep_quorum_weight(acks & has_z);
+							if (qrep_flush_may_issue(holders, w) &&
+							    qrep_flush_complete(holders, acks, w))
+								EXPECT_GE(durable, w)
+									TH_LOG("N=%u W=%u away=%#llx back=%#llx resynced=%#llx acks=%#llx",
+									       n, w, (unsigned long long)away,
+									       (unsigned long long)back,
+									       (unsigned long long)resynced,
+									       (unsigned long long)acks);
+							if (acks == live && qrep_quorum_weight(holders) >= w)
+								EXPECT_TRUE(qrep_flush_complete(holders, acks, w));
+							if (qrep_quorum_weight(acks) >= w && durable < w)
+								old_broken++;
+						}
+					}
+				}
+			}
+		}
+	}
+	EXPECT_GT(histories, 1000U);
+	EXPECT_GT(old_broken, 0U);
+	TH_LOG("%u histories; the any-W rule loses a flushed write in %u of them",
+	       histories, old_broken);
+}
+
+#undef A
+#undef B
+#undef C
+#undef D
+#undef E
+
 TEST(up_epoch)
 {
 	uint64_t epoch = 99;

@@ -9,8 +9,9 @@
  * version, and a read takes the highest version among R replicas, which
  * by R + W > N includes a replica that acknowledged the last completed
  * write of that block. So a replica that comes back from a crash or a
- * partition needs nothing done before it counts; the resync that follows
- * (qrepd) only restores redundancy.
+ * partition needs nothing done before it counts for reads and writes;
+ * the resync that follows (qrepd) restores redundancy. For a FLUSH it
+ * does not count until that resync has finished (below).
  *
  * WRITE: stamped with the device's next version, which carries the
  * epoch in its high bits (qrep_quorum.h), and sent to every live
@@ -30,7 +31,21 @@
  * FLUSH: sent to every live replica, and waits for all of them, as in
  * mirror mode: a write may have completed on a different W replicas
  * than the ones a FLUSH would otherwise wait for, and each of those must
- * have made it durable. It succeeds if W acknowledged it.
+ * have made it durable. It succeeds if W of the replicas that held
+ * every acknowledged write when it was sent (r->holds_all, recorded in
+ * io->flush_holders) acknowledged it (qrep_flush_complete): a replica
+ * being resynced lacks writes acknowledged before it came back, so its
+ * acknowledgment does not make them durable anywhere. A replica a read
+ * found behind is stale too, but it missed nothing: the write was on its
+ * way, and it applies it before it answers a later FLUSH. With fewer
+ * than W holders live a FLUSH is not sent at all; like a FLUSH that
+ * ended short of W such answers, it is held or failed as below. A held
+ * FLUSH goes out again, to every live replica, once enough are up to
+ * date: a finished resync re-counts
+ * (qrep_resync_finish), and the replica it brought up to date must
+ * answer the new FLUSH, since its first answer, given while it was
+ * stale, covered neither the writes it was resynced with nor those it
+ * lacked.
  *
  * READ: phase 1 reads the data from one replica (an up-to-date one if
  * possible) and the versions only from R - 1 others; if the data
@@ -44,9 +59,10 @@
  * the blocks in its bitmap and makes it stale, and qrepd's resync copies
  * the newest versions to it.
  *
- * No quorum: with fewer than W live replicas a WRITE or FLUSH, with
- * fewer than R a READ, is held (on-no-quorum suspend) on dev->held until
- * the quorums are re-counted with enough replicas, then re-dispatched
+ * No quorum: with fewer than W live replicas a WRITE, with fewer than W
+ * up-to-date ones a FLUSH, with fewer than R live a READ, is held
+ * (on-no-quorum suspend) on dev->held until the quorums are re-counted
+ * with enough replicas, then re-dispatched
  * (a held WRITE gets a new version); or it fails with EIO (error). A
  * request that was dispatched but ended short of its quorum (replicas
  * failed under it) is treated the same way. Held requests keep their
@@ -67,6 +83,12 @@
 
 /* best[] of a block no replica has answered for yet. */
 #define QREP_NO_SLOT		0xff
+/*
+ * Not announced to user space: at least W live replicas hold every
+ * acknowledged write, so a FLUSH can be sent (qrep_flush_may_issue).
+ */
+#define QREP_QUORUM_F_FLUSH		BIT(31)
+#define QREP_QUORUM_F_ANNOUNCED		(QREP_QUORUM_F_WRITE | QREP_QUORUM_F_READ)
 /* Times one READ may go round (replicas failing, phase 2 going wrong). */
 #define QREP_QUORUM_MAX_REDRIVES	(2 * QREP_MAX_REPLICAS)
 
@@ -79,25 +101,53 @@ struct qrep_late {
 	unsigned long since;		/* jiffies, when it was detached */
 };
 
+/*
+ * The live replicas that hold every acknowledged write, a bit per slot;
+ * under rcu_read_lock.
+ */
+static unsigned long qrep_quorum_holders(struct qrep_device *dev)
+{
+	unsigned long slots = 0;
+	struct qrep_replica *r;
+	unsigned int slot;
+
+	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r && qrep_replica_live(r) && READ_ONCE(r->holds_all))
+			__set_bit(slot, &slots);
+	}
+	return slots;
+}
+
 static u32 qrep_quorum_count(struct qrep_device *dev)
 {
+	unsigned long holders;
 	unsigned int live;
 	u32 flags = 0;
 
 	rcu_read_lock();
 	live = qrep_replicas_live(dev);
+	holders = qrep_quorum_holders(dev);
 	rcu_read_unlock();
 	if (live >= dev->config.write_quorum)
 		flags |= QREP_QUORUM_F_WRITE;
 	if (live >= dev->config.read_quorum)
 		flags |= QREP_QUORUM_F_READ;
+	if (qrep_flush_may_issue(holders, dev->config.write_quorum))
+		flags |= QREP_QUORUM_F_FLUSH;
 	return flags;
 }
 
 static u32 qrep_quorum_needed(struct request *rq)
 {
-	return req_op(rq) == REQ_OP_READ ? QREP_QUORUM_F_READ :
-					     QREP_QUORUM_F_WRITE;
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		return QREP_QUORUM_F_READ;
+	case REQ_OP_FLUSH:
+		return QREP_QUORUM_F_FLUSH;
+	default:
+		return QREP_QUORUM_F_WRITE;
+	}
 }
 
 u32 qrep_quorum_flags(struct qrep_device *dev)
@@ -140,7 +190,8 @@ void qrep_quorum_release_all(struct qrep_device *dev)
 {
 	if (qrep_quorum_mode(dev))
 		qrep_quorum_release(dev, QREP_QUORUM_F_WRITE |
-					 QREP_QUORUM_F_READ);
+					 QREP_QUORUM_F_READ |
+					 QREP_QUORUM_F_FLUSH);
 }
 
 static void qrep_quorum_worker(struct work_struct *work)
@@ -148,16 +199,17 @@ static void qrep_quorum_worker(struct work_struct *work)
 	struct qrep_device *dev = container_of(work, struct qrep_device,
 					       quorum_work);
 	u32 flags = qrep_quorum_count(dev);
+	u32 announced = flags & QREP_QUORUM_F_ANNOUNCED;
 	u32 old;
 
 	if (test_bit(QREP_DEV_DYING, &dev->flags))
 		return;
-	old = xchg(&dev->quorum_flags, flags);
-	if (old != flags) {
+	old = xchg(&dev->quorum_flags, announced);
+	if (old != announced) {
 		pr_info("qrep%d: write quorum %s, read quorum %s\n", dev->index,
 			flags & QREP_QUORUM_F_WRITE ? "reached" : "lost",
 			flags & QREP_QUORUM_F_READ ? "reached" : "lost");
-		qrep_netlink_notify_dev(dev, old & ~flags ?
+		qrep_netlink_notify_dev(dev, old & ~announced ?
 					QREP_EVENT_QUORUM_LOST :
 					QREP_EVENT_QUORUM_REGAINED);
 	}
@@ -258,6 +310,20 @@ static void qrep_quorum_read_fetch(struct qrep_device *dev, struct qrep_io *io)
 	}
 }
 
+/*
+ * The holders now are the replicas whose answers will count. A slot's
+ * replica cannot be replaced by a newcomer within this dispatch: a new
+ * replica is published only a grace period after the old one left the
+ * slot, and the caller is inside one RCU read section.
+ */
+static void qrep_quorum_flush_start(struct qrep_device *dev,
+				    struct qrep_io *io)
+{
+	io->flush_holders = qrep_quorum_holders(dev);
+	if (qrep_flush_may_issue(io->flush_holders, dev->config.write_quorum))
+		qrep_dispatch_all(dev, io);
+}
+
 void qrep_quorum_dispatch(struct qrep_device *dev, struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
@@ -268,7 +334,7 @@ void qrep_quorum_dispatch(struct qrep_device *dev, struct qrep_io *io)
 	if (req_op(rq) == REQ_OP_WRITE)
 		qrep_dispatch_write(dev, io);
 	else if (req_op(rq) == REQ_OP_FLUSH)
-		qrep_dispatch_all(dev, io);
+		qrep_quorum_flush_start(dev, io);
 	else if (io->qr->phase2)
 		qrep_quorum_read_fetch(dev, io);
 	else
@@ -371,7 +437,10 @@ void qrep_quorum_complete(struct qrep_device *dev, struct qrep_io *io)
 	}
 	if (io->refused)
 		blk_mq_end_request(rq, BLK_STS_IOERR);
-	else if (hweight_long(io->acked) >= dev->config.write_quorum)
+	else if (req_op(rq) == REQ_OP_FLUSH ?
+		 qrep_flush_complete(io->flush_holders, io->acked,
+				     dev->config.write_quorum) :
+		 hweight_long(io->acked) >= dev->config.write_quorum)
 		blk_mq_end_request(rq, BLK_STS_OK);
 	else
 		qrep_io_hold(dev, io);

@@ -253,7 +253,8 @@ static void qrep_receive_read_latency(struct qrep_replica *r,
 
 /*
  * A WRITE or FLUSH done: it counts towards success if we are up to date,
- * or in quorum mode if we are live at all (see quorum.c).
+ * or in quorum mode if we are live at all; a quorum FLUSH then counts it
+ * only if we held every acknowledged write when it was sent (quorum.c).
  */
 static void qrep_receive_ack(struct qrep_replica *r, struct qrep_io *io)
 {

@@ -415,6 +415,9 @@ static void qrep_replicas_demote_behind(struct qrep_device *dev, u64 version)
 		if (!r || (u64)atomic64_read(&r->max_version) >= version)
 			continue;
 		qrep_dirty_mark_all(dev, slot);
+		spin_lock(&r->state_lock);
+		WRITE_ONCE(r->holds_all, false);
+		spin_unlock(&r->state_lock);
 		qrep_replica_make_stale(r, "a replica joined with newer data (version %llu)",
 					version);
 	}
@@ -423,8 +426,10 @@ static void qrep_replicas_demote_behind(struct qrep_device *dev, u64 version)
 static void qrep_replica_promote(struct qrep_replica *r)
 {
 	spin_lock(&r->state_lock);
-	if (r->state == QREP_REPLICA_STALE)
+	if (r->state == QREP_REPLICA_STALE) {
 		WRITE_ONCE(r->state, QREP_REPLICA_UPTODATE);
+		WRITE_ONCE(r->holds_all, true);
+	}
 	spin_unlock(&r->state_lock);
 }
 

@@ -59,6 +59,12 @@ struct qrep_replica {
 	enum qrep_replica_state state;	/* read without the lock: READ_ONCE */
 	char last_error[QREP_REPLICA_LAST_ERROR_MAX];
 	bool fenced;			/* failed because a target refused our epoch */
+	/*
+	 * Holds every write the device acknowledged: up to date once (at
+	 * join or by a resync) and live since. A read that finds it behind
+	 * makes it stale, not this false. Under state_lock; READ_ONCE.
+	 */
+	bool holds_all;
 
 	/* Transmit: requests wait in tx_queue for the sender thread. */
 	spinlock_t tx_queue_lock;	/* tx_queue and tx_closed */

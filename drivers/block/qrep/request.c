@@ -144,6 +144,7 @@ static void qrep_io_start(struct qrep_device *dev, struct qrep_io *io)
 	io->queued = 0;
 	io->sent = 0;
 	io->acked = 0;
+	io->flush_holders = 0;
 	io->written = 0;
 	io->version = 0;
 	io->epoch = qrep_device_epoch(dev);

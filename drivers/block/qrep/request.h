@@ -76,7 +76,8 @@ struct qrep_io {
 	unsigned long pending;		/* replicas whose reply we await */
 	unsigned long queued;		/* replicas whose sender holds it */
 	unsigned long sent;		/* replicas it went to, this dispatch */
-	unsigned long acked;		/* up-to-date replicas that acknowledged */
+	unsigned long acked;		/* replicas that acknowledged (receive.c) */
+	unsigned long flush_holders;	/* quorum FLUSH: r->holds_all when sent */
 	unsigned long written;		/* any replica that acknowledged a WRITE */
 	u64 version;			/* WRITE: the version stamped on it */
 	u64 epoch;			/* the device's, at this dispatch */

@@ -32,7 +32,8 @@
  * up-to-date replica by then.
  *
  * A STALE replica gets every write and serves no reads; FINISH promotes
- * it once its bitmap is empty.
+ * it once its bitmap is empty (and, in quorum mode, lets FLUSHes held for
+ * want of W up-to-date replicas go again: quorum.c).
  */
 #include <linux/bitmap.h>
 #include <linux/blk-mq.h>
@@ -44,6 +45,7 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "quorum.h"
 #include "replica.h"
 #include "request.h"
 #include "resync.h"
@@ -290,6 +292,7 @@ int qrep_resync_finish(struct qrep_device *dev, struct qrep_replica *r,
 		clear_bit(r->id, &dev->history_unknown);
 		clear_bit(r->id, &dev->check_data);
 		WRITE_ONCE(r->state, QREP_REPLICA_UPTODATE);
+		WRITE_ONCE(r->holds_all, true);
 		r->resync_active = false;
 		r->resync_done = r->resync_total;
 	}
@@ -300,6 +303,8 @@ int qrep_resync_finish(struct qrep_device *dev, struct qrep_replica *r,
 	pr_info("qrep%d: replica %u (%s) is up to date\n", dev->index, r->id,
 		r->name);
 	qrep_resync_notify(r, QREP_EVENT_RESYNC_FINISHED);
+	/* Quorum mode: a FLUSH held for want of up-to-date replicas. */
+	qrep_quorum_changed(dev);
 	return 0;
 }
 

@@ -60,4 +60,44 @@ static inline const char *qrep_quorum_problem(__u32 n, __u32 w, __u32 r)
 	return (const char *)0;
 }
 
+/* Replicas in a bitmap of slots (bit i: the replica in slot i). */
+static inline __u32 qrep_quorum_weight(__u64 slots)
+{
+	__u32 n = 0;
+
+	for (; slots; slots &= slots - 1)
+		n++;
+	return n;
+}
+
+/*
+ * Flush accounting. A FLUSH promises that every write acknowledged
+ * before it survives the loss of any N - W replicas, so each must be
+ * durable on W of them. A replica answering a FLUSH makes durable what
+ * it holds; a replica being resynced after it came back lacks writes
+ * acknowledged while it was away, whatever it answers, and so does one
+ * that joins while the FLUSH is in flight. So only the live replicas
+ * that held every acknowledged write when the FLUSH was issued count:
+ * @holders_at_issue, the up-to-date ones (and those a read merely found
+ * behind on a write still on its way to them). Of those, the ones that
+ * acknowledged it, @acked, count even if they failed since: what they
+ * made durable stays on their stores.
+ *
+ * qrep_flush_may_issue: a FLUSH is worth sending, W such replicas being
+ * live (@holders); otherwise it is held or failed as the device's
+ * on-no-quorum says, like a write short of W live replicas, and sent
+ * again, to every live replica, once a resync has brought enough up to
+ * date. qrep_flush_complete: the FLUSH that went out has succeeded.
+ */
+static inline int qrep_flush_may_issue(__u64 holders, __u32 w)
+{
+	return qrep_quorum_weight(holders) >= w;
+}
+
+static inline int qrep_flush_complete(__u64 holders_at_issue, __u64 acked,
+				      __u32 w)
+{
+	return qrep_quorum_weight(holders_at_issue & acked) >= w;
+}
+
 #endif /* _UAPI_LINUX_QREP_QUORUM_H */
