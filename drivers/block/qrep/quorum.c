@@ -41,11 +41,10 @@
  * than W holders live a FLUSH is not sent at all; like a FLUSH that
  * ended short of W such answers, it is held or failed as below. A held
  * FLUSH goes out again, to every live replica, once enough are up to
- * date: a finished resync re-counts
- * (qrep_resync_finish), and the replica it brought up to date must
- * answer the new FLUSH, since its first answer, given while it was
- * stale, covered neither the writes it was resynced with nor those it
- * lacked.
+ * date: a finished resync re-counts (qrep_resync_finish), and the
+ * replica it brought up to date must answer the new FLUSH, since its
+ * first answer, given while it was stale, covered neither the writes it
+ * was resynced with nor those it lacked.
  *
  * READ: phase 1 reads the data from one replica (an up-to-date one if
  * possible) and the versions only from R - 1 others; if the data
@@ -62,12 +61,11 @@
  * No quorum: with fewer than W live replicas a WRITE, with fewer than W
  * up-to-date ones a FLUSH, with fewer than R live a READ, is held
  * (on-no-quorum suspend) on dev->held until the quorums are re-counted
- * with enough replicas, then re-dispatched
- * (a held WRITE gets a new version); or it fails with EIO (error). A
- * request that was dispatched but ended short of its quorum (replicas
- * failed under it) is treated the same way. Held requests keep their
- * timers running, but the timeout handler finds no replica holding them
- * and only re-arms the timer.
+ * with enough replicas, then re-dispatched (a held WRITE gets a new
+ * version); or it fails with EIO (error). A request that was dispatched
+ * but ended short of its quorum (replicas failed under it) is treated
+ * the same way. Held requests keep their timers running, but the timeout
+ * handler finds no replica holding them and only re-arms the timer.
  */
 #include <linux/blk-mq.h>
 #include <linux/bitops.h>
