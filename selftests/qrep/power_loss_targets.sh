@@ -95,7 +95,8 @@ FSYNC_AFTER=2		# fsyncs acknowledged after the resync, before the checks
 # file on the same ext4, an fsync every FSYNC_EVERY, CHURN_IOPS a second
 # (fio, in runs of CHURN_RUN seconds): the stores are busy, so a power-off
 # finds many writes in flight, half written back. (It stops then: the
-# resync, which yields to the application's I/O, would take minutes.)
+# resync, which yields to the application's I/O, took 30 to 50 s with
+# it, 5 s without.)
 CHURN_MIB=16
 CHURN_IOPS=100
 CHURN_RUN=3
