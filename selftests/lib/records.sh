@@ -10,13 +10,16 @@
 #   record_line TAG N      print record N of writer TAG (no newline): a
 #                          fixed-size line whose tail is derived from TAG
 #                          and N, so a torn or misplaced record shows
-#   records_writer FILE ACKLOG TAG START STOP ERR
+#   records_writer FILE ACKLOG TAG START STOP ERR [BATCH]
 #                          append records START, START+1, ... to FILE, each
-#                          with its own write + fsync (dd conv=fsync); once
-#                          that returned success, append N to ACKLOG (on
-#                          the host's share, so it outlives the VM). Stop
-#                          when the file STOP exists; on a failed write or
-#                          fsync, say so in ERR and return 1.
+#                          with its own write; every BATCHth (default 1:
+#                          each) is written with an fsync (dd conv=fsync);
+#                          once that returned success, append the numbers
+#                          of the records it covers (the batch) to ACKLOG
+#                          (on the host's share, so it outlives the VM).
+#                          Stop, at the end of a batch, when the file STOP
+#                          exists; on a failed write or fsync, say so in
+#                          ERR and return 1.
 #   records_check FILE ACKLOG TAG
 #                          every record number in ACKLOG is in FILE, whole
 #                          and intact; every line of FILE is a well-formed
@@ -29,8 +32,9 @@
 
 RECORD_RE='^rec [a-z0-9]+ [0-9]{8} [0-9a-f]{32}$'
 
-# _record_fill TAG N: 32 hex digits, a function of TAG and N.
-_record_fill() {
+# _record_set TAG N: RECORD is record N of writer TAG, the tail 32 hex
+# digits derived from TAG and N. No subshell: a writer makes thousands.
+_record_set() {
 	local tag=$1 n=$2 h=2166136261 i c out=""
 
 	for ((i = 0; i < ${#tag}; i++)); do
@@ -43,35 +47,46 @@ _record_fill() {
 		printf -v c '%08x' "$h"
 		out+=$c
 	done
-	printf '%s' "$out"
+	printf -v RECORD 'rec %s %08d %s' "$tag" "$n" "$out"
 }
 
 record_line() {
-	local fill
-
-	fill=$(_record_fill "$1" "$2")
-	printf 'rec %s %08d %s' "$1" "$2" "$fill"
+	_record_set "$1" "$2"
+	printf '%s' "$RECORD"
 }
 
 records_writer() {
-	local file=$1 ack=$2 tag=$3 n=$4 stop=$5 err=$6 line
+	local file=$1 ack=$2 tag=$3 n=$4 stop=$5 err=$6 batch=${7:-1} i nums
 
 	while [ ! -e "$stop" ]; do
-		line=$(record_line "$tag" "$n")
+		nums=""
+		for ((i = 1; i < batch; i++)); do
+			_record_set "$tag" "$n"
+			# One write, no fsync (printf is a builtin: one
+			# write(2) of the whole line).
+			if ! printf '%s\n' "$RECORD" >>"$file" 2>>"$err"; then
+				echo "record $n: the write failed" >>"$err"
+				return 1
+			fi
+			nums+="$n"$'\n'
+			n=$((n + 1))
+		done
+		_record_set "$tag" "$n"
 		# One write and one fsync; dd's status covers both. (<<< adds
 		# the newline.)
 		if ! dd of="$file" oflag=append conv=notrunc,fsync status=none \
-			<<<"$line" 2>>"$err"; then
+			<<<"$RECORD" 2>>"$err"; then
 			echo "record $n: the write or its fsync failed" >>"$err"
 			return 1
 		fi
-		echo "$n" >>"$ack"
+		nums+="$n"$'\n'
+		printf '%s' "$nums" >>"$ack"
 		n=$((n + 1))
 	done
 }
 
 records_check() {
-	local file=$1 ack=$2 tag=$3 n t line want bad=0 count=0
+	local file=$1 ack=$2 tag=$3 n t line bad=0 count=0
 	local -A have=()
 
 	if [ ! -f "$file" ]; then
@@ -85,7 +100,8 @@ records_check() {
 			continue
 		fi
 		read -r _ t n _ <<<"$line"
-		if [ "$line" != "$(record_line "$t" "$((10#$n))")" ]; then
+		_record_set "$t" "$((10#$n))"
+		if [ "$line" != "$RECORD" ]; then
 			echo "records: record $t $n is damaged: '$line'"
 			bad=1
 		fi
@@ -95,8 +111,8 @@ records_check() {
 		while read -r n; do
 			[ -n "$n" ] || continue
 			count=$((count + 1))
-			want=$(record_line "$tag" "$n")
-			if [ -z "${have[$want]:-}" ]; then
+			_record_set "$tag" "$n"
+			if [ -z "${have[$RECORD]:-}" ]; then
 				echo "records: acknowledged record $tag $n is missing"
 				bad=1
 			fi

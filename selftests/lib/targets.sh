@@ -16,7 +16,10 @@
 #                          and brought up again
 #   targets_teardown       device down, daemons gone, stores removed
 #
-# Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR. With
+# Ports start at QREP_TEST_PORT_BASE; stores live in $TARGETS_DIR. Every
+# target listens on loopback, unless TARGET_HOSTS names the address of
+# target I's machine (a test over several VMs: target_start on each, the
+# same TARGET_HOSTS everywhere, so the resource file names them all). With
 # TARGET_SECRET set to a secret file, every target requires it and the
 # resource file names it (secret-file); unset, nothing is authenticated.
 
@@ -27,15 +30,18 @@ TARGET_NAMES=(a b c d e f g h)
 TARGETS_N=0
 TARGET_PIDS=()
 TARGET_SECRET=${TARGET_SECRET:-}
+TARGET_HOSTS=()
 # How long a target may take to start listening.
 TARGET_START_TIMEOUT=20
 
 target_store() { echo "$TARGETS_DIR/${TARGET_NAMES[$1]}.store"; }
 target_port() { echo $((QREP_TEST_PORT_BASE + $1)); }
+target_host() { echo "${TARGET_HOSTS[$1]:-127.0.0.1}"; }
 
+# target_listening PORT [HOST]
 target_listening()
 {
-	bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+	bash -c "exec 3<>/dev/tcp/${2:-127.0.0.1}/$1" 2>/dev/null
 }
 
 target_start()
@@ -44,11 +50,11 @@ target_start()
 	port=$(target_port "$i")
 	[ -z "$secret" ] || opt=(--secret-file "$secret")
 	setsid qrep-target serve --store "$(target_store "$i")" \
-		--listen "127.0.0.1:$port" \
+		--listen "$(target_host "$i"):$port" \
 		--stats-file "$TARGETS_DIR/${TARGET_NAMES[$i]}.stats" "${opt[@]}" \
 		>>"$TARGETS_DIR/${TARGET_NAMES[$i]}.log" 2>&1 &
 	TARGET_PIDS[$i]=$!
-	wait_for "$TARGET_START_TIMEOUT" target_listening "$port" || {
+	wait_for "$TARGET_START_TIMEOUT" target_listening "$port" "$(target_host "$i")" || {
 		echo "target ${TARGET_NAMES[$i]} did not start:"
 		tail -n 5 "$TARGETS_DIR/${TARGET_NAMES[$i]}.log"
 		return 1
@@ -121,7 +127,7 @@ targets_write_conf()
 		echo "connect-timeout 2s"
 		[ -z "$TARGET_SECRET" ] || echo "secret-file $TARGET_SECRET"
 		for i in $(seq 0 $((n - 1))); do
-			echo "replica ${TARGET_NAMES[$i]} 127.0.0.1:$(target_port "$i")"
+			echo "replica ${TARGET_NAMES[$i]} $(target_host "$i"):$(target_port "$i")"
 		done
 	} >"$QREP_CONF"
 }
