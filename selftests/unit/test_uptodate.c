@@ -13,7 +13,9 @@
  * (issue 14's scenario 2: it missed X, both took the newer Y); each
  * replica lacking a write another holds (none complete: the one lacking
  * least is filled, and then holds everything); a replica not connected
- * takes no part; a target that dies mid-way is named.
+ * takes no part; a target that dies mid-way is named. Then the same on
+ * a resource's connections, as qrepctl up makes them: the flags, the
+ * fill in mirror mode only, and what is said.
  *
  * The target binary is found as test_resync finds it: $QREP_TARGET_BIN,
  * or ../bin/qrep-target beside this test's folder (make unit builds it).
@@ -431,6 +433,128 @@ TEST_F(targets, dead_target_named)
 	self->u.peers[1] = NULL;
 	EXPECT_EQ(0, qrep_uptodate_compare(&self->u));
 	EXPECT_EQ(-1, self->u.failed);
+}
+
+/* ---- on a device's connections (qrepctl up, qrepd) --------------------- */
+
+struct notes {
+	char text[4096];
+};
+
+static void note_keep(void *arg, const char *msg)
+{
+	struct notes *n = arg;
+	size_t len = strlen(n->text);
+
+	snprintf(n->text + len, sizeof(n->text) - len, "%s\n", msg);
+}
+
+/*
+ * A resource over a and b (c not connected), their connections as up
+ * makes them: a holds X at 2 (highest 2), b X at 1 and Y at 3 (highest 3).
+ */
+static void conns_setup(FIXTURE_DATA(targets) *self, struct qrep_config *cfg,
+			struct qrep_replica_conn *conns, uint32_t mode)
+{
+	unsigned int k;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = NBLOCKS * BS;
+	cfg->mode = mode;
+	cfg->io_timeout_ms = IO_MS;
+	cfg->nr_replicas = NODES;
+	cfg->write_quorum = 2;
+	cfg->read_quorum = 2;
+	qrep_replica_conns_init(conns, NODES);
+	for (k = 0; k < NODES; k++) {
+		snprintf(cfg->replicas[k].name, sizeof(cfg->replicas[k].name),
+			 "%s", self->n[k].name);
+		conns[k].hello.epoch = EPOCH;
+	}
+	conns[0].fd = self->n[0].peer.fd;
+	conns[0].hello.max_version = 2;
+	conns[1].fd = self->n[1].peer.fd;
+	conns[1].hello.max_version = 3;
+}
+
+static void conns_done(FIXTURE_DATA(targets) *self,
+		       struct qrep_replica_conn *conns)
+{
+	unsigned int k;
+
+	/* A connection find_stale closed is closed for the peer too. */
+	for (k = 0; k < 2; k++)
+		if (conns[k].fd < 0)
+			self->n[k].peer.fd = -1;
+}
+
+TEST_F(targets, conns_mirror_fills_and_flags)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+
+	ASSERT_EQ(0, put(self, 0, X, 2));
+	ASSERT_EQ(0, put(self, 1, X, 1));
+	ASSERT_EQ(0, put(self, 1, Y, 3));
+	conns_setup(self, &cfg, conns, QREP_MODE_MIRROR);
+	EXPECT_EQ(0, qrep_replica_conns_find_stale(&cfg, conns, note_keep,
+						   &notes));
+	conns_done(self, conns);
+	TH_LOG("%s", notes.text);
+	ASSERT_LE(0, conns[0].fd);
+	ASSERT_LE(0, conns[1].fd);
+	EXPECT_FALSE(conns[0].stale);
+	EXPECT_TRUE(conns[1].stale);
+	EXPECT_FALSE(conns[2].stale);
+	/* a now holds Y: the kernel must not find b newer than it. */
+	EXPECT_EQ(3U, conns[0].hello.max_version);
+	EXPECT_TRUE(holds(self, 0, Y, 3));
+	EXPECT_NE(NULL, strstr(notes.text, "no replica holds every write the others hold: filling replica a (behind in 1 block)"));
+	EXPECT_NE(NULL, strstr(notes.text, "replica a filled: 1 block copied"));
+	EXPECT_NE(NULL, strstr(notes.text, "replica b is behind in 1 region (1 block): it serves no reads until resynced"));
+}
+
+/* Quorum mode marks both stale and copies nothing. */
+TEST_F(targets, conns_quorum_flags_only)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+
+	ASSERT_EQ(0, put(self, 0, X, 2));
+	ASSERT_EQ(0, put(self, 1, X, 1));
+	ASSERT_EQ(0, put(self, 1, Y, 3));
+	conns_setup(self, &cfg, conns, QREP_MODE_QUORUM);
+	EXPECT_EQ(0, qrep_replica_conns_find_stale(&cfg, conns, note_keep,
+						   &notes));
+	conns_done(self, conns);
+	TH_LOG("%s", notes.text);
+	EXPECT_TRUE(conns[0].stale);
+	EXPECT_TRUE(conns[1].stale);
+	EXPECT_EQ(2U, conns[0].hello.max_version);
+	EXPECT_TRUE(holds(self, 0, X, 2));
+	EXPECT_FALSE(holds(self, 0, Y, 3));
+	EXPECT_EQ(NULL, strstr(notes.text, "filling"));
+	EXPECT_NE(NULL, strstr(notes.text, "replica a is behind in 1 region (1 block): it is stale until resynced"));
+}
+
+/* Every replica equal: none stale, nothing said. */
+TEST_F(targets, conns_equal_nothing_said)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+
+	ASSERT_EQ(0, put(self, 0, X, 2));
+	ASSERT_EQ(0, put(self, 1, X, 2));
+	conns_setup(self, &cfg, conns, QREP_MODE_MIRROR);
+	EXPECT_EQ(0, qrep_replica_conns_find_stale(&cfg, conns, note_keep,
+						   &notes));
+	conns_done(self, conns);
+	EXPECT_FALSE(conns[0].stale);
+	EXPECT_FALSE(conns[1].stale);
+	EXPECT_STREQ("", notes.text);
 }
 
 TEST_HARNESS_MAIN

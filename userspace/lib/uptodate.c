@@ -174,13 +174,13 @@ int qrep_uptodate_compare(struct qrep_uptodate *u)
 	u->regions_compared = 0;
 	words = (u->regions + 31) / 32;
 	qrep_uptodate_release(u);
+	if (u->nr > QREP_MAX_REPLICAS)
+		return -EINVAL;
 	for (k = 0; k < u->nr; k++) {
 		u->blocks_behind[k] = 0;
 		u->regions_behind[k] = 0;
 		connected += !!u->peers[k];
 	}
-	if (u->nr > QREP_MAX_REPLICAS)
-		return -EINVAL;
 	/* One replica, or none: nothing to compare it with. */
 	if (connected < 2)
 		return 0;
@@ -233,6 +233,14 @@ int qrep_uptodate_pick_fill(const struct qrep_uptodate *u)
 	return connected < 2 ? -1 : best;
 }
 
+/* The fill's progress, for its notes. */
+struct fill_run {
+	struct qrep_uptodate *u;
+	unsigned int slot;
+	uint64_t regions;		/* to fill */
+	uint64_t last_ms;
+};
+
 static int fill_regions_done(void *arg, uint64_t start, uint64_t count)
 {
 	(void)arg;
@@ -241,21 +249,42 @@ static int fill_regions_done(void *arg, uint64_t start, uint64_t count)
 	return 0;
 }
 
+static void fill_progress(void *arg, const struct qrep_resync_stats *st)
+{
+	struct fill_run *run = arg;
+	char msg[160];
+
+	if (!run->u->note || now_ms() - run->last_ms < QREP_UPTODATE_REPORT_MS)
+		return;
+	run->last_ms = now_ms();
+	snprintf(msg, sizeof(msg),
+		 "filling replica %s: %" PRIu64 "/%" PRIu64 " regions, %"
+		 PRIu64 " blocks copied", run->u->peers[run->slot]->name,
+		 st->regions_done, run->regions, st->blocks_copied);
+	run->u->note(run->u->note_arg, msg);
+}
+
 int qrep_uptodate_fill(struct qrep_uptodate *u, unsigned int slot,
 		       uint64_t *copied)
 {
-	const struct qrep_resync_ops ops = { .regions_done = fill_regions_done };
+	struct fill_run run = { .u = u, .slot = slot, .last_ms = now_ms() };
+	const struct qrep_resync_ops ops = {
+		.regions_done = fill_regions_done, .progress = fill_progress,
+		.arg = &run,
+	};
 	struct qrep_resync_job job = {
-		.dst = u->peers[slot], .dev_blocks = u->dev_blocks,
-		.ops = &ops,
+		.dev_blocks = u->dev_blocks, .ops = &ops,
 	};
 	unsigned int k, src_slot[QREP_RESYNC_MAX_SOURCES];
 	int err;
 
 	u->failed = -1;
 	*copied = 0;
-	if (slot >= u->nr || !u->peers[slot] || !u->behind[slot])
+	if (slot >= u->nr || u->nr > QREP_MAX_REPLICAS || !u->peers[slot] ||
+	    !u->behind[slot])
 		return -EINVAL;
+	job.dst = u->peers[slot];
+	run.regions = u->regions_behind[slot];
 	/* Every other connected replica, in slot order. */
 	for (k = 0; k < u->nr; k++) {
 		if (k == slot || !u->peers[k])
@@ -333,6 +362,7 @@ static int fill_one(const struct qrep_config *cfg,
 {
 	int slot = qrep_uptodate_pick_fill(u), err;
 	uint64_t copied;
+	unsigned int i;
 	const char *name;
 
 	if (slot < 0)
@@ -357,6 +387,15 @@ static int fill_one(const struct qrep_config *cfg,
 	}
 	say(note, arg, "replica %s filled: %" PRIu64 " block%s copied; it holds every write the others hold",
 	    name, copied, plural(copied));
+	/*
+	 * Its hello's highest version is older than what it holds now: the
+	 * kernel, told the old one, would find the others newer and make it
+	 * stale too, leaving no replica to read from.
+	 */
+	for (i = 0; i < cfg->nr_replicas; i++)
+		if (conns[i].fd >= 0 &&
+		    conns[i].hello.max_version > conns[slot].hello.max_version)
+			conns[slot].hello.max_version = conns[i].hello.max_version;
 	return 0;
 }
 
