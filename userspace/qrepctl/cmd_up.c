@@ -40,7 +40,7 @@
 #include "resync_driver.h"
 #include "uptodate.h"
 
-/* lib/device.c's sentences, in qrepctl's voice. */
+/* lib/uptodate.c's sentences, in qrepctl's voice. */
 static void note_stderr(void *arg, const char *msg)
 {
 	(void)arg;
@@ -177,8 +177,12 @@ static int find_stale(const struct qrep_config *cfg,
 		return QREPCTL_EXIT_FAIL;
 	for (i = 0; i < cfg->nr_replicas; i++)
 		left += conns[i].fd >= 0;
-	if (cfg->mode != QREP_MODE_QUORUM && left < cfg->nr_replicas)
+	if (cfg->mode != QREP_MODE_QUORUM && left < cfg->nr_replicas) {
+		fprintf(stderr,
+			"qrepctl: mirror mode needs every replica: /dev/qrep%u not made\n",
+			cfg->device);
 		return QREPCTL_EXIT_FAIL;
+	}
 	if (cfg->mode == QREP_MODE_QUORUM && left < cfg->write_quorum) {
 		fprintf(stderr,
 			"qrepctl: only %u of %u targets still reachable; quorum mode needs W=%u to start\n",
