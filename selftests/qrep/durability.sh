@@ -8,6 +8,9 @@
 # (record and data of one block put back as they were at the last
 # flush) - the outcome a power-off can leave, made certain instead of
 # likely - then let the replica come back as it would after the reboot.
+# A primary's crash is staged by taking its device down: what the kernel
+# knew (which regions a stale replica missed) goes with it, as in a crash,
+# and the stores stay as they were.
 set -u
 . "$QREP_ROOT/selftests/lib/ktap.sh"
 . "$QREP_ROOT/selftests/lib/qrep.sh"
