@@ -17,6 +17,10 @@
 # code before the fix completed it, though Z was durable on a alone. Now
 # it is held (on-no-quorum suspend) until the resync has brought c up to
 # date and c has answered it again, or fails (on-no-quorum error).
+#
+# A primary's crash is staged by taking its device down: what the kernel
+# knew (which regions a stale replica missed) goes with it, as in a crash,
+# and the stores stay as they were.
 set -u
 . "$QREP_ROOT/selftests/lib/ktap.sh"
 . "$QREP_ROOT/selftests/lib/qrep.sh"
@@ -199,7 +203,103 @@ quorum_flush_fails_eio()
 
 QS_DESC="quorum, suspend: a FLUSH answered by one up-to-date and one stale replica is held until the resync"
 QE_DESC="quorum, error: a FLUSH answered by one up-to-date and one stale replica fails with EIO"
-ktap_plan 3
+# up_after_crash FILE: qrepctl up, as after the primary's crash, its
+# messages kept in FILE as well.
+up_after_crash()
+{
+	qrepctl up -c "$QREP_CONF" >"$1" 2>&1
+	local rc=$?
+	cat "$1"
+	return $rc
+}
+
+# reads_return BLOCK WANT WHAT: READS reads of BLOCK all return WANT.
+reads_return()
+{
+	local i
+	for i in $(seq 1 $READS); do
+		[ "$(block_sum "$1")" = "$2" ] ||
+			{ echo "read $i of block $1 returned $3"; return 1; }
+	done
+}
+
+# The stage of scenario 2 up to the primary's crash: replica b blips; X
+# (block 20) is acknowledged and flushed by a alone; b is reconnected
+# stale and receives the newer write Y (block 6000) - with --no-resync,
+# the resync that would reach X has not yet. Both stores now report Y's
+# version as their highest. Then the primary crashes: the device goes
+# (qrepctl down here, the same loss: the kernel's record of what b
+# missed lived only in its memory), the stores stay as they are. Sets
+# X_WANT and Y_WANT, the sums of X and Y as the device returned them.
+# FLUSH_Y: flush Y too (else it is acknowledged by both, durable on none).
+stage_crash_mid_resync()
+{
+	local x=20 y=6000
+	write_block $x 4 && sync /dev/qrep0 || { echo "first write of block $x failed"; return 1; }
+	target_kill 1 || return 1
+	wait_for 30 replica_in b failed || { echo "b not failed"; qrepctl status 0; return 1; }
+	write_block $x 5 && sync /dev/qrep0 || { echo "X, flushed on a alone, failed"; return 1; }
+	X_WANT=$(block_sum $x)
+	target_start 1 || return 1
+	qrepctl reconnect --no-resync -c "$QREP_CONF" b || return 1
+	replica_in b stale || { echo "b did not come back stale"; qrepctl status 0; return 1; }
+	sync /dev/qrep0 || return 1
+	block_save 0 $y /tmp/y-before || { echo "could not read a's store"; return 1; }
+	write_block $y 6 || { echo "write of Y failed"; return 1; }
+	[ "$FLUSH_Y" = 0 ] || sync /dev/qrep0 || { echo "flush of Y failed"; return 1; }
+	Y_WANT=$(block_sum $y)
+	replica_in b stale || { echo "b is no longer stale"; qrepctl status 0; return 1; }
+	qrepctl down -c "$QREP_CONF" || return 1
+}
+
+# Scenario 2 (issue 14): after the stage above, `up` finds b behind by
+# comparing region summaries and block versions (their highest versions
+# are equal), resyncs it, and X survives the loss of a.
+crash_mid_resync_stale_found_by_regions()
+{
+	local x=20 y=6000
+	FLUSH_Y=1 stage_crash_mid_resync || return 1
+	up_after_crash /tmp/up.out || return 1
+	reads_return $x "$X_WANT" "X's predecessor" || return 1
+	reads_return $y "$Y_WANT" "Y's predecessor" || return 1
+	grep -q "replica b is behind in 1 region" /tmp/up.out ||
+		{ echo "up did not say that b was behind"; return 1; }
+	replica_in b up-to-date || { echo "b not resynced"; qrepctl status 0; return 1; }
+	# Lose a: X must still be there, on b.
+	target_kill 0 || return 1
+	wait_for 30 replica_in a failed || { echo "a not failed"; qrepctl status 0; return 1; }
+	reads_return $x "$X_WANT" "X's predecessor with a lost" || return 1
+	target_start 0 || return 1
+	qrepctl reconnect -c "$QREP_CONF" a || return 1
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	stores_identical_at_rest
+}
+
+# The same stage, but Y is not flushed, and a's machine loses power after
+# the primary's crash: Y survives on b but not on a (an unflushed write
+# carries no promise; a power failure may keep it on one replica only).
+# Now each replica lacks a write the other holds: a lacks Y, b lacks X.
+# Mirror mode has no replica to start from, so `up` first fills the one
+# that lacks least from the other, then resyncs the rest from it.
+each_lacks_something_one_filled()
+{
+	local x=20 y=6000
+	FLUSH_Y=0 stage_crash_mid_resync || return 1
+	target_kill 0 || return 1
+	block_restore 0 $y /tmp/y-before || { echo "could not stage the loss"; return 1; }
+	target_start 0 || return 1
+	up_after_crash /tmp/up.out || return 1
+	reads_return $x "$X_WANT" "X's predecessor" || return 1
+	reads_return $y "$Y_WANT" "Y's predecessor" || return 1
+	grep -q "no replica holds every write the others hold" /tmp/up.out ||
+		{ echo "up did not say that it filled a replica"; return 1; }
+	wait_for 60 replica_in a up-to-date && wait_for 60 replica_in b up-to-date ||
+		{ echo "the replicas are not both up to date"; qrepctl status 0; return 1; }
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	stores_identical_at_rest
+}
+
+ktap_plan 5
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -207,6 +307,10 @@ if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 fi
 ktap_test "mirror: a replica that lost an acknowledged, unflushed write is resynced, reads never go back" \
 	lost_unflushed_write_resynced
+ktap_test "mirror: the primary crashes mid-resync; up finds the replica behind at an equal highest version, by region" \
+	crash_mid_resync_stale_found_by_regions
+ktap_test "mirror: each replica lacks a write the other holds; up fills one before the device starts" \
+	each_lacks_something_one_filled
 targets_teardown
 
 if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && quorum_up suspend; then

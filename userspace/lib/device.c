@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Bringing a resource's device up: see device.h. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,32 +44,6 @@ int qrep_replica_open(const struct qrep_config *cfg, unsigned int i,
 				    (int)cfg->connect_timeout_ms, &conn->hello,
 				    err, errlen);
 	return conn->fd < 0 ? conn->fd : 0;
-}
-
-void qrep_replica_conns_mark_stale(const struct qrep_config *cfg,
-				   struct qrep_replica_conn *conns,
-				   qrep_note_fn *note, void *arg)
-{
-	uint64_t newest = 0;
-	unsigned int i;
-	char msg[256];
-
-	for (i = 0; i < cfg->nr_replicas; i++)
-		if (conns[i].fd >= 0 && conns[i].hello.max_version > newest)
-			newest = conns[i].hello.max_version;
-	for (i = 0; i < cfg->nr_replicas; i++) {
-		if (conns[i].fd < 0)
-			continue;
-		conns[i].stale = conns[i].hello.max_version < newest;
-		if (!conns[i].stale)
-			continue;
-		snprintf(msg, sizeof(msg),
-			 "replica %s is behind (version %" PRIu64 " < %" PRIu64
-			 "): it serves no reads until resynced",
-			 cfg->replicas[i].name, conns[i].hello.max_version,
-			 newest);
-		note(arg, msg);
-	}
 }
 
 uint64_t qrep_replica_conns_highest_epoch(const struct qrep_config *cfg,

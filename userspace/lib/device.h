@@ -2,8 +2,9 @@
 /*
  * Bringing a resource's device up, shared by qrepctl (up, reconnect) and
  * qrepd (cluster mode): connections to the replicas' targets made and
- * checked in user space, which of them are behind, and the netlink
- * commands that create, change and remove the device and its replicas.
+ * checked in user space, and the netlink commands that create, change and
+ * remove the device and its replicas. Which replicas are behind is
+ * uptodate.h's business.
  *
  * Nothing here prints: sentences go to the caller (an error buffer, the
  * kernel's message in g->error, or a note callback), which says them in
@@ -25,7 +26,7 @@
 struct qrep_replica_conn {
 	int fd;				/* -1: not connected */
 	struct qrep_hello_reply_msg hello;
-	bool stale;			/* behind the others: see mark_stale */
+	bool stale;			/* behind the others: see uptodate.h */
 };
 
 /* Receives one sentence (no prefix, no newline). */
@@ -44,15 +45,6 @@ int qrep_replica_open(const struct qrep_config *cfg, unsigned int i,
 		      uint64_t epoch, const struct qrep_secret *secret,
 		      struct qrep_replica_conn *conn, char *err,
 		      size_t errlen);
-
-/*
- * Flags as stale every connected replica whose highest version is below
- * another's: it missed writes the others have, so it takes writes but
- * serves no reads until resynced. Says so for each through @note.
- */
-void qrep_replica_conns_mark_stale(const struct qrep_config *cfg,
-				   struct qrep_replica_conn *conns,
-				   qrep_note_fn *note, void *arg);
 
 /* The highest epoch any connected target reported (0 if none has one). */
 uint64_t qrep_replica_conns_highest_epoch(const struct qrep_config *cfg,

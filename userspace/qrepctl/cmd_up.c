@@ -13,6 +13,11 @@
  * others, which come back with "reconnect"), and the device takes an
  * epoch newer than any its targets have seen.
  *
+ * Before the device exists, the replicas are compared region by region
+ * (uptodate.h): one that lacks a version another holds is added stale,
+ * whatever its highest version. In mirror mode, if every replica lacks
+ * something, the one that lacks least is filled from the others first.
+ *
  * --no-resync (up, reconnect) leaves stale replicas stale: for tests
  * that need one to stay behind, and for an operator who wants to choose
  * when the copy runs ("qrepctl resync").
@@ -33,8 +38,9 @@
 #include "quorum.h"
 #include "replica_add.h"
 #include "resync_driver.h"
+#include "uptodate.h"
 
-/* lib/device.c's sentences, in qrepctl's voice. */
+/* lib/uptodate.c's sentences, in qrepctl's voice. */
 static void note_stderr(void *arg, const char *msg)
 {
 	(void)arg;
@@ -157,6 +163,36 @@ static int connect_all(const struct qrep_config *cfg,
 }
 
 /*
+ * Which replicas are behind, by their regions (uptodate.h); in mirror
+ * mode one is filled first if none holds everything. Mirror mode needs
+ * every replica, so one lost meanwhile fails up as if it never
+ * answered; quorum mode goes on while W are left. 0 or an exit code.
+ */
+static int find_stale(const struct qrep_config *cfg,
+		      struct qrep_replica_conn *conns)
+{
+	unsigned int i, left = 0;
+
+	if (qrep_replica_conns_find_stale(cfg, conns, note_stderr, NULL))
+		return QREPCTL_EXIT_FAIL;
+	for (i = 0; i < cfg->nr_replicas; i++)
+		left += conns[i].fd >= 0;
+	if (cfg->mode != QREP_MODE_QUORUM && left < cfg->nr_replicas) {
+		fprintf(stderr,
+			"qrepctl: mirror mode needs every replica: /dev/qrep%u not made\n",
+			cfg->device);
+		return QREPCTL_EXIT_FAIL;
+	}
+	if (cfg->mode == QREP_MODE_QUORUM && left < cfg->write_quorum) {
+		fprintf(stderr,
+			"qrepctl: only %u of %u targets still reachable; quorum mode needs W=%u to start\n",
+			left, cfg->nr_replicas, cfg->write_quorum);
+		return QREPCTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/*
  * Takes @flag (e.g. "--no-resync") out of argv, wherever it stands (the
  * rest is a resource command); returns whether it was there.
  */
@@ -211,7 +247,9 @@ int qrepctl_up(int argc, char **argv)
 	ret = connect_all(&cfg, secret, conns);
 	if (ret)
 		goto out;
-	qrep_replica_conns_mark_stale(&cfg, conns, note_stderr, NULL);
+	ret = find_stale(&cfg, conns);
+	if (ret)
+		goto out;
 	ret = device_epoch(&cfg, conns, &epoch);
 	if (ret)
 		goto out;

@@ -59,6 +59,7 @@
 #include "net.h"
 #include "replica_add.h"
 #include "resync_driver.h"
+#include "uptodate.h"
 #include "view.h"
 
 #define EXIT_FAIL	1
@@ -505,8 +506,13 @@ static void replicas_once(struct cluster *c, struct qrep_genl *g,
 			c->joining_told[i] = false;
 		}
 	}
-	if (batch)
-		qrep_replica_conns_mark_stale(cfg, conns, note_log, NULL);
+	/*
+	 * Which are behind, by their regions (uptodate.h), before the kernel
+	 * sees any: its bitmaps died with the last primary. If that cannot
+	 * be decided, none is added this round.
+	 */
+	if (batch && qrep_replica_conns_find_stale(cfg, conns, note_log, NULL))
+		qrep_replica_conns_close(conns, cfg->nr_replicas);
 	for (i = 0; i < cfg->nr_replicas; i++) {
 		if (conns[i].fd < 0)
 			continue;

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Deciding which replicas are up to date, by their regions: see uptodate.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bytes.h"
+#include "net.h"
+#include "resync.h"
+#include "uptodate.h"
+
+/* A SUMMARY reply: one hash per region. */
+#define SUMMARY_SIZE	sizeof(uint64_t)
+
+/* One batch's replies, on the heap (about 32 KiB). */
+struct compare_work {
+	uint8_t sums[QREP_MAX_REPLICAS][QREP_MAX_REQ_BLOCKS * SUMMARY_SIZE];
+	uint8_t raw[QREP_MAX_REPLICAS][QREP_REGION_BLOCKS * sizeof(uint64_t)];
+	uint64_t versions[QREP_MAX_REPLICAS][QREP_REGION_BLOCKS];
+};
+
+_Static_assert(QREP_REGION_BLOCKS <= QREP_MAX_REQ_BLOCKS,
+	       "one VERSIONS request covers a region");
+
+void qrep_uptodate_region(const uint64_t *const versions[], unsigned int nr,
+			  uint32_t n, uint64_t lacking[])
+{
+	unsigned int k;
+	uint64_t best;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		best = 0;
+		for (k = 0; k < nr; k++)
+			if (versions[k] && versions[k][i] > best)
+				best = versions[k][i];
+		for (k = 0; k < nr; k++)
+			if (versions[k] && versions[k][i] < best)
+				lacking[k]++;
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int peer_failed(struct qrep_uptodate *u, unsigned int k, int err)
+{
+	u->failed = (int)k;
+	return err;
+}
+
+static void note_progress(struct qrep_uptodate *u, uint64_t done,
+			  uint64_t *last)
+{
+	char msg[160];
+
+	if (!u->note || now_ms() - *last < QREP_UPTODATE_REPORT_MS)
+		return;
+	*last = now_ms();
+	snprintf(msg, sizeof(msg),
+		 "comparing the replicas' regions: %" PRIu64 "%% (%" PRIu64
+		 "/%" PRIu64 "), %" PRIu64 " compared block by block",
+		 done * 100 / u->regions, done, u->regions,
+		 u->regions_compared);
+	u->note(u->note_arg, msg);
+}
+
+static uint32_t region_blocks(const struct qrep_uptodate *u, uint64_t region)
+{
+	uint64_t left = u->dev_blocks - (region << QREP_REGION_SHIFT);
+
+	return left < QREP_REGION_BLOCKS ? (uint32_t)left : QREP_REGION_BLOCKS;
+}
+
+/* One region whose summaries differ, block by block. */
+static int compare_region(struct qrep_uptodate *u, struct compare_work *w,
+			  uint64_t region)
+{
+	const uint64_t *versions[QREP_MAX_REPLICAS] = { NULL };
+	uint64_t lacking[QREP_MAX_REPLICAS] = { 0 };
+	uint32_t n = region_blocks(u, region), i;
+	unsigned int k;
+	int err;
+
+	u->regions_compared++;
+	for (k = 0; k < u->nr; k++) {
+		if (!u->peers[k])
+			continue;
+		err = qrep_peer_call(u->peers[k], QREP_OP_VERSIONS, 0,
+				     region << QREP_REGION_SHIFT, n, 0, NULL,
+				     w->raw[k], NULL);
+		if (err)
+			return peer_failed(u, k, err);
+		for (i = 0; i < n; i++)
+			w->versions[k][i] = qrep_get_be64(w->raw[k] +
+							  i * sizeof(uint64_t));
+		versions[k] = w->versions[k];
+	}
+	qrep_uptodate_region(versions, u->nr, n, lacking);
+	for (k = 0; k < u->nr; k++) {
+		if (!lacking[k])
+			continue;
+		u->blocks_behind[k] += lacking[k];
+		u->regions_behind[k]++;
+		u->behind[k][region / 32] |= 1U << (region % 32);
+	}
+	return 0;
+}
+
+/* Regions [first, first + n): summaries, then the ones that differ. */
+static int compare_batch(struct qrep_uptodate *u, struct compare_work *w,
+			 uint64_t first, uint32_t n)
+{
+	unsigned int k, ref = u->nr;
+	uint32_t i;
+	int err;
+
+	for (k = 0; k < u->nr; k++) {
+		if (!u->peers[k])
+			continue;
+		err = qrep_peer_call(u->peers[k], QREP_OP_SUMMARY, 0,
+				     first << QREP_REGION_SHIFT, n, 0, NULL,
+				     w->sums[k], NULL);
+		if (err)
+			return peer_failed(u, k, err);
+		if (ref == u->nr)
+			ref = k;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = ref + 1; k < u->nr; k++)
+			if (u->peers[k] &&
+			    memcmp(w->sums[k] + i * SUMMARY_SIZE,
+				   w->sums[ref] + i * SUMMARY_SIZE,
+				   SUMMARY_SIZE) != 0)
+				break;
+		if (k == u->nr)
+			continue;	/* the same versions everywhere */
+		err = compare_region(u, w, first + i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void qrep_uptodate_release(struct qrep_uptodate *u)
+{
+	unsigned int k;
+
+	for (k = 0; k < QREP_MAX_REPLICAS; k++) {
+		free(u->behind[k]);
+		u->behind[k] = NULL;
+	}
+}
+
+int qrep_uptodate_compare(struct qrep_uptodate *u)
+{
+	uint64_t at, n, last = now_ms();
+	struct compare_work *w;
+	size_t words;
+	unsigned int k, connected = 0;
+	int err = 0;
+
+	u->failed = -1;
+	u->regions = (u->dev_blocks + QREP_REGION_BLOCKS - 1) >> QREP_REGION_SHIFT;
+	u->regions_compared = 0;
+	words = (u->regions + 31) / 32;
+	qrep_uptodate_release(u);
+	if (u->nr > QREP_MAX_REPLICAS)
+		return -EINVAL;
+	for (k = 0; k < u->nr; k++) {
+		u->blocks_behind[k] = 0;
+		u->regions_behind[k] = 0;
+		connected += !!u->peers[k];
+	}
+	/* One replica, or none: nothing to compare it with. */
+	if (connected < 2)
+		return 0;
+	for (k = 0; k < u->nr; k++) {
+		u->behind[k] = calloc(words ? words : 1, sizeof(uint32_t));
+		if (!u->behind[k]) {
+			qrep_uptodate_release(u);
+			return -ENOMEM;
+		}
+	}
+	w = malloc(sizeof(*w));
+	if (!w) {
+		qrep_uptodate_release(u);
+		return -ENOMEM;
+	}
+	for (at = 0; at < u->regions && !err; at += n) {
+		n = u->regions - at < QREP_MAX_REQ_BLOCKS ? u->regions - at :
+		    QREP_MAX_REQ_BLOCKS;
+		err = compare_batch(u, w, at, (uint32_t)n);
+		note_progress(u, at + n, &last);
+	}
+	free(w);
+	return err;
+}
+
+bool qrep_uptodate_any_complete(const struct qrep_uptodate *u)
+{
+	unsigned int k;
+
+	for (k = 0; k < u->nr; k++)
+		if (u->peers[k] && !u->blocks_behind[k])
+			return true;
+	return false;
+}
+
+int qrep_uptodate_pick_fill(const struct qrep_uptodate *u)
+{
+	unsigned int k, connected = 0;
+	int best = -1;
+
+	for (k = 0; k < u->nr; k++) {
+		if (!u->peers[k])
+			continue;
+		connected++;
+		if (!u->blocks_behind[k])
+			return -1;
+		if (best < 0 || u->blocks_behind[k] < u->blocks_behind[best])
+			best = (int)k;
+	}
+	return connected < 2 ? -1 : best;
+}
+
+/* The fill's progress, for its notes. */
+struct fill_run {
+	struct qrep_uptodate *u;
+	unsigned int slot;
+	uint64_t regions;		/* to fill */
+	uint64_t last_ms;
+};
+
+static int fill_regions_done(void *arg, uint64_t start, uint64_t count)
+{
+	(void)arg;
+	(void)start;
+	(void)count;
+	return 0;
+}
+
+static void fill_progress(void *arg, const struct qrep_resync_stats *st)
+{
+	struct fill_run *run = arg;
+	char msg[160];
+
+	if (!run->u->note || now_ms() - run->last_ms < QREP_UPTODATE_REPORT_MS)
+		return;
+	run->last_ms = now_ms();
+	snprintf(msg, sizeof(msg),
+		 "filling replica %s: %" PRIu64 "/%" PRIu64 " regions, %"
+		 PRIu64 " blocks copied", run->u->peers[run->slot]->name,
+		 st->regions_done, run->regions, st->blocks_copied);
+	run->u->note(run->u->note_arg, msg);
+}
+
+int qrep_uptodate_fill(struct qrep_uptodate *u, unsigned int slot,
+		       uint64_t *copied)
+{
+	struct fill_run run = { .u = u, .slot = slot, .last_ms = now_ms() };
+	const struct qrep_resync_ops ops = {
+		.regions_done = fill_regions_done, .progress = fill_progress,
+		.arg = &run,
+	};
+	struct qrep_resync_job job = {
+		.dev_blocks = u->dev_blocks, .ops = &ops,
+	};
+	unsigned int k, src_slot[QREP_RESYNC_MAX_SOURCES];
+	int err;
+
+	u->failed = -1;
+	*copied = 0;
+	if (slot >= u->nr || u->nr > QREP_MAX_REPLICAS || !u->peers[slot] ||
+	    !u->behind[slot])
+		return -EINVAL;
+	job.dst = u->peers[slot];
+	run.regions = u->regions_behind[slot];
+	/* Every other connected replica, in slot order. */
+	for (k = 0; k < u->nr; k++) {
+		if (k == slot || !u->peers[k])
+			continue;
+		src_slot[job.nr_srcs] = k;
+		job.srcs[job.nr_srcs++] = u->peers[k];
+	}
+	err = qrep_resync_regions(&job, u->behind[slot], 0, u->regions);
+	*copied = job.stats.blocks_copied;
+	if (err && job.dst_failed)
+		return peer_failed(u, slot, err);
+	if (err && job.src_failed && job.failed_src >= 0)
+		return peer_failed(u, src_slot[job.failed_src], err);
+	if (err)
+		return err;
+	u->blocks_behind[slot] = 0;
+	u->regions_behind[slot] = 0;
+	memset(u->behind[slot], 0,
+	       ((u->regions + 31) / 32 ? (u->regions + 31) / 32 : 1) *
+	       sizeof(uint32_t));
+	return 0;
+}
+
+/* ---- on a device's new connections ---------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static void say(qrep_note_fn *note, void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	note(arg, msg);
+}
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/*
+ * Compares the connected replicas, each through a peer on its own
+ * connection (io-timeout on every reply meanwhile), dropping one whose
+ * connection fails and trying again without it.
+ */
+static int compare_conns(const struct qrep_config *cfg,
+			 struct qrep_replica_conn *conns,
+			 struct qrep_peer *peers, struct qrep_uptodate *u,
+			 qrep_note_fn *note, void *arg)
+{
+	unsigned int i;
+	int err;
+
+	for (;;) {
+		for (i = 0; i < cfg->nr_replicas; i++)
+			u->peers[i] = conns[i].fd >= 0 ? &peers[i] : NULL;
+		err = qrep_uptodate_compare(u);
+		if (!err || u->failed < 0)
+			return err;
+		i = (unsigned int)u->failed;
+		say(note, arg, "replica %s: %s; comparing the others without it",
+		    cfg->replicas[i].name, peers[i].error[0] ? peers[i].error :
+		    strerror(-err));
+		qrep_peer_close(&peers[i]);
+		conns[i].fd = -1;
+	}
+}
+
+/* Mirror mode with no complete replica: fills the one that lacks least. */
+static int fill_one(const struct qrep_config *cfg,
+		    struct qrep_replica_conn *conns, struct qrep_peer *peers,
+		    struct qrep_uptodate *u, qrep_note_fn *note, void *arg)
+{
+	int slot = qrep_uptodate_pick_fill(u), err;
+	uint64_t copied;
+	unsigned int i;
+	const char *name;
+
+	if (slot < 0)
+		return 0;
+	name = cfg->replicas[slot].name;
+	say(note, arg,
+	    "no replica holds every write the others hold: filling replica %s (behind in %" PRIu64 " block%s) from the others before the device starts",
+	    name, u->blocks_behind[slot], plural(u->blocks_behind[slot]));
+	err = qrep_uptodate_fill(u, (unsigned int)slot, &copied);
+	if (err) {
+		if (u->failed >= 0) {
+			say(note, arg, "filling replica %s failed: %s", name,
+			    peers[u->failed].error[0] ? peers[u->failed].error :
+			    strerror(-err));
+			qrep_peer_close(&peers[u->failed]);
+			conns[u->failed].fd = -1;
+		} else {
+			say(note, arg, "filling replica %s failed: %s", name,
+			    strerror(-err));
+		}
+		return err;
+	}
+	say(note, arg, "replica %s filled: %" PRIu64 " block%s copied; it holds every write the others hold",
+	    name, copied, plural(copied));
+	/*
+	 * Its hello's highest version is older than what it holds now: the
+	 * kernel, told the old one, would find the others newer and make it
+	 * stale too, leaving no replica to read from.
+	 */
+	for (i = 0; i < cfg->nr_replicas; i++)
+		if (conns[i].fd >= 0 &&
+		    conns[i].hello.max_version > conns[slot].hello.max_version)
+			conns[slot].hello.max_version = conns[i].hello.max_version;
+	return 0;
+}
+
+int qrep_replica_conns_find_stale(const struct qrep_config *cfg,
+				  struct qrep_replica_conn *conns,
+				  qrep_note_fn *note, void *arg)
+{
+	struct qrep_peer peers[QREP_MAX_REPLICAS];
+	struct qrep_uptodate u = {
+		.nr = cfg->nr_replicas, .dev_blocks = cfg->size / QREP_BLOCK_SIZE,
+		.note = note, .note_arg = arg,
+	};
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		conns[i].stale = false;
+		if (conns[i].fd < 0)
+			continue;
+		qrep_sock_set_timeouts(conns[i].fd, (int)cfg->io_timeout_ms,
+				       (int)cfg->io_timeout_ms);
+		/* Each target at its own epoch: comparing raises none. */
+		qrep_peer_init(&peers[i], conns[i].fd, cfg->replicas[i].name,
+			       conns[i].hello.epoch);
+	}
+	err = compare_conns(cfg, conns, peers, &u, note, arg);
+	if (err) {
+		say(note, arg, "cannot compare the replicas: %s", strerror(-err));
+		goto out;
+	}
+	if (cfg->mode != QREP_MODE_QUORUM && !qrep_uptodate_any_complete(&u)) {
+		err = fill_one(cfg, conns, peers, &u, note, arg);
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		if (conns[i].fd < 0 || !u.blocks_behind[i])
+			continue;
+		conns[i].stale = true;
+		say(note, arg,
+		    "replica %s is behind in %" PRIu64 " region%s (%" PRIu64 " block%s): %s",
+		    cfg->replicas[i].name, u.regions_behind[i],
+		    plural(u.regions_behind[i]), u.blocks_behind[i],
+		    plural(u.blocks_behind[i]),
+		    cfg->mode == QREP_MODE_QUORUM ?
+		    "it is stale until resynced (reads take the newest of a read quorum meanwhile)" :
+		    "it serves no reads until resynced");
+	}
+out:
+	/* The kernel takes the sockets as the handshake left them. */
+	for (i = 0; i < cfg->nr_replicas; i++)
+		if (conns[i].fd >= 0)
+			qrep_sock_set_timeouts(conns[i].fd, 0, 0);
+	qrep_uptodate_release(&u);
+	return err;
+}
