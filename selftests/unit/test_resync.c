@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "target_proc.h"
 
 #include "bytes.h"
 #include "client.h"
@@ -112,65 +113,6 @@ FIXTURE(resync)
 
 /* ---- the target processes ----------------------------------------------- */
 
-static void nap(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* $QREP_TARGET_BIN, else bin/qrep-target beside our own unit/ folder. */
-static bool locate_target(char *out, size_t len)
-{
-	const char *env = getenv("QREP_TARGET_BIN");
-	char exe[PATH_MAX];
-	char *cut;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return access(out, X_OK) == 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	cut = strrchr(exe, '/');
-	if (!cut)
-		return false;
-	*cut = '\0';
-	snprintf(out, len, "%s/../bin/qrep-target", exe);
-	return access(out, X_OK) == 0;
-}
-
-/* fork + exec with both output streams appended to logpath. */
-static pid_t launch(char *const argv[], const char *logpath)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid != 0)
-		return pid;
-	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd < 0)
-		_exit(126);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-/* Waits for pid; its exit code, 128 + signal, or -1. */
-static int reap(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
-}
-
 static bool log_mentions(const char *path, const char *what)
 {
 	char text[32768];
@@ -187,24 +129,6 @@ static bool log_mentions(const char *path, const char *what)
 	return strstr(text, what) != NULL;
 }
 
-/* A loopback port nobody listens on right now (a race we retry). */
-static int unused_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int port = -1, fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static int node_make_store(const char *bin, struct node *n)
 {
 	char size[32];
@@ -213,7 +137,7 @@ static int node_make_store(const char *bin, struct node *n)
 
 	snprintf(size, sizeof(size), "%llu",
 		 (unsigned long long)(NBLOCKS * BS));
-	return reap(launch(argv, n->log));
+	return tp_reap(tp_launch(argv, n->log));
 }
 
 /*
@@ -229,8 +153,8 @@ static int node_serve(const char *bin, struct node *n)
 
 	for (tries = 0; tries < PORT_TRIES; tries++) {
 		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d",
-			 unused_port());
-		n->pid = launch(argv, n->log);
+			 tp_unused_port());
+		n->pid = tp_launch(argv, n->log);
 		for (waited = 0; waited < START_MS; waited += STEP_MS) {
 			if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
 				n->pid = 0;
@@ -241,11 +165,11 @@ static int node_serve(const char *bin, struct node *n)
 				close(fd);
 				return 0;
 			}
-			nap(STEP_MS);
+			tp_nap(STEP_MS);
 		}
 		if (n->pid) {
 			kill(n->pid, SIGKILL);
-			reap(n->pid);
+			tp_reap(n->pid);
 			n->pid = 0;
 			return -ETIMEDOUT;
 		}
@@ -295,7 +219,7 @@ static int node_stop(struct node *n)
 	if (n->pid <= 0)
 		return -1;
 	kill(n->pid, SIGTERM);
-	rc = reap(n->pid);
+	rc = tp_reap(n->pid);
 	n->pid = 0;
 	return rc;
 }
@@ -359,7 +283,7 @@ static void node_kill(struct node *n)
 {
 	if (n->pid > 0) {
 		kill(n->pid, SIGKILL);
-		reap(n->pid);
+		tp_reap(n->pid);
 	}
 	n->pid = 0;
 }
@@ -618,7 +542,7 @@ FIXTURE_SETUP(resync)
 	memset(self->bits, 0, sizeof(self->bits));
 	memset(&self->w, 0, sizeof(self->w));
 	/* make unit builds it first: its absence is a broken build. */
-	ASSERT_TRUE(locate_target(self->bin, sizeof(self->bin)))
+	ASSERT_TRUE(tp_locate_target(self->bin, sizeof(self->bin)))
 		TH_LOG("no qrep-target at %s (make userspace)", self->bin);
 	self->buf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
 	self->rbuf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);

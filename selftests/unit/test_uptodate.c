@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "target_proc.h"
 
 #include "bytes.h"
 #include "client.h"
@@ -131,82 +132,6 @@ FIXTURE(targets)
 	uint8_t buf[BS];
 };
 
-static void nap(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* $QREP_TARGET_BIN, else bin/qrep-target beside our own unit/ folder. */
-static bool locate_target(char *out, size_t len)
-{
-	const char *env = getenv("QREP_TARGET_BIN");
-	char exe[PATH_MAX];
-	char *cut;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return access(out, X_OK) == 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	cut = strrchr(exe, '/');
-	if (!cut)
-		return false;
-	*cut = '\0';
-	snprintf(out, len, "%s/../bin/qrep-target", exe);
-	return access(out, X_OK) == 0;
-}
-
-/* fork + exec, both output streams appended to @logpath. */
-static pid_t launch(char *const argv[], const char *logpath)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid != 0)
-		return pid;
-	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd < 0)
-		_exit(126);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static int reap(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
-}
-
-/* A loopback port nobody listens on right now (a race we retry). */
-static int unused_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int port = -1, fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* A store, a target serving it, and our connection: 0 or an error. */
 static int node_up(const char *bin, struct node *n, const uint8_t *uuid)
 {
@@ -220,13 +145,13 @@ static int node_up(const char *bin, struct node *n, const uint8_t *uuid)
 	int tries, waited, fd = -1;
 
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)(NBLOCKS * BS));
-	if (reap(launch(init, n->log)))
+	if (tp_reap(tp_launch(init, n->log)))
 		return -EIO;
 	memcpy(dev.uuid, uuid, QREP_UUID_SIZE);
 	for (tries = 0; tries < PORT_TRIES && fd < 0; tries++) {
 		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d",
-			 unused_port());
-		n->pid = launch(serve, n->log);
+			 tp_unused_port());
+		n->pid = tp_launch(serve, n->log);
 		for (waited = 0; waited < START_MS && fd < 0; waited += STEP_MS) {
 			if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
 				n->pid = 0;	/* the port was taken: again */
@@ -235,7 +160,7 @@ static int node_up(const char *bin, struct node *n, const uint8_t *uuid)
 			fd = qrep_client_open(n->addr, &dev, IO_MS, &hello, err,
 					      sizeof(err));
 			if (fd < 0)
-				nap(STEP_MS);
+				tp_nap(STEP_MS);
 		}
 	}
 	if (fd < 0)
@@ -250,7 +175,7 @@ static void node_kill(struct node *n)
 	qrep_peer_close(&n->peer);
 	if (n->pid > 0) {
 		kill(n->pid, SIGKILL);
-		reap(n->pid);
+		tp_reap(n->pid);
 	}
 	n->pid = 0;
 }
@@ -264,7 +189,7 @@ FIXTURE_SETUP(targets)
 	memset(&self->u, 0, sizeof(self->u));
 	for (k = 0; k < NODES; k++)
 		self->n[k].peer.fd = -1;
-	ASSERT_TRUE(locate_target(self->bin, sizeof(self->bin)))
+	ASSERT_TRUE(tp_locate_target(self->bin, sizeof(self->bin)))
 		TH_LOG("no qrep-target at %s (make userspace)", self->bin);
 	snprintf(self->dir, sizeof(self->dir), "%s/qrep-uptodate-XXXXXX",
 		 tmp ? tmp : "/tmp");
@@ -426,7 +351,7 @@ TEST_F(targets, disconnected_replica_left_out)
 TEST_F(targets, dead_target_named)
 {
 	kill(self->n[1].pid, SIGKILL);
-	reap(self->n[1].pid);
+	tp_reap(self->n[1].pid);
 	self->n[1].pid = 0;
 	EXPECT_GT(0, qrep_uptodate_compare(&self->u));
 	EXPECT_EQ(1, self->u.failed);
