@@ -26,6 +26,17 @@
 #                          record of some writer (nothing torn or garbled).
 #                          Prints what is wrong; returns 1 if anything is.
 #
+# On the host, for a writer started in a VM whose control share is DIR,
+# with its acknowledgements in DIR/acked.TAG, its exit status written to
+# DIR/writer.TAG.rc when it ends and its errors in DIR/writer.TAG.err:
+#   records_acked DIR TAG  how many records it has acknowledged so far
+#   records_writer_ended DIR TAG
+#                          it has ended (for whatever reason)
+#   records_wait_acked DIR TAG N SECONDS
+#                          wait until it has acknowledged N records; if it
+#                          ends first or SECONDS pass, say how far it got,
+#                          with its errors, and return 1
+#
 # TAG is [a-z0-9]+. The acknowledged set is what the application saw
 # succeed: a record written but not yet logged when the machine died may
 # or may not be in FILE; a logged one must be.
@@ -120,4 +131,23 @@ records_check() {
 	fi
 	echo "records: $count acknowledged $tag records checked against ${#have[@]} in the file"
 	return "$bad"
+}
+
+records_acked() {
+	[ -f "$1/acked.$2" ] && wc -l <"$1/acked.$2" || echo 0
+}
+
+records_writer_ended() { [ -s "$1/writer.$2.rc" ]; }
+
+records_wait_acked() {
+	local dir=$1 tag=$2 want=$3 end=$((SECONDS + $4))
+
+	until [ "$(records_acked "$dir" "$tag")" -ge "$want" ]; do
+		if [ "$SECONDS" -ge "$end" ] || records_writer_ended "$dir" "$tag"; then
+			echo "writer $tag: $(records_acked "$dir" "$tag") records acknowledged, not $want"
+			cat "$dir/writer.$tag.err" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
 }

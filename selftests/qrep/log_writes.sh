@@ -76,7 +76,6 @@ fi
 SIZE=8M
 # Records: slot I in block I * LW_STRIDE (4 per 256-block write-intent
 # region, every region of the store), written LW_ROUNDS times, LW_BATCH
-# records per fsync.
 # records per fsync. Fewer records on ext4, whose journal commits add
 # flush points of their own.
 LW_RECORDS=${LW_RECORDS:-24}

@@ -154,8 +154,8 @@ $*"
 
 # --- on the host ----------------------------------------------------------
 
-acked() { local f; f=$(ctl)/acked.$1; [ -f "$f" ] && wc -l <"$f" || echo 0; }
-writer_ended() { [ -s "$(ctl)/writer.$1.rc" ]; }
+acked() { records_acked "$(ctl)" "$1"; }
+writer_ended() { records_writer_ended "$(ctl)" "$1"; }
 
 # writer_start TAG: append records TAG 1, 2, ... to the records file on
 # /dev/qrep0's ext4, the number of each acknowledged one to ctl/acked.TAG.
@@ -168,17 +168,7 @@ records_writer \"\$@\"; echo \$? >\$QREP_CTL/writer.$1.rc' writer \
 }
 
 # wait_acked TAG N: writer TAG has acknowledged N records.
-wait_acked() {
-	local end=$((SECONDS + WRITER_WAIT))
-	until [ "$(acked "$1")" -ge "$2" ]; do
-		if [ "$SECONDS" -ge "$end" ] || writer_ended "$1"; then
-			echo "writer $1: $(acked "$1") records acknowledged, not $2"
-			cat "$(ctl)/writer.$1.err" 2>/dev/null
-			return 1
-		fi
-		sleep 0.1
-	done
-}
+wait_acked() { records_wait_acked "$(ctl)" "$1" "$2" "$WRITER_WAIT"; }
 
 # --- the cases ------------------------------------------------------------
 

@@ -229,8 +229,8 @@ $*"
 # --- on the host ----------------------------------------------------------
 
 ctl() { echo "$CLUSTER_DIR/node1/ctl"; }
-acked() { local f; f=$(ctl)/acked.$1; [ -f "$f" ] && wc -l <"$f" || echo 0; }
-writer_ended() { [ -s "$(ctl)/writer.$1.rc" ]; }
+acked() { records_acked "$(ctl)" "$1"; }
+writer_ended() { records_writer_ended "$(ctl)" "$1"; }
 churn_ended() { [ -s "$(ctl)/churn.$1.rc" ]; }
 
 # writer_start TAG: on node1, append records TAG 1, 2, ... to the records
@@ -249,17 +249,7 @@ echo \$? >\$QREP_CTL/churn.$1.rc' </dev/null >/dev/null 2>&1 &"
 }
 
 # wait_acked TAG N: writer TAG has acknowledged N records.
-wait_acked() {
-	local end=$((SECONDS + WRITER_WAIT))
-	until [ "$(acked "$1")" -ge "$2" ]; do
-		if [ "$SECONDS" -ge "$end" ] || writer_ended "$1"; then
-			echo "writer $1: $(acked "$1") records acknowledged, not $2"
-			cat "$(ctl)/writer.$1.err" 2>/dev/null
-			return 1
-		fi
-		sleep 0.1
-	done
-}
+wait_acked() { records_wait_acked "$(ctl)" "$1" "$2" "$WRITER_WAIT"; }
 
 # writer_stop TAG: the writer ends at its batch's end, without an error.
 writer_stop() {
