@@ -24,7 +24,16 @@
 #                        ones not, as on a busy machine; the kernel's
 #                        defaults are 3000 and 500
 #
-# Sourced inside a VM, after selftests/lib/qrep.sh (need_modules).
+# Sourced inside a VM, after selftests/lib/qrep.sh (need_modules). And on
+# the host, by a test that reruns itself in a VM with its own disks:
+#
+#   disk_vm_run NAME SECONDS NDISKS SCRIPT
+#                        boot one VM (qemu/run-vm) with NDISKS new disk
+#                        files in a new folder NAME.XXXXXX of the build
+#                        tree and run "bash SCRIPT" (a path in the tree)
+#                        in it, within SECONDS; the disk files (big,
+#                        sparse) are removed afterwards, the VM's logs
+#                        kept. Returns run-vm's status.
 
 DISK_BY_ID=/dev/disk/by-id
 DISK_SERIAL=qrep-disk
@@ -65,4 +74,20 @@ disk_writeback()
 {
 	sysctl -q -w vm.dirty_expire_centisecs="$1" \
 		vm.dirty_writeback_centisecs="$2"
+}
+
+disk_vm_run() {
+	local name=$1 secs=$2 ndisks=$3 script=$4 root dir i rc
+	local -a disks=()
+
+	root=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	dir=$(mktemp -d "${QREP_BUILD:-$root/build}/$name.XXXXXX") || return 1
+	for ((i = 0; i < ndisks; i++)); do
+		disks+=(--disk "$dir/d$i.img")
+	done
+	"$root/qemu/run-vm" --timeout "$secs" --log-dir "$dir/vm" \
+		"${disks[@]}" -- bash "$script"
+	rc=$?
+	rm -f "$dir"/d*.img
+	return "$rc"
 }

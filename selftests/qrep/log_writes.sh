@@ -54,17 +54,11 @@ set -u
 
 if [ -z "${QREP_VM:-}" ]; then
 	ROOT=$(cd -P "$(dirname "$0")/../.." && pwd)
+	# shellcheck source=selftests/lib/disk.sh
+	. "$ROOT/selftests/lib/disk.sh"
 	# The VM's time limit: inside the runner's own for this test.
-	VM_TIMEOUT_SEC=${LOG_WRITES_VM_TIMEOUT:-1140}
-	dir=$(mktemp -d "${QREP_BUILD:-$ROOT/build}/log-writes.XXXXXX") || exit 1
-	"$ROOT/qemu/run-vm" --timeout "$VM_TIMEOUT_SEC" --log-dir "$dir/vm" \
-		--disk "$dir/d0.img" --disk "$dir/d1.img" \
-		--disk "$dir/d2.img" --disk "$dir/d3.img" \
-		-- bash selftests/qrep/log_writes.sh
-	rc=$?
-	# The disks are big sparse files: only the logs are worth keeping.
-	rm -f "$dir"/d*.img
-	exit "$rc"
+	disk_vm_run log-writes "${LOG_WRITES_VM_TIMEOUT:-1140}" 4 selftests/qrep/log_writes.sh
+	exit
 fi
 
 . "$QREP_ROOT/selftests/lib/ktap.sh"
