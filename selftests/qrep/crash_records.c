@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "parse.h"
 #include "store.h"
 
 #define REC_BLOCK		QREP_BLOCK_SIZE
@@ -102,17 +103,6 @@ static uint64_t rec_round(const uint8_t *buf, uint64_t slot, uint64_t block,
 			return r;
 	}
 	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s[0] || s[0] == '-')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end ? -1 : 0;
 }
 
 static int cmd_write(const struct opts *o)
@@ -394,7 +384,7 @@ int main(int argc, char **argv)
 		case 'w': o.save = optarg; break;
 		default: return usage(NULL);
 		}
-		if (num && parse_u64(optarg, num))
+		if (num && qrep_parse_u64(optarg, num))
 			return usage("a number option wants a decimal number");
 	}
 	if (optind != argc)

@@ -52,6 +52,8 @@
 #include <sys/stat.h>
 #include <linux/fs.h>
 
+#include "parse.h"
+
 #define LW_MAGIC		0x6a736677736872ULL
 #define LW_VERSION		1ULL
 #define LW_FLUSH		(1ULL << 0)
@@ -570,17 +572,6 @@ static int usage(const char *why)
 	return EXIT_USAGE;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s[0] || s[0] == '-')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end ? -1 : 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -608,17 +599,17 @@ int main(int argc, char **argv)
 		case 'l': o.log = optarg; break;
 		case 'd': o.dev = optarg; break;
 		case 'f':
-			if (parse_u64(optarg, &o.from))
+			if (qrep_parse_u64(optarg, &o.from))
 				return usage("--from wants an entry number");
 			break;
 		case 't':
-			if (parse_u64(optarg, &o.to))
+			if (qrep_parse_u64(optarg, &o.to))
 				return usage("--to wants an entry count");
 			o.have_to = true;
 			break;
 		case 'm': o.to_mark = optarg; break;
 		case 'p':
-			if (parse_u64(optarg, &o.to_point) || !o.to_point)
+			if (qrep_parse_u64(optarg, &o.to_point) || !o.to_point)
 				return usage("--to-point wants a point number from 1");
 			break;
 		case 'e': o.to_end = true; break;
