@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Real qrep-target processes for the unit tests that need a target on
- * the other end of a socket (test_resync, test_uptodate): finding the
- * binary, starting it with its output in a log, reaping it, and a free
- * loopback port to give it.
+ * the other end of a socket (test_resync, test_uptodate, test_target_e2e):
+ * finding the binary, starting it with its output in a log, reaping it,
+ * and a free loopback port to give it.
  */
 #ifndef QREP_TEST_TARGET_PROC_H
 #define QREP_TEST_TARGET_PROC_H

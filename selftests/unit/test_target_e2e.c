@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "target_proc.h"
 
 #include "auth.h"
 #include "bytes.h"
@@ -97,29 +98,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool find_target(char *bin, size_t len)
-{
-	const char *env = getenv("QREP_TARGET_BIN");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env) {
-		snprintf(bin, len, "%s", env);
-		return access(bin, X_OK) == 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return false;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return false;
-	*slash = '\0';
-	snprintf(bin, len, "%s/../bin/qrep-target", self);
-	return access(bin, X_OK) == 0;
 }
 
 /*
@@ -556,7 +534,7 @@ FIXTURE_SETUP(target)
 
 	self->pid = 0;
 	/* make unit builds it first: its absence is a broken build. */
-	ASSERT_TRUE(find_target(self->bin, sizeof(self->bin)))
+	ASSERT_TRUE(tp_locate_target(self->bin, sizeof(self->bin)))
 		TH_LOG("no qrep-target at %s (make userspace)", self->bin);
 	self->buf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
 	self->rbuf = malloc((size_t)QREP_MAX_REQ_BLOCKS * BS);
