@@ -41,6 +41,11 @@ FLUSH_DEADLINE_SEC=$((QUORUM_IO_TIMEOUT_SEC * 10))
 # Reads of one block after the rejoin: enough that the read balancing
 # sends some to every up-to-date replica.
 READS=32
+# How long a replica may take to be failed once its target is killed
+# (the connection drops at once; a backstop), and a stale one to be
+# resynced once the device is up again (a few regions of a 64M store).
+FAIL_WAIT_SEC=30
+RESYNC_WAIT_SEC=60
 
 # store_area I NAME: the byte offset of area NAME ("metadata" or "data")
 # in target I's store, as qrep-target info reports it.
@@ -101,7 +106,7 @@ lost_unflushed_write_resynced()
 	write_block $x 2 && write_block $y 3 || { echo "writes of X, Y failed"; return 1; }
 	want=$(block_sum $x)
 	target_kill 1 || return 1
-	wait_for 30 replica_in b failed || { echo "b not failed"; qrepctl status 0; return 1; }
+	wait_for "$FAIL_WAIT_SEC" replica_in b failed || { echo "b not failed"; qrepctl status 0; return 1; }
 	sync /dev/qrep0 || { echo "flush on a alone failed"; return 1; }
 	block_restore 1 $x /tmp/x-flushed || { echo "could not stage the loss"; return 1; }
 	target_start 1 || return 1
@@ -146,7 +151,7 @@ stale_flush_staged()
 {
 	write_block 10 "$1" && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
 	target_kill 2 || return 1
-	wait_for 30 replica_in c failed || { echo "c not failed"; qrepctl status 0; return 1; }
+	wait_for "$FAIL_WAIT_SEC" replica_in c failed || { echo "c not failed"; qrepctl status 0; return 1; }
 	write_block 20 "$1" || { echo "Z failed"; return 1; }
 	target_start 2 || return 1
 	qrepctl reconnect --no-resync -c "$QREP_CONF" c || return 1
@@ -237,7 +242,7 @@ stage_crash_mid_resync()
 	local x=20 y=6000
 	write_block $x 4 && sync /dev/qrep0 || { echo "first write of block $x failed"; return 1; }
 	target_kill 1 || return 1
-	wait_for 30 replica_in b failed || { echo "b not failed"; qrepctl status 0; return 1; }
+	wait_for "$FAIL_WAIT_SEC" replica_in b failed || { echo "b not failed"; qrepctl status 0; return 1; }
 	write_block $x 5 && sync /dev/qrep0 || { echo "X, flushed on a alone, failed"; return 1; }
 	X_WANT=$(block_sum $x)
 	target_start 1 || return 1
@@ -267,7 +272,7 @@ crash_mid_resync_stale_found_by_regions()
 	replica_in b up-to-date || { echo "b not resynced"; qrepctl status 0; return 1; }
 	# Lose a: X must still be there, on b.
 	target_kill 0 || return 1
-	wait_for 30 replica_in a failed || { echo "a not failed"; qrepctl status 0; return 1; }
+	wait_for "$FAIL_WAIT_SEC" replica_in a failed || { echo "a not failed"; qrepctl status 0; return 1; }
 	reads_return $x "$X_WANT" "X's predecessor with a lost" || return 1
 	target_start 0 || return 1
 	qrepctl reconnect -c "$QREP_CONF" a || return 1
@@ -293,7 +298,7 @@ each_lacks_something_one_filled()
 	reads_return $y "$Y_WANT" "Y's predecessor" || return 1
 	grep -q "no replica holds every write the others hold" /tmp/up.out ||
 		{ echo "up did not say that it filled a replica"; return 1; }
-	wait_for 60 replica_in a up-to-date && wait_for 60 replica_in b up-to-date ||
+	wait_for "$RESYNC_WAIT_SEC" replica_in a up-to-date && wait_for "$RESYNC_WAIT_SEC" replica_in b up-to-date ||
 		{ echo "the replicas are not both up to date"; qrepctl status 0; return 1; }
 	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
 	stores_identical_at_rest
