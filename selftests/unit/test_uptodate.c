@@ -34,11 +34,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/qrep_quorum.h>
+
 #include "kselftest_harness.h"
 #include "target_proc.h"
 
 #include "bytes.h"
 #include "client.h"
+#include "device.h"
 #include "net.h"
 #include "peer.h"
 #include "uptodate.h"
@@ -480,6 +483,154 @@ TEST_F(targets, conns_equal_nothing_said)
 	EXPECT_FALSE(conns[0].stale);
 	EXPECT_FALSE(conns[1].stale);
 	EXPECT_STREQ("", notes.text);
+}
+
+/* ---- the epoch `up` reserves (lib/device.c) ------------------------------ */
+
+/* All three connected, as `up` connects them: each at its store's EPOCH. */
+static void conns_all(FIXTURE_DATA(targets) *self, struct qrep_config *cfg,
+		      struct qrep_replica_conn *conns, uint32_t mode)
+{
+	conns_setup(self, cfg, conns, mode);
+	conns[2].fd = self->n[2].peer.fd;
+}
+
+/* A connection reserve closed is closed for the peer too. */
+static void conns_all_done(FIXTURE_DATA(targets) *self,
+			   struct qrep_replica_conn *conns)
+{
+	unsigned int k;
+
+	for (k = 0; k < NODES; k++)
+		if (conns[k].fd < 0)
+			self->n[k].peer.fd = -1;
+}
+
+/* Node @k refuses a write of the peer's old EPOCH as fenced. */
+static bool fenced(FIXTURE_DATA(targets) *self, unsigned int k)
+{
+	return put(self, k, X, 7) == -EREMOTEIO &&
+	       self->n[k].peer.status == QREP_ERR_EPOCH;
+}
+
+/* One above what the stores hold; every one holds it; the old is fenced. */
+TEST_F(targets, reserve_epoch_fences_the_old)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+	uint64_t epoch = 0;
+	unsigned int k;
+
+	ASSERT_EQ(0, put(self, 0, X, 2));	/* the old device writes */
+	conns_all(self, &cfg, conns, QREP_MODE_MIRROR);
+	EXPECT_EQ(0, qrep_replica_conns_reserve_epoch(&cfg, conns, &epoch,
+						      note_keep, &notes));
+	conns_all_done(self, conns);
+	TH_LOG("%s", notes.text);
+	EXPECT_EQ(EPOCH + 1, epoch);
+	EXPECT_STREQ("", notes.text);
+	for (k = 0; k < NODES; k++) {
+		ASSERT_LE(0, conns[k].fd);
+		EXPECT_EQ(EPOCH + 1, conns[k].hello.epoch);
+		EXPECT_TRUE(fenced(self, k)) TH_LOG("node %u", k);
+	}
+	/* What the old device wrote stays, read at the new epoch. */
+	self->n[0].peer.epoch = epoch;
+	EXPECT_TRUE(holds(self, 0, X, 2));
+}
+
+/*
+ * b took a newer epoch after our hello (another device's `up`): the
+ * first proposal is refused there, the next goes above it.
+ */
+TEST_F(targets, reserve_epoch_outbids_a_taken_one)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+	uint64_t epoch = 0, held = 0;
+	bool accepted = false;
+	unsigned int k;
+
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&self->n[1].peer, 5, &accepted,
+					     &held));
+	ASSERT_TRUE(accepted);
+	conns_all(self, &cfg, conns, QREP_MODE_QUORUM);
+	EXPECT_EQ(0, qrep_replica_conns_reserve_epoch(&cfg, conns, &epoch,
+						      note_keep, &notes));
+	conns_all_done(self, conns);
+	TH_LOG("%s", notes.text);
+	EXPECT_EQ(6U, epoch);
+	EXPECT_NE(NULL, strstr(notes.text, "replica b already holds epoch 5"));
+	for (k = 0; k < NODES; k++)
+		EXPECT_EQ(6U, conns[k].hello.epoch);
+	/* What the first round left at a: the second raised it again. */
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&self->n[0].peer, 6, &accepted,
+					     &held));
+	EXPECT_FALSE(accepted);
+	EXPECT_EQ(6U, held);
+}
+
+/* No newer epoch fits a version: refused, said, nothing raised. */
+TEST_F(targets, reserve_epoch_none_left)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+	uint64_t epoch = 0, held = 0;
+	bool accepted = false;
+
+	ASSERT_EQ(0, qrep_peer_propose_epoch(&self->n[2].peer,
+					     QREP_MAX_QUORUM_EPOCH, &accepted,
+					     &held));
+	conns_all(self, &cfg, conns, QREP_MODE_MIRROR);
+	conns[2].hello.epoch = QREP_MAX_QUORUM_EPOCH;
+	EXPECT_EQ(-ERANGE, qrep_replica_conns_reserve_epoch(&cfg, conns,
+							    &epoch, note_keep,
+							    &notes));
+	conns_all_done(self, conns);
+	EXPECT_NE(NULL, strstr(notes.text, "no newer one fits a version"));
+	EXPECT_FALSE(fenced(self, 0));
+}
+
+/* c dies: quorum mode goes on with W = 2, mirror mode cannot. */
+TEST_F(targets, reserve_epoch_without_a_dead_target)
+{
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+	uint64_t epoch = 0, held = 0;
+	pid_t pid = self->n[2].pid;
+	bool accepted;
+
+	kill(pid, SIGKILL);
+	tp_reap(pid);
+	self->n[2].pid = 0;
+	conns_all(self, &cfg, conns, QREP_MODE_QUORUM);
+	EXPECT_EQ(0, qrep_replica_conns_reserve_epoch(&cfg, conns, &epoch,
+						      note_keep, &notes));
+	conns_all_done(self, conns);
+	TH_LOG("%s", notes.text);
+	EXPECT_EQ(EPOCH + 1, epoch);
+	EXPECT_EQ(-1, conns[2].fd);
+	EXPECT_NE(NULL, strstr(notes.text, "replica c: cannot reserve epoch 2"));
+
+	/* Mirror mode: the same, but c is needed. */
+	memset(&notes, 0, sizeof(notes));
+	conns_all(self, &cfg, conns, QREP_MODE_MIRROR);
+	conns[2].fd = -1;
+	conns[0].hello.epoch = epoch;
+	conns[1].hello.epoch = epoch;
+	EXPECT_EQ(-EIO, qrep_replica_conns_reserve_epoch(&cfg, conns, &epoch,
+							 note_keep, &notes));
+	conns_all_done(self, conns);
+	/* Nothing proposed: a still takes epoch 3. */
+	accepted = false;
+	EXPECT_EQ(0, qrep_peer_propose_epoch(&self->n[0].peer, 3, &accepted,
+					     &held));
+	EXPECT_TRUE(accepted);
+	EXPECT_NE(NULL, strstr(notes.text, "only 2 of 3 targets answer; mirror mode needs 3"));
 }
 
 TEST_HARNESS_MAIN

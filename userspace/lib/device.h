@@ -51,6 +51,36 @@ uint64_t qrep_replica_conns_highest_epoch(const struct qrep_config *cfg,
 					  const struct qrep_replica_conn *conns);
 
 /*
+ * How many rounds of proposals qrep_replica_conns_reserve_epoch() makes
+ * before it gives up: each refused round means another device (or an
+ * election) took the epoch just proposed, or a newer one, meanwhile.
+ */
+#define QREP_RESERVE_EPOCH_ROUNDS	8
+
+/*
+ * Reserves the epoch of a device about to be made over @conns (a manual
+ * `up`): proposes (QREP_OP_EPOCH_PROPOSE) one above every epoch the
+ * connected targets reported, and needs every connected target to accept
+ * it: in mirror mode every replica, in quorum mode at least the write
+ * quorum (a target whose connection fails meanwhile is dropped,
+ * conns[i].fd = -1, as if it never answered). A target that refuses
+ * already holds that epoch or a newer one: the next round proposes above
+ * the newest such, for at most QREP_RESERVE_EPOCH_ROUNDS rounds. Once
+ * every connected target holds the epoch, each refuses every request of
+ * an older one: whatever device wrote there before is fenced, and no
+ * version of this device's epoch was ever stamped by another.
+ *
+ * On success *epoch is the reserved epoch and each connection's
+ * hello.epoch says it. 0, or -ERANGE (no epoch left that fits a version:
+ * QREP_MAX_QUORUM_EPOCH), -EAGAIN (refused in every round), -EIO (too
+ * few targets left), with sentences given to @note.
+ */
+int qrep_replica_conns_reserve_epoch(const struct qrep_config *cfg,
+				     struct qrep_replica_conn *conns,
+				     uint64_t *epoch, qrep_note_fn *note,
+				     void *arg);
+
+/*
  * QREP_CMD_DEV_CREATE of @cfg's device at @epoch, with @role
  * (QREP_ROLE_*; 0 leaves it out: the kernel's default, primary). 0 or
  * -errno with g->error saying why.
