@@ -10,8 +10,11 @@
  * and undoes the device if a later step fails: a resource is up whole or
  * not at all. In mirror mode every replica must answer; in quorum mode a
  * write quorum of them is enough (the device is correct without the
- * others, which come back with "reconnect"), and the device takes an
- * epoch newer than any its targets have seen.
+ * others, which come back with "reconnect"). In both modes the device
+ * takes an epoch newer than any its targets have seen, and reserves it
+ * at them first (EPOCH_PROPOSE): every later request of a device that
+ * wrote there before is refused, so a manual takeover fences the old
+ * primary (Documentation/durability.rst, scenario 6).
  *
  * Before the device exists, the replicas are compared region by region
  * (uptodate.h): one that lacks a version another holds is added stale,
@@ -39,6 +42,7 @@
 #include "replica_add.h"
 #include "resync_driver.h"
 #include "uptodate.h"
+#include "view.h"
 
 /* lib/uptodate.c's sentences, in qrepctl's voice. */
 static void note_stderr(void *arg, const char *msg)
@@ -106,24 +110,20 @@ static void destroy_device(struct qrep_genl *g, uint32_t index)
 }
 
 /*
- * The device epoch. Mirror: at least 1, and never below what a store has
- * seen. Quorum: above every epoch a reachable target has seen, so every
- * version the device stamps beats every version written before (see
- * <linux/qrep_quorum.h>). 0, or an exit code with the reason printed.
+ * The device epoch, reserved at the targets before anything else reads
+ * or writes them (lib/device.h): newer than every epoch a reachable
+ * target has seen, so every version the device stamps beats every
+ * version written before (<linux/qrep_quorum.h>), and every target
+ * refuses whatever device wrote there before. 0, or an exit code with
+ * the reason printed.
  */
 static int device_epoch(const struct qrep_config *cfg,
-			const struct qrep_replica_conn *conns, uint64_t *epoch)
+			struct qrep_replica_conn *conns, uint64_t *epoch)
 {
-	uint64_t seen = qrep_replica_conns_highest_epoch(cfg, conns);
-
-	if (cfg->mode != QREP_MODE_QUORUM) {
-		*epoch = seen > QREP_DEFAULT_EPOCH ? seen : QREP_DEFAULT_EPOCH;
-		return 0;
-	}
-	if (qrep_quorum_up_epoch(seen, epoch)) {
-		fprintf(stderr,
-			"qrepctl: a target reports epoch %" PRIu64 ": quorum mode cannot take a newer one (the highest is %llu); the stores must be initialised again\n",
-			seen, (unsigned long long)QREP_MAX_QUORUM_EPOCH);
+	if (qrep_replica_conns_reserve_epoch(cfg, conns, epoch, note_stderr,
+					     NULL)) {
+		fprintf(stderr, "qrepctl: no epoch reserved: /dev/qrep%u not made\n",
+			cfg->device);
 		return QREPCTL_EXIT_FAIL;
 	}
 	return 0;
@@ -247,10 +247,11 @@ int qrepctl_up(int argc, char **argv)
 	ret = connect_all(&cfg, secret, conns);
 	if (ret)
 		goto out;
-	ret = find_stale(&cfg, conns);
+	/* First: the replicas are compared with no older device writing. */
+	ret = device_epoch(&cfg, conns, &epoch);
 	if (ret)
 		goto out;
-	ret = device_epoch(&cfg, conns, &epoch);
+	ret = find_stale(&cfg, conns);
 	if (ret)
 		goto out;
 
@@ -272,9 +273,9 @@ int qrepctl_up(int argc, char **argv)
 		       cfg.read_quorum, qrep_on_no_quorum_name(cfg.on_no_quorum),
 		       epoch);
 	else
-		printf("/dev/qrep%u is up: resource %s, %s mode, %u replicas\n",
+		printf("/dev/qrep%u is up: resource %s, %s mode, %u replicas, epoch %" PRIu64 "\n",
 		       cfg.device, cfg.name, qrepctl_mode_name(cfg.mode),
-		       cfg.nr_replicas);
+		       cfg.nr_replicas, epoch);
 	fflush(stdout);
 	if (no_resync) {
 		for (i = 0; i < cfg.nr_replicas; i++)
@@ -325,6 +326,7 @@ int qrepctl_reconnect(int argc, char **argv)
 {
 	/* Not flagged stale: the kernel knows what the replica missed. */
 	struct qrep_replica_conn conn = { .fd = -1 };
+	struct qrep_view view = { 0 };
 	const struct qrep_secret *secret;
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
@@ -352,7 +354,17 @@ int qrepctl_reconnect(int argc, char **argv)
 	ret = qrepctl_genl_open(&g);
 	if (ret)
 		goto out_secret;
-	if (connect_replica(&cfg, i, 0, secret, &conn)) {
+	/*
+	 * At the device's own epoch, never a new one: a target that holds
+	 * a newer epoch (another device took over) refuses at the door, and
+	 * one at an older epoch (it missed the reservation) is raised to it.
+	 */
+	ret = qrep_view_load(&g, cfg.device, &view);
+	if (ret) {
+		ret = qrepctl_genl_fail(&g, "reconnect", ret);
+		goto out;
+	}
+	if (connect_replica(&cfg, i, view.epoch, secret, &conn)) {
 		ret = QREPCTL_EXIT_FAIL;
 		goto out;
 	}
