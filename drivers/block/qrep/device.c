@@ -132,6 +132,11 @@ void qrep_device_set(struct qrep_device *dev,
 	lockdep_assert_held(&qrep_devices_mutex);
 
 	if (change->epoch) {
+		/*
+		 * Mirror mode's first write of the epoch seeds the counter
+		 * itself (qrep_dispatch_write): raised here, it would make
+		 * every replica qrepd adds next stale, leaving none to read.
+		 */
 		if (qrep_quorum_mode(dev))
 			qrep_device_seed_version(dev,
 						 qrep_version_base(change->epoch));

@@ -341,10 +341,10 @@ static int qrep_create_precheck(struct genl_info *info,
 	config->epoch = QREP_DEFAULT_EPOCH;
 	if (attrs[QREP_A_DEV_EPOCH])
 		config->epoch = nla_get_u64(attrs[QREP_A_DEV_EPOCH]);
-	if (config->mode == QREP_MODE_QUORUM &&
-	    config->epoch > QREP_MAX_QUORUM_EPOCH) {
+	/* Both modes stamp the epoch into every version (qrep_quorum.h). */
+	if (config->epoch > QREP_MAX_QUORUM_EPOCH) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_EPOCH],
-				    "the epoch does not fit in a quorum-mode version");
+				    "the epoch does not fit in a version");
 		return -ERANGE;
 	}
 	config->role = QREP_ROLE_PRIMARY;
@@ -504,9 +504,9 @@ static int qrep_set_precheck(struct genl_info *info, struct qrep_device *dev,
 				    "the new epoch must be larger than the device's");
 		return -EINVAL;
 	}
-	if (qrep_quorum_mode(dev) && change->epoch > QREP_MAX_QUORUM_EPOCH) {
+	if (change->epoch > QREP_MAX_QUORUM_EPOCH) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[QREP_A_DEV_EPOCH],
-				    "the epoch does not fit in a quorum-mode version");
+				    "the epoch does not fit in a version");
 		return -ERANGE;
 	}
 	return 0;

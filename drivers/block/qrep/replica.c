@@ -127,8 +127,11 @@ static void qrep_replica_failed_worker(struct work_struct *work)
 	serving = qrep_replicas_serving(dev);
 	rcu_read_unlock();
 	if (!serving && !test_bit(QREP_DEV_DYING, &dev->flags) &&
-	    !test_and_set_bit(QREP_DEV_NO_REPLICAS_SENT, &dev->flags))
+	    !test_and_set_bit(QREP_DEV_NO_REPLICAS_SENT, &dev->flags)) {
+		pr_warn("qrep%d: no replica left to serve I/O%s\n", dev->index,
+			r->fenced ? ": fenced, a device of a newer epoch holds the targets" : "");
 		qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_NO_REPLICAS);
+	}
 }
 
 /*

@@ -247,20 +247,20 @@ void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io)
 	if (!test_bit(QREP_DEV_WRITTEN, &dev->flags))
 		set_bit(QREP_DEV_WRITTEN, &dev->flags);
 	/*
-	 * Every write of this epoch, the first too: see qrep_quorum.h. The
-	 * request's own epoch, so that its version is above that epoch's
-	 * base even if the device's epoch is raised meanwhile.
+	 * Every write of this epoch, the first too, in both modes: see
+	 * qrep_quorum.h. The request's own epoch, so that its version is
+	 * above that epoch's base even if the device's epoch is raised
+	 * meanwhile. A mirror store written before versions carried the
+	 * epoch holds bare counters, all below the base of epoch 1.
 	 */
-	if (qrep_quorum_mode(dev))
-		qrep_device_seed_version(dev, qrep_version_base(io->epoch));
+	qrep_device_seed_version(dev, qrep_version_base(io->epoch));
 	io->version = atomic64_inc_return(&dev->version);
 	/*
 	 * A counter run into the epoch bits would outrank the next epoch.
 	 * (Past the request's own epoch is fine if DEV_SET has raised the
 	 * device's meanwhile: the version is then one of the new epoch's.)
 	 */
-	if (qrep_quorum_mode(dev) &&
-	    qrep_version_epoch(io->version) > qrep_device_epoch(dev)) {
+	if (qrep_version_epoch(io->version) > qrep_device_epoch(dev)) {
 		pr_warn_ratelimited("qrep%d: the versions of epoch %llu are used up: bring the device up again (a new epoch)\n",
 				    dev->index, io->epoch);
 		io->refused = true;
