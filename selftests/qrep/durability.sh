@@ -79,14 +79,15 @@ block_restore()
 }
 
 # write_block BLOCK BYTE: one 4 KiB O_DIRECT write of BYTE repeated, no
-# flush: acknowledged by every live replica, durable on none yet.
+# flush: acknowledged by every live replica, durable on none yet. To
+# $QREP_DEV, /dev/qrep0 unless set.
 write_block()
 {
 	head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$2")" |
-		dd of=/dev/qrep0 bs=4096 seek="$1" oflag=direct status=none
+		dd of="${QREP_DEV:-/dev/qrep0}" bs=4096 seek="$1" oflag=direct status=none
 }
 
-block_sum() { dd if=/dev/qrep0 bs=4096 skip="$1" count=1 iflag=direct status=none | sha256sum; }
+block_sum() { dd if="${QREP_DEV:-/dev/qrep0}" bs=4096 skip="$1" count=1 iflag=direct status=none | sha256sum; }
 
 # replica_in NAME STATE: replica NAME is in STATE (for wait_for).
 replica_in() { [ "$(replica_state "$1")" = "$2" ]; }
@@ -304,7 +305,74 @@ each_lacks_something_one_filled()
 	stores_identical_at_rest
 }
 
-ktap_plan 5
+
+# --- scenario 6: a manual takeover fences the old primary ------------------
+
+# The second device of the takeover: the same resource over the same
+# targets, as another node's `up --force` would make it, here as
+# /dev/qrep1 beside the old primary's /dev/qrep0 in one VM.
+TAKEOVER_CONF=$TARGETS_DIR/takeover.conf
+# How many bits of a version the counter takes (<linux/qrep_quorum.h>).
+VERSION_EPOCH_SHIFT=40
+
+# dev_field INDEX epoch|version: that number of "qrepctl status INDEX".
+dev_field()
+{
+	qrepctl status "$1" | awk -v f="$2" '$1 == "epoch" {
+		gsub(",", ""); for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }'
+}
+
+# dev_replicas_fenced INDEX: every replica of the device failed as fenced.
+dev_replicas_fenced()
+{
+	local n
+	n=$(qrepctl status "$1" | grep -c "older epoch (fenced)")
+	[ "$n" -eq "$TARGETS_N" ]
+}
+
+# Scenario 6 (issue 14): device A (/dev/qrep0) is up on a, b, c and has
+# written; device B (/dev/qrep1) takes over. B's `up` reserves a newer
+# epoch at every target before it reads or writes them, so A's next
+# write is refused everywhere (EIO, its replicas failed as fenced), and
+# no version is stamped by both: B's are of its own epoch, above all of
+# A's. Before the fix, mirror `up` took the epoch the stores held: A
+# went on writing beside B, both stamping the same bare counters.
+takeover_fences_the_old_primary()
+{
+	local ea eb va vb a_sum
+	write_block 30 1 && write_block 31 1 && sync /dev/qrep0 ||
+		{ echo "A's first writes failed"; return 1; }
+	a_sum=$(block_sum 30)
+	ea=$(dev_field 0 epoch)
+	sed 's/^device .*/device 1/' "$QREP_CONF" >"$TAKEOVER_CONF"
+	qrepctl up -c "$TAKEOVER_CONF" || { echo "B's up failed"; return 1; }
+	if write_block 31 2; then
+		echo "A's write after the takeover succeeded: two writers"
+		qrepctl status 0
+		return 1
+	fi
+	wait_for "$FAIL_WAIT_SEC" dev_replicas_fenced 0 ||
+		{ echo "A's replicas are not all failed as fenced"; qrepctl status 0; return 1; }
+	dmesg | grep -q "qrep0: no replica left to serve I/O: fenced" ||
+		{ echo "the kernel did not say why A has no replica"; return 1; }
+	eb=$(dev_field 1 epoch)
+	[ -n "$ea" ] && [ -n "$eb" ] && [ "$eb" -gt "$ea" ] ||
+		{ echo "B took epoch $eb, not newer than A's $ea"; return 1; }
+	QREP_DEV=/dev/qrep1 write_block 31 3 && sync /dev/qrep1 ||
+		{ echo "B's write failed"; return 1; }
+	va=$(dev_field 0 version)
+	vb=$(dev_field 1 version)
+	[ $((vb >> VERSION_EPOCH_SHIFT)) -eq "$eb" ] && [ "$va" -lt "$((eb << VERSION_EPOCH_SHIFT))" ] ||
+		{ echo "versions not apart by epoch: A's last $va, B's $vb (epoch $eb)"; return 1; }
+	QREP_DEV=/dev/qrep1 reads_return 30 "$a_sum" "not A's flushed write" || return 1
+	[ "$(QREP_DEV=/dev/qrep1 block_sum 31)" != "$a_sum" ] ||
+		{ echo "B reads A's data back for its own write"; return 1; }
+	qrepctl verify -c "$TAKEOVER_CONF" || { echo "verify found copies that differ"; return 1; }
+	qrepctl down -c "$QREP_CONF" && qrepctl down -c "$TAKEOVER_CONF" &&
+		stores_identical
+}
+
+ktap_plan 6
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -333,5 +401,15 @@ else
 	ktap_diag "could not start the quorum device (error)"
 	ktap_report "$QE_DESC" 1
 fi
+targets_teardown
+
+TO_DESC="mirror: a second device's up takes over the targets; the old primary is fenced, no version is stamped by both"
+if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && qrepctl up -c "$QREP_CONF"; then
+	ktap_test "$TO_DESC" takeover_fences_the_old_primary
+else
+	ktap_diag "could not start the targets and the device (takeover)"
+	ktap_report "$TO_DESC" 1
+fi
+qrepctl down -c "$TAKEOVER_CONF" >/dev/null 2>&1
 targets_teardown
 ktap_finish
