@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * The data plane's small decision rules, each kept once so that a
- * simulation can run the very rule the code applies: the store's write
- * rule (the target), the resync's copy rule (user space) and the rule
- * that lets a joining replica be up to date (qrep.ko).
- * Documentation/durability.rst gives the argument.
+ * The data plane's small decision rules, each compiled into the code that
+ * applies it and into the data-plane simulation
+ * (selftests/unit/test_data_sim.c), which runs them under crashes, lost
+ * caches and failures: the store's write rule (the target), the resync's
+ * copy rule (user space) and the rule that lets a joining replica be up
+ * to date (qrep.ko). Documentation/durability.rst gives the argument.
+ *
+ * QREP_PLANT_* switches put a broken rule back, for the simulation's
+ * check that it finds each one; nothing else ever defines them.
  */
 #ifndef _UAPI_LINUX_QREP_DATA_H
 #define _UAPI_LINUX_QREP_DATA_H
@@ -20,7 +24,11 @@
 static inline int qrep_store_write_applies(__u64 version, __u64 stored,
 					   int repair)
 {
+#ifdef QREP_PLANT_STORE_APPLY_ANY
+	return version != stored || repair;	/* planted: older ones too */
+#else
 	return version > stored || (repair && version == stored);
+#endif
 }
 
 /*
@@ -48,8 +56,15 @@ static inline int qrep_joiner_may_be_uptodate(int stale, int reconnect,
 					      __u64 max_version,
 					      __u64 dev_version)
 {
+#ifdef QREP_PLANT_REJOIN_BY_MAX_VERSION
+	/* planted: the old rule, its highest version vouches for it */
+	(void)reconnect;
+	(void)dev_written;
+	return !stale && max_version >= dev_version;
+#else
 	return !stale && !reconnect && !dev_written &&
 	       max_version >= dev_version;
+#endif
 }
 
 #endif /* _UAPI_LINUX_QREP_DATA_H */
