@@ -9,7 +9,7 @@
 #   make vm-shell    an interactive VM with the module and tools
 #   make checkpatch  make sparse   kernel code checks
 #   make fuzz        fuzz the user-space parsers (FUZZ_SECONDS each, 60)
-#   make sim-long    the election simulation with a million seeds
+#   make sim-long    the election and data-plane simulations, a million seeds
 #   make bench       qrep against nbd, md raid1 and DRBD (BENCH_* settings)
 #   make bench-smoke the same, briefly: proves the benchmark works
 #
@@ -68,12 +68,14 @@ userspace: tools
 unit: userspace
 	$(MAKE) -C userspace O=$(O) unit
 
-# The election simulation, long: a million seeded runs over both cores
-# (make check runs 20,000). QREP_SIM_RUNS=N sets the number.
+# The simulations, long: the election's and the data plane's, a million
+# seeded runs each over all cores (make check runs 20,000 of each).
+# QREP_SIM_RUNS=N sets the number.
 QREP_SIM_RUNS ?= 1000000
 sim-long: tools
-	$(MAKE) -C userspace O=$(O) $(O)/unit/test_election_sim
+	$(MAKE) -C userspace O=$(O) $(O)/unit/test_election_sim $(O)/unit/test_data_sim
 	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_election_sim
+	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_data_sim
 
 # Fuzzing with clang's libFuzzer (selftests/fuzz): build the harnesses,
 # run each for FUZZ_SECONDS (FUZZ_JOBS at a time), or briefly, as the

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/qrep_data.h>
 
 #include "bytes.h"
 #include "resync.h"
@@ -106,8 +107,7 @@ static int copy_run(struct qrep_resync_job *job, struct region_work *w,
 
 static bool needs_copy(const struct region_work *w, uint32_t i)
 {
-	return w->best_v[i] > w->dst_v[i] ||
-	       (w->best_v[i] && w->best_v[i] == w->dst_v[i] && w->dst_bad[i]);
+	return qrep_resync_needs_copy(w->best_v[i], w->dst_v[i], w->dst_bad[i]);
 }
 
 /*

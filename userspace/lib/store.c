@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/qrep_data.h>
 
 #include "bytes.h"
 #include "crc32c.h"
@@ -298,8 +299,7 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 		uint8_t *rec = recs + i * META_REC_BYTES;
 
 		stored = qrep_get_le64(rec + MO_VERSION);
-		apply[i] = version > stored ||
-			   (repair && version == stored);
+		apply[i] = qrep_store_write_applies(version, stored, repair);
 		if (!apply[i]) {
 			skipped++;
 			continue;

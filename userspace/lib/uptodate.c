@@ -33,6 +33,27 @@ void qrep_uptodate_region(const uint64_t *const versions[], unsigned int nr,
 	uint64_t best;
 	uint32_t i;
 
+#ifdef QREP_PLANT_UPTODATE_MAX_VERSION
+	/*
+	 * Planted for the data-plane simulation: the old rule, a replica
+	 * lacks something only if its highest version is below another's
+	 * (here per region), so one that missed X and took the newer Y
+	 * passes.
+	 */
+	uint64_t top[QREP_MAX_REPLICAS] = { 0 };
+
+	best = 0;
+	for (k = 0; k < nr && k < QREP_MAX_REPLICAS; k++)
+		for (i = 0; versions[k] && i < n; i++)
+			if (versions[k][i] > top[k])
+				top[k] = versions[k][i];
+	for (k = 0; k < nr && k < QREP_MAX_REPLICAS; k++)
+		if (top[k] > best)
+			best = top[k];
+	for (k = 0; k < nr && k < QREP_MAX_REPLICAS; k++)
+		if (versions[k] && top[k] < best)
+			lacking[k]++;
+#else
 	for (i = 0; i < n; i++) {
 		best = 0;
 		for (k = 0; k < nr; k++)
@@ -42,6 +63,7 @@ void qrep_uptodate_region(const uint64_t *const versions[], unsigned int nr,
 			if (versions[k] && versions[k][i] < best)
 				lacking[k]++;
 	}
+#endif
 }
 
 static uint64_t now_ms(void)

@@ -38,6 +38,7 @@
 #include <linux/string.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <linux/qrep_data.h>
 
 #include "device.h"
 #include "netlink.h"
@@ -393,9 +394,10 @@ static bool qrep_replica_may_be_uptodate(struct qrep_device *dev,
 					 const struct qrep_replica_config *config,
 					 bool reconnect)
 {
-	return !config->stale && !reconnect &&
-	       !test_bit(QREP_DEV_WRITTEN, &dev->flags) &&
-	       config->max_version >= (u64)atomic64_read(&dev->version);
+	return qrep_joiner_may_be_uptodate(config->stale, reconnect,
+					   test_bit(QREP_DEV_WRITTEN, &dev->flags),
+					   config->max_version,
+					   (u64)atomic64_read(&dev->version));
 }
 
 /*

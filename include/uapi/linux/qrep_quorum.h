@@ -97,7 +97,13 @@ static inline int qrep_flush_may_issue(__u64 holders, __u32 w)
 static inline int qrep_flush_complete(__u64 holders_at_issue, __u64 acked,
 				      __u32 w)
 {
+#ifdef QREP_PLANT_FLUSH_ANY_W
+	/* Planted for the data-plane simulation: the old rule, any W. */
+	(void)holders_at_issue;
+	return qrep_quorum_weight(acked) >= w;
+#else
 	return qrep_quorum_weight(holders_at_issue & acked) >= w;
+#endif
 }
 
 #endif /* _UAPI_LINUX_QREP_QUORUM_H */
