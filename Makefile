@@ -10,6 +10,8 @@
 #   make checkpatch  make sparse   kernel code checks
 #   make fuzz        fuzz the user-space parsers (FUZZ_SECONDS each, 60)
 #   make sim-long    the election and data-plane simulations, a million seeds
+#   make nemesis     NEMESIS_RUNS (10) seeded fault schedules against a
+#                    3-VM cluster, and the figures (NEMESIS_SEED replays)
 #   make bench       qrep against nbd, md raid1 and DRBD (BENCH_* settings)
 #   make bench-smoke the same, briefly: proves the benchmark works
 #
@@ -77,6 +79,19 @@ sim-long: tools
 	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_election_sim
 	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_data_sim
 
+# The nemesis (selftests/qrep/nemesis.sh, Documentation/testing.rst):
+# NEMESIS_RUNS schedules of NEMESIS_FAULTS random faults each (power-offs,
+# link cuts and netem, slow and failing disks, qrepd killed) against a
+# 3-VM quorum cluster, each from a seed: NEMESIS_SEED replays them. make
+# check runs one. Like check, it installs what it needs first.
+NEMESIS_RUNS ?= 10
+nemesis: deps
+	@$(MAKE) --no-print-directory $@-run
+
+nemesis-run: all
+	NEMESIS_RUNS=$(NEMESIS_RUNS) $(if $(NEMESIS_SEED),NEMESIS_SEED=$(NEMESIS_SEED)) \
+		$(if $(NEMESIS_FAULTS),NEMESIS_FAULTS=$(NEMESIS_FAULTS)) selftests/qrep/nemesis.sh
+
 # Fuzzing with clang's libFuzzer (selftests/fuzz): build the harnesses,
 # run each for FUZZ_SECONDS (FUZZ_JOBS at a time), or briefly, as the
 # fuzz-brief test of make check does.
@@ -137,4 +152,4 @@ clean:
 
 .PHONY: all deps tools check-kver module harness-module userspace unit sim-long sparse \
 	checkpatch check check-quick demo vm-shell check-run check-quick-run \
-	demo-run vm-shell-run fuzz fuzz-build fuzz-brief clean
+	demo-run vm-shell-run fuzz fuzz-build fuzz-brief nemesis nemesis-run clean
