@@ -9,9 +9,12 @@
  * version, and a read takes the highest version among R replicas, which
  * by R + W > N includes a replica that acknowledged the last completed
  * write of that block. So a replica that comes back from a crash or a
- * partition needs nothing done before it counts for reads and writes;
- * the resync that follows (qrepd) restores redundancy. For a FLUSH it
- * does not count until that resync has finished (below).
+ * partition counts for writes at once; the resync that follows (qrepd)
+ * restores redundancy. For a FLUSH it does not count until that resync
+ * has finished (below), nor for a READ: it was not among the replicas
+ * that accepted the epoch, and may hold a deposed primary's writes of
+ * an older epoch, at versions above the truth's, that only its resync
+ * rolls back (r->unreconciled).
  *
  * WRITE: stamped with the device's next version, which carries the
  * epoch in its high bits (qrep_quorum.h), and sent to every live
