@@ -372,7 +372,81 @@ takeover_fences_the_old_primary()
 		stores_identical
 }
 
-ktap_plan 6
+# --- quorum mode: term reconciliation (scenario 5) --------------------------
+
+# Reads of each orphan block at each step: with R=2 of 3, a read asks
+# two replicas, so one in two reads would ask c if it were allowed to.
+ORPHAN_READS=12
+
+# reads_never BLOCK WANT BAD WHAT: ORPHAN_READS reads of BLOCK all return
+# WANT; one returning BAD (the deposed primary's write) says so.
+reads_never()
+{
+	local i got
+	for i in $(seq 1 $ORPHAN_READS); do
+		got=$(block_sum "$1")
+		[ "$got" = "$3" ] && { echo "read $i of block $1 returned $4"; return 1; }
+		[ "$got" = "$2" ] || { echo "read $i of block $1 returned neither the truth nor $4"; return 1; }
+	done
+}
+
+# orphans_read_as_truth WHEN: the two orphan blocks read back as the new
+# epoch's truth, never as P's writes.
+orphans_read_as_truth()
+{
+	reads_never $ORPHAN_W "$W_WANT" "$W_BAD" "P's write of an older epoch ($1)" &&
+		reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write of an older epoch over a block never written ($1)"
+}
+
+# Scenario 5 (issue 14): partition {P, c} | {Q, a, b}. P, primary at
+# epoch E, writes block ORPHAN_W (written and acknowledged at E before)
+# and block ORPHAN_Z (never written) while a and b do not answer: c
+# applies both, a and b are failed, the writes fail (on-no-quorum error),
+# never acknowledged. P goes; Q comes up on a and b (c is down) at epoch
+# E+1 and writes another block. c comes back: until its resync has rolled
+# P's writes back it must lend them to no read, and afterwards it holds
+# Q's truth - although P's versions are higher than anything a and b
+# hold for those blocks.
+deposed_primary_writes_rolled_back()
+{
+	local q=50
+	ORPHAN_W=30 ORPHAN_Z=40
+	write_block $ORPHAN_W 1 && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
+	W_WANT=$(block_sum $ORPHAN_W)
+	Z_WANT=$(block_sum $ORPHAN_Z)
+	# The partition: a and b stop answering; P's writes reach c only
+	# (they are killed before they read them).
+	target_stop 0 && target_stop 1 || return 1
+	write_block $ORPHAN_W 7 && { echo "P's write to c alone was acknowledged"; return 1; }
+	write_block $ORPHAN_Z 7 && { echo "P's second write to c alone was acknowledged"; return 1; }
+	replica_in a failed && replica_in b failed ||
+		{ echo "a and b were not failed"; qrepctl status 0; return 1; }
+	W_BAD=$(head -c 4096 /dev/zero | tr '\0' '\007' | sha256sum)
+	Z_BAD=$W_BAD
+	qrepctl down -c "$QREP_CONF" || return 1
+	# Q: a and b answer again, c is down; up takes epoch E+1 on a and b.
+	# a and b restart: P's writes still in their sockets never arrive.
+	target_kill 2 && target_kill 0 && target_kill 1 || return 1
+	target_start 0 && target_start 1 || return 1
+	qrepctl up -c "$QREP_CONF" || return 1
+	orphans_read_as_truth "before c is back" || return 1
+	write_block $q 8 && sync /dev/qrep0 || { echo "Q's write failed"; return 1; }
+	# c comes back, not yet resynced: it must not serve P's writes.
+	target_start 2 || return 1
+	qrepctl reconnect --no-resync -c "$QREP_CONF" c || return 1
+	replica_in c stale || { echo "c is not stale"; qrepctl status 0; return 1; }
+	orphans_read_as_truth "c back, not resynced" || return 1
+	qrepctl resync -c "$QREP_CONF" || return 1
+	replica_in c up-to-date || { echo "c not resynced"; qrepctl status 0; return 1; }
+	orphans_read_as_truth "c resynced" || return 1
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	# c's store holds Q's truth: every block at a's and b's version and data.
+	qrepctl down -c "$QREP_CONF" && stores_identical
+}
+
+QO_DESC="quorum: a deposed primary's writes of an older epoch, on one target only, are rolled back when it rejoins and never read"
+
+ktap_plan 7
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -411,5 +485,17 @@ else
 	ktap_report "$TO_DESC" 1
 fi
 qrepctl down -c "$TAKEOVER_CONF" >/dev/null 2>&1
+targets_teardown
+
+if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && quorum_up error; then
+	ktap_test "$QO_DESC" deposed_primary_writes_rolled_back
+else
+	ktap_diag "could not start the quorum device (term reconciliation)"
+	ktap_report "$QO_DESC" 1
+fi
+# Whatever the case left: every target answering.
+target_cont 0 2>/dev/null
+target_cont 1 2>/dev/null
+qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
 targets_teardown
 ktap_finish

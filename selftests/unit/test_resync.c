@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/qrep_quorum.h>
+
 #include "kselftest_harness.h"
 #include "target_proc.h"
 
@@ -94,6 +96,7 @@ struct watch {
 	uint64_t progress_done;		/* regions_done, last progress */
 	int kill_at;			/* throttle call killing victim */
 	struct node *victim;
+	unsigned int rollback_srcs;	/* run_engine_from's job's */
 };
 
 FIXTURE(resync)
@@ -509,6 +512,7 @@ static int run_engine_from(FIXTURE_DATA(resync) *self,
 	job->dev_blocks = NBLOCKS;
 	job->use_summaries = summaries;
 	job->check_data = check_data;
+	job->rollback_srcs = self->w.rollback_srcs;
 	job->ops = &ops;
 	return qrep_resync_regions(job, self->bits, 0, NREGIONS);
 }
@@ -1159,6 +1163,86 @@ TEST_F(resync, several_sources_newest_of_each_block)
 	EXPECT_EQ((uint64_t)NREGIONS, job.stats.regions_done);
 	EXPECT_EQ(0, block_is(self, &self->dst, 11 * RB + 1, 30));
 	EXPECT_EQ(0, block_is(self, &self->dst, 7, 20));
+}
+
+/* The block's version on a node, and whether its data is all zeros. */
+static int block_zero(FIXTURE_DATA(resync) *self, struct node *n, uint64_t b,
+		      uint64_t *v)
+{
+	int err = qrep_peer_call(&n->peer, QREP_OP_READ, 0, b, 1, 0, NULL,
+				 self->rversions, self->rbuf);
+	size_t i;
+
+	if (err)
+		return err;
+	*v = qrep_get_be64(self->rversions);
+	for (i = 0; i < BS && !self->rbuf[i]; i++)
+		;
+	return i == BS ? 0 : -EBADMSG;
+}
+
+/*
+ * Term reconciliation (term.h): the destination holds writes of an older
+ * epoch (versions of epoch 0; the peers speak epoch EPOCH) above what
+ * the sources hold - a deposed primary's writes. With fewer sources than
+ * rollback_srcs the engine stops, the region not done and nothing
+ * changed; with enough, each goes back to the sources' newest (to
+ * "never written" where none has it), and a block of the current epoch
+ * is kept.
+ */
+TEST_F(resync, orphans_of_an_older_epoch_rolled_back)
+{
+	const uint64_t cur = (uint64_t)EPOCH << QREP_VERSION_EPOCH_SHIFT;
+	struct node *both[2] = { &self->src, &self->src2 };
+	struct qrep_resync_job job;
+	uint64_t v;
+
+	NEED_TARGETS();
+	ASSERT_EQ(0, src2_up(self));
+	/* 5: an orphan above both sources; the newest is src2's. */
+	ASSERT_EQ(0, put(self, &self->src, 5, 1, 3));
+	ASSERT_EQ(0, put(self, &self->src2, 5, 1, 4));
+	ASSERT_EQ(0, put(self, &self->dst, 5, 1, 9));
+	/* 6: an orphan of a block no source has written. */
+	ASSERT_EQ(0, put(self, &self->dst, 6, 1, 9));
+	/* 7: the current epoch's write on src: a plain copy. */
+	ASSERT_EQ(0, put(self, &self->src, 7, 1, cur | 2));
+	ASSERT_EQ(0, put(self, &self->dst, 7, 1, 9));
+	/* 8: the destination's is of the current epoch: kept. */
+	ASSERT_EQ(0, put(self, &self->src, 8, 1, 3));
+	ASSERT_EQ(0, put(self, &self->dst, 8, 1, cur | 5));
+	mark(self->bits, 0);
+
+	self->w.rollback_srcs = 3;
+	EXPECT_EQ(-EAGAIN, run_engine_from(self, &job, both, 2, false, false));
+	EXPECT_TRUE(job.rollback_short);
+	EXPECT_FALSE(job.src_failed || job.dst_failed);
+	EXPECT_EQ(0ULL, job.stats.regions_done);
+	EXPECT_EQ(0ULL, job.stats.blocks_copied);
+	EXPECT_EQ(0, block_is(self, &self->dst, 5, 9));
+	EXPECT_EQ(0, block_is(self, &self->dst, 6, 9));
+
+	memset(&self->w, 0, sizeof(self->w));
+	self->w.rollback_srcs = 2;
+	ASSERT_EQ(0, run_engine_from(self, &job, both, 2, false, false))
+		TH_LOG("%s / %s / %s", self->src.peer.error,
+		       self->src2.peer.error, self->dst.peer.error);
+	EXPECT_FALSE(job.rollback_short);
+	EXPECT_EQ(1ULL, job.stats.regions_done);
+	EXPECT_EQ(3ULL, job.stats.blocks_copied);
+	EXPECT_EQ(0, self->w.stray);
+	EXPECT_EQ(0, block_is(self, &self->dst, 5, 4));
+	EXPECT_EQ(0, block_zero(self, &self->dst, 6, &v));
+	EXPECT_EQ(0ULL, v);
+	EXPECT_EQ(0, block_is(self, &self->dst, 7, cur | 2));
+	EXPECT_EQ(0, block_is(self, &self->dst, 8, cur | 5));
+
+	/* Without rollback_srcs (the old engine): orphans are kept. */
+	ASSERT_EQ(0, put(self, &self->dst, 9, 1, 9));
+	memset(&self->w, 0, sizeof(self->w));
+	ASSERT_EQ(0, run_engine_from(self, &job, both, 2, false, false));
+	EXPECT_EQ(0ULL, job.stats.blocks_copied);
+	EXPECT_EQ(0, block_is(self, &self->dst, 9, 9));
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <linux/qrep_quorum.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -685,6 +686,83 @@ TEST_F(store, repair_replaces_equal_version_never_older)
 	/* REPAIR does not make version 0 writable. */
 	EXPECT_EQ(-EINVAL, qrep_store_write(self->s, 40, 1, self->buf, 0,
 					    QREP_STORE_REPAIR, NULL));
+}
+
+/*
+ * Term reconciliation (term.h): a rollback replaces a block of an older
+ * epoch than the store's, even with a lower version or version 0, and
+ * never one of the store's own epoch.
+ */
+TEST_F(store, rollback_replaces_only_older_epochs)
+{
+#define V(e, c) ((uint64_t)(e) << QREP_VERSION_EPOCH_SHIFT | (c))
+	const unsigned int rb = QREP_STORE_REPAIR | QREP_STORE_ROLLBACK;
+	static const struct {
+		uint64_t block;
+		uint32_t n;
+		uint64_t version;
+		unsigned int flags;
+		uint8_t data;
+		uint32_t ignored;
+		uint64_t want[4];
+		uint8_t holds[4];
+	} rows[] = {
+		/* 0: epoch 4 writes 30..33 at counter 9 (the orphans) */
+		{ 30, 4, V(4, 9), 0, 0x11, 0, { V(4, 9), V(4, 9), V(4, 9),
+		  V(4, 9) }, { 0x11, 0x11, 0x11, 0x11 } },
+		/* 1: epoch 5 writes block 33 */
+		{ 33, 1, V(5, 1), 0, 0x22, 0, { V(4, 9), V(4, 9), V(4, 9),
+		  V(5, 1) }, { 0x11, 0x11, 0x11, 0x22 } },
+		/* 2: an older version, REPAIR alone: never */
+		{ 30, 1, V(4, 2), QREP_STORE_REPAIR, 0x33, 1, { V(4, 9),
+		  V(4, 9), V(4, 9), V(5, 1) }, { 0x11, 0x11, 0x11, 0x22 } },
+		/* 3: rolled back to V(4, 2); 33, of epoch 5, kept */
+		{ 30, 4, V(4, 2), rb, 0x33, 1, { V(4, 2), V(4, 2), V(4, 2),
+		  V(5, 1) }, { 0x33, 0x33, 0x33, 0x22 } },
+		/* 4: rolled back to "never written": reads zeros */
+		{ 31, 1, 0, rb, 0x44, 0, { V(4, 2), 0, V(4, 2), V(5, 1) },
+		  { 0x33, 0, 0x33, 0x22 } },
+		/* 5: ROLLBACK without REPAIR: the plain rule */
+		{ 32, 1, V(4, 1), QREP_STORE_ROLLBACK, 0x55, 1, { V(4, 2), 0,
+		  V(4, 2), V(5, 1) }, { 0x33, 0, 0x33, 0x22 } },
+		/* 6: a newer version with ROLLBACK is a plain newer write */
+		{ 32, 1, V(5, 3), rb, 0x66, 0, { V(4, 2), 0, V(5, 3),
+		  V(5, 1) }, { 0x33, 0, 0x66, 0x22 } },
+	};
+	uint32_t ignored, i, k;
+	char err[256];
+	size_t r;
+
+	ASSERT_EQ(0, make_store(self->path, SMALL_SIZE));
+	ASSERT_EQ(0, qrep_store_open(self->path, 0, &self->s, err,
+				     sizeof(err)));
+	ASSERT_EQ(0, qrep_store_set_epoch(self->s, 5));
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		memset(self->buf, rows[r].data, (size_t)rows[r].n * BS);
+		ignored = 99;
+		ASSERT_EQ(0, qrep_store_write(self->s, rows[r].block,
+					      rows[r].n, self->buf,
+					      rows[r].version, rows[r].flags,
+					      &ignored)) TH_LOG("row %zu", r);
+		EXPECT_EQ(rows[r].ignored, ignored) TH_LOG("row %zu", r);
+		ASSERT_EQ(0, qrep_store_read(self->s, 30, 4, self->buf,
+					     self->versions, self->bad));
+		for (k = 0; k < 4; k++) {
+			const uint8_t *b = self->buf + (size_t)k * BS;
+
+			EXPECT_EQ(rows[r].want[k], self->versions[k])
+				TH_LOG("row %zu block %u", r, 30 + k);
+			EXPECT_FALSE(self->bad[k]);
+			for (i = 0; i < BS && b[i] == rows[r].holds[k]; i++)
+				;
+			EXPECT_EQ(BS, i) TH_LOG("row %zu block %u holds %#x",
+						r, 30 + k, b[0]);
+		}
+	}
+	/* Version 0 stays refused without ROLLBACK and REPAIR both. */
+	EXPECT_EQ(-EINVAL, qrep_store_write(self->s, 40, 1, self->buf, 0,
+					    QREP_STORE_ROLLBACK, NULL));
+#undef V
 }
 
 /* A corrupt copy is made good by rewriting it at its own version. */

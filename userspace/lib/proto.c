@@ -346,6 +346,8 @@ enum qrep_status qrep_req_check(const struct qrep_req_msg *m,
 	if (m->flags && m->op != QREP_OP_WRITE)
 		return fail(why, "flags on a request other than WRITE",
 			    QREP_ERR_INVAL);
+	if ((m->flags & QREP_REQ_ROLLBACK) && !(m->flags & QREP_REQ_REPAIR))
+		return fail(why, "ROLLBACK without REPAIR", QREP_ERR_INVAL);
 	if (m->reserved)
 		return fail(why, "reserved field not zero", QREP_ERR_INVAL);
 

@@ -7,6 +7,7 @@
 
 #include "bytes.h"
 #include "resync.h"
+#include "term.h"
 
 /* Regions copied between two reports of what is done. */
 #define QREP_RESYNC_REPORT_REGIONS	16
@@ -21,6 +22,7 @@ struct region_work {
 	uint8_t holder[QREP_REGION_BLOCKS];	/* an index in job->srcs */
 	uint64_t dst_v[QREP_REGION_BLOCKS];
 	bool dst_bad[QREP_REGION_BLOCKS];
+	bool rollback[QREP_REGION_BLOCKS];	/* dst_v is an orphan */
 	uint8_t meta[QREP_REGION_BLOCKS * QREP_BLOCK_CHECK_SIZE];
 	/* SUMMARY replies of a batch: each source's, then the destination's. */
 	uint8_t sums[QREP_RESYNC_MAX_SOURCES + 1]
@@ -74,8 +76,9 @@ static uint32_t region_blocks(const struct qrep_resync_job *job,
  * gave: a target's versions only grow).
  */
 static int copy_run(struct qrep_resync_job *job, struct region_work *w,
-		    unsigned int k, uint64_t block, uint32_t n)
+		    unsigned int k, uint64_t block, uint32_t n, bool rollback)
 {
+	uint16_t flags = QREP_REQ_REPAIR | (rollback ? QREP_REQ_ROLLBACK : 0);
 	uint32_t i, j;
 	uint64_t v;
 	int err;
@@ -91,9 +94,13 @@ static int copy_run(struct qrep_resync_job *job, struct region_work *w,
 		for (j = i + 1; j < n &&
 		     qrep_get_be64(w->rversions + j * sizeof(uint64_t)) == v; j++)
 			;
-		if (!v)		/* never written on the source: nothing to copy */
+		/*
+		 * Never written on the source: nothing to copy, unless the
+		 * destination's is an orphan, which goes back to "never".
+		 */
+		if (!v && !rollback)
 			continue;
-		err = qrep_peer_call(job->dst, QREP_OP_WRITE, QREP_REQ_REPAIR,
+		err = qrep_peer_call(job->dst, QREP_OP_WRITE, flags,
 				     block + i, j - i, v,
 				     w->data + (size_t)i * QREP_BLOCK_SIZE,
 				     NULL, NULL);
@@ -107,7 +114,32 @@ static int copy_run(struct qrep_resync_job *job, struct region_work *w,
 
 static bool needs_copy(const struct region_work *w, uint32_t i)
 {
-	return qrep_resync_needs_copy(w->best_v[i], w->dst_v[i], w->dst_bad[i]);
+	return qrep_resync_needs_copy(w->best_v[i], w->dst_v[i],
+				      w->dst_bad[i]) || w->rollback[i];
+}
+
+/*
+ * Marks the blocks whose destination version is an orphan of an older
+ * epoch (term.h). -EAGAIN if there is one and too few sources to know
+ * that it was never acknowledged: the region stays marked.
+ */
+static int find_orphans(struct qrep_resync_job *job, struct region_work *w,
+			uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		w->rollback[i] = qrep_resync_rolls_back(w->dst_v[i],
+							w->best_v[i],
+							job->dst->epoch);
+		if (!w->rollback[i])
+			continue;
+		if (!job->rollback_srcs)
+			w->rollback[i] = false;
+		else if (job->nr_srcs < job->rollback_srcs)
+			job->rollback_short = true;
+	}
+	return job->rollback_short ? -EAGAIN : 0;
 }
 
 /*
@@ -169,6 +201,9 @@ static int resync_region(struct qrep_resync_job *job, struct region_work *w,
 		w->dst_v[i] = qrep_get_be64(e);
 		w->dst_bad[i] = qrep_get_be32(e + 12) & QREP_CHECK_BAD;
 	}
+	err = find_orphans(job, w, n);
+	if (err)
+		return err;
 	/* Runs of blocks to copy that one source can give in one READ. */
 	for (i = 0; i < n; i = j) {
 		if (!needs_copy(w, i)) {
@@ -176,9 +211,11 @@ static int resync_region(struct qrep_resync_job *job, struct region_work *w,
 			continue;
 		}
 		for (j = i + 1; j < n && needs_copy(w, j) &&
-		     w->holder[j] == w->holder[i]; j++)
+		     w->holder[j] == w->holder[i] &&
+		     w->rollback[j] == w->rollback[i]; j++)
 			;
-		err = copy_run(job, w, w->holder[i], first + i, j - i);
+		err = copy_run(job, w, w->holder[i], first + i, j - i,
+			       w->rollback[i]);
 		if (err)
 			return err;
 	}
@@ -328,6 +365,7 @@ int qrep_resync_regions(struct qrep_resync_job *job, const uint32_t *bits,
 
 	job->src_failed = false;
 	job->dst_failed = false;
+	job->rollback_short = false;
 	job->failed_src = -1;
 	err = check_sources(job);
 	if (err)

@@ -23,7 +23,12 @@
  *    the block is READ from the source holding it and written to the
  *    destination with its own version (QREP_REQ_REPAIR, so that an equal
  *    version replaces a bad copy; a newer block on the destination is
- *    never overwritten, whatever the order).
+ *    never overwritten, whatever the order);
+ *  - where the destination holds a version of an epoch older than the
+ *    peers' (the device's) above the sources' newest, a write of a
+ *    deposed primary that never reached a write quorum: with enough
+ *    sources (rollback_srcs) it is rolled back to the sources' newest,
+ *    QREP_REQ_ROLLBACK (version 0: "never written").
  *
  * With one source this sends exactly the requests the single-source
  * engine always sent: nothing per region is added in mirror mode.
@@ -74,6 +79,16 @@ struct qrep_resync_job {
 	uint64_t dev_blocks;
 	bool use_summaries;
 	bool check_data;
+	/*
+	 * The sources needed to roll back a write of an older epoch that
+	 * the destination holds and they do not (term.h): enough that they
+	 * hold every acknowledged write - 1 in mirror mode (an up-to-date
+	 * source), R in quorum mode. 0: never roll back. A block to roll
+	 * back with fewer sources live stops the pass with -EAGAIN and
+	 * rollback_short set, its region left marked.
+	 */
+	unsigned int rollback_srcs;
+	bool rollback_short;
 	const struct qrep_resync_ops *ops;
 	struct qrep_resync_stats stats;
 	/*

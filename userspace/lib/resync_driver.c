@@ -289,6 +289,8 @@ static struct qrep_resync_job resync_job(struct resync_run *run,
 		.use_summaries = replica->history_unknown,
 		.check_data = replica->check_data, .ops = ops,
 		.stats = *total_st,
+		/* Who holds every acknowledged write (resync.h). */
+		.rollback_srcs = run->quorum ? run->view->read_quorum : 1,
 	};
 }
 
@@ -506,11 +508,16 @@ static int resync_pass_quorum(struct resync_run *run, struct qrep_peer *dst,
 			goto out;
 		}
 	}
-	if (err && job.dst_failed)
+	if (err && job.dst_failed) {
 		say("resync %s: %s\n", name, dst->error);
-	else if (err)
+	} else if (err && job.rollback_short) {
+		say("resync %s: it holds writes of an older epoch that its sources lack; rolling them back needs R=%u live sources, only %u\n",
+		    name, job.rollback_srcs, run->nr_srcs);
+		err = -ENOENT;
+	} else if (err) {
 		say("resync %s: %s\n", name,
 		    run->g->error[0] ? run->g->error : strerror(-err));
+	}
 out:
 	*total_st = job.stats;
 	free(run->left);

@@ -17,6 +17,7 @@
 #include "crc32c.h"
 #include "log.h"
 #include "store_priv.h"
+#include "term.h"
 
 /* Metadata records read per syscall when scanning the whole area. */
 #define SCAN_RECS		4096U
@@ -261,8 +262,9 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 	const uint8_t *buf = data;
 	struct stripe_set set;
 	bool repair = flags & QREP_STORE_REPAIR;
+	bool rollback = flags & QREP_STORE_ROLLBACK;
 	uint32_t i, skipped = 0;
-	uint64_t stored;
+	uint64_t stored, epoch;
 	int err;
 
 	if (s->flags & QREP_STORE_RDONLY)
@@ -270,8 +272,9 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 	err = check_range(s, block, n);
 	if (err)
 		return err;
-	if (!version)
-		return -EINVAL;		/* 0 is reserved for "never written" */
+	/* 0 is reserved for "never written": only a rollback restores it. */
+	if (!version && !(rollback && repair))
+		return -EINVAL;
 	if (atomic_load(&s->failed))
 		return -EIO;
 	if (atomic_load(&s->joining))
@@ -295,16 +298,22 @@ int qrep_store_write(struct qrep_store *s, uint64_t block, uint32_t n,
 			       meta_pos(s, block));
 	if (err)
 		goto out_unlock;
+	/* The request's epoch: the target's fence holds it while we write. */
+	epoch = qrep_store_epoch(s);
 	for (i = 0; i < n; i++) {
 		uint8_t *rec = recs + i * META_REC_BYTES;
 
 		stored = qrep_get_le64(rec + MO_VERSION);
-		apply[i] = qrep_store_write_applies(version, stored, repair);
+		apply[i] = qrep_write_applies(stored, version, repair,
+					      rollback, epoch);
 		if (!apply[i]) {
 			skipped++;
 			continue;
 		}
+		/* Version 0: a record of zeros, "never written", reads zeros. */
 		memset(rec, 0, META_REC_BYTES);
+		if (!version)
+			continue;
 		qrep_put_le64(rec + MO_VERSION, version);
 		qrep_put_le32(rec + MO_CRC, crcs[i]);
 	}

@@ -52,6 +52,8 @@
 /* Flags for qrep_store_write(). */
 #define QREP_STORE_FUA		0x1U	/* durable before returning */
 #define QREP_STORE_REPAIR	0x2U	/* also replace blocks of equal version */
+/* With REPAIR: also replace a block of an older epoch (term.h). */
+#define QREP_STORE_ROLLBACK	0x4U
 
 struct qrep_store;
 
@@ -152,7 +154,10 @@ int qrep_store_region_summary(struct qrep_store *s, uint64_t block,
 
 /*
  * Writes n blocks at version (> 0), block by block only where version is
- * newer than the stored one (QREP_STORE_REPAIR: or equal to it). *ignored,
+ * newer than the stored one (QREP_STORE_REPAIR: or equal to it;
+ * QREP_STORE_ROLLBACK: or where the stored one is of an epoch older than
+ * the store's, the rule of qrep_write_applies() in term.h; version 0
+ * then makes the block "never written" again). *ignored,
  * if not NULL, gets the number of blocks left as they were.
  * QREP_STORE_FUA: durable before returning. -EPERM on a joining store.
  */

@@ -251,6 +251,8 @@ static enum qrep_status run_write(struct qrep_target *t,
 		flags |= QREP_STORE_FUA;
 	if (m->flags & QREP_REQ_REPAIR)
 		flags |= QREP_STORE_REPAIR;
+	if (m->flags & QREP_REQ_ROLLBACK)
+		flags |= QREP_STORE_ROLLBACK;
 	err = qrep_store_write(t->store, m->block, m->nblocks, r->data,
 			       m->version, flags, &ignored);
 	if (err) {
@@ -302,9 +304,13 @@ void qrep_target_req_run(struct qrep_target *t, struct qrep_target_req *r)
 				st = run_read(t, r);
 				break;
 			case QREP_OP_WRITE:
-				/* A zero version would mean "never written". */
-				st = m->version ? run_write(t, r, &reply.flags)
-						: QREP_ERR_INVAL;
+				/*
+				 * A zero version means "never written": only a
+				 * rollback may restore it (qrep_write_applies).
+				 */
+				st = m->version || (m->flags & QREP_REQ_ROLLBACK) ?
+				     run_write(t, r, &reply.flags) :
+				     QREP_ERR_INVAL;
 				break;
 			case QREP_OP_VERSIONS:
 				st = run_versions(t, r);

@@ -9,9 +9,12 @@
  * version, and a read takes the highest version among R replicas, which
  * by R + W > N includes a replica that acknowledged the last completed
  * write of that block. So a replica that comes back from a crash or a
- * partition needs nothing done before it counts for reads and writes;
- * the resync that follows (qrepd) restores redundancy. For a FLUSH it
- * does not count until that resync has finished (below).
+ * partition counts for writes at once; the resync that follows (qrepd)
+ * restores redundancy. For a FLUSH it does not count until that resync
+ * has finished (below), nor for a READ: it was not among the replicas
+ * that accepted the epoch, and may hold a deposed primary's writes of
+ * an older epoch, at versions above the truth's, that only its resync
+ * rolls back (r->unreconciled).
  *
  * WRITE: stamped with the device's next version, which carries the
  * epoch in its high bits (qrep_quorum.h), and sent to every live
@@ -117,19 +120,37 @@ static unsigned long qrep_quorum_holders(struct qrep_device *dev)
 	return slots;
 }
 
+/*
+ * The live replicas a read may ask: not the unreconciled ones, which
+ * may hold a deposed primary's writes; under rcu_read_lock.
+ */
+static unsigned int qrep_quorum_readable(struct qrep_device *dev)
+{
+	struct qrep_replica *r;
+	unsigned int slot, n = 0;
+
+	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r && qrep_replica_live(r) && !READ_ONCE(r->unreconciled))
+			n++;
+	}
+	return n;
+}
+
 static u32 qrep_quorum_count(struct qrep_device *dev)
 {
 	unsigned long holders;
-	unsigned int live;
+	unsigned int live, readable;
 	u32 flags = 0;
 
 	rcu_read_lock();
 	live = qrep_replicas_live(dev);
+	readable = qrep_quorum_readable(dev);
 	holders = qrep_quorum_holders(dev);
 	rcu_read_unlock();
 	if (live >= dev->config.write_quorum)
 		flags |= QREP_QUORUM_F_WRITE;
-	if (live >= dev->config.read_quorum)
+	if (readable >= dev->config.read_quorum)
 		flags |= QREP_QUORUM_F_READ;
 	if (qrep_flush_may_issue(holders, dev->config.write_quorum))
 		flags |= QREP_QUORUM_F_FLUSH;
@@ -266,6 +287,9 @@ static void qrep_quorum_read_start(struct qrep_device *dev, struct qrep_io *io)
 	qr->fetched = 0;
 	memset(qr->best, QREP_NO_SLOT, n);
 	memset(qr->newest, 0, n * sizeof(qr->newest[0]));
+	/* Inside the dispatch's RCU read section: see qrep_replica_join. */
+	if (!test_bit(QREP_DEV_READ, &dev->flags))
+		set_bit(QREP_DEV_READ, &dev->flags);
 
 	for (;;) {
 		r = qrep_pick_replica(dev, skip, false);

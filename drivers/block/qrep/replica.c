@@ -447,16 +447,31 @@ static void qrep_replica_promote(struct qrep_replica *r)
  * If one did, what it missed is not known: every region is suspect.
  */
 static void qrep_replica_join(struct qrep_device *dev, struct qrep_replica *r,
-			      bool may_be_uptodate)
+			      bool may_be_uptodate, bool reconnect)
 {
 	lockdep_assert_held(&dev->slots_mutex);
 
 	r->state = QREP_REPLICA_STALE;
+	/*
+	 * A stale newcomer is unreconciled unless no I/O has been sent yet
+	 * (it is then one of the replicas the device starts with): a read
+	 * or a write that looked at the slots before it was there set its
+	 * flag inside its RCU read section, so after the grace period the
+	 * flags show it; a later read finds it unreconciled.
+	 */
+	r->unreconciled = !may_be_uptodate;
 	rcu_assign_pointer(dev->replicas[r->id], r);
 	qrep_replica_start(r);
-	if (!may_be_uptodate)
-		return;
 	synchronize_rcu();
+	if (!may_be_uptodate) {
+		if (!reconnect && !test_bit(QREP_DEV_WRITTEN, &dev->flags) &&
+		    !test_bit(QREP_DEV_READ, &dev->flags)) {
+			spin_lock(&r->state_lock);
+			WRITE_ONCE(r->unreconciled, false);
+			spin_unlock(&r->state_lock);
+		}
+		return;
+	}
 	if (test_bit(QREP_DEV_WRITTEN, &dev->flags)) {
 		qrep_dirty_mark_all(dev, r->id);
 		return;
@@ -537,7 +552,7 @@ static int qrep_replica_publish(struct qrep_device *dev,
 	if (config->max_version > (u64)atomic64_read(&dev->version))
 		qrep_replicas_demote_behind(dev, config->max_version);
 	qrep_device_seed_version(dev, config->max_version);
-	qrep_replica_join(dev, r, may_be_uptodate);
+	qrep_replica_join(dev, r, may_be_uptodate, !!old);
 	qrep_netlink_notify_replica(dev, r, QREP_EVENT_REPLICA_ADDED);
 	qrep_quorum_changed(dev);
 	return 0;

@@ -65,6 +65,15 @@ struct qrep_replica {
 	 * makes it stale, not this false. Under state_lock; READ_ONCE.
 	 */
 	bool holds_all;
+	/*
+	 * Joined stale a device that had already served I/O, or took a
+	 * failed replica's slot: it was not among the replicas that
+	 * accepted the epoch, and may hold writes of an older one that they
+	 * do not (Documentation/durability.rst, D3). It lends neither data
+	 * nor versions to a quorum read until its resync, which rolls those
+	 * back, has finished. Under state_lock; READ_ONCE.
+	 */
+	bool unreconciled;
 
 	/* Transmit: requests wait in tx_queue for the sender thread. */
 	spinlock_t tx_queue_lock;	/* tx_queue and tx_closed */

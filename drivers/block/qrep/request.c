@@ -180,7 +180,8 @@ u64 qrep_read_cost(struct qrep_replica *r)
 
 /*
  * The cheapest replica not in @skip that is up to date, or with @any_live
- * also stale; ties go round robin.
+ * also stale (but not unreconciled: see struct qrep_replica); ties go
+ * round robin.
  */
 struct qrep_replica *qrep_pick_replica(struct qrep_device *dev,
 				       unsigned long skip, bool any_live)
@@ -195,7 +196,10 @@ struct qrep_replica *qrep_pick_replica(struct qrep_device *dev,
 		r = rcu_dereference(dev->replicas[slot]);
 		if (!r || test_bit(slot, &skip))
 			continue;
-		if (any_live ? !qrep_replica_live(r) :
+		if (any_live && (!qrep_replica_live(r) ||
+				 READ_ONCE(r->unreconciled)))
+			continue;
+		if (!any_live &&
 		    qrep_replica_state(r) != QREP_REPLICA_UPTODATE)
 			continue;
 		cost = qrep_read_cost(r);

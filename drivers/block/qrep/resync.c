@@ -293,6 +293,7 @@ int qrep_resync_finish(struct qrep_device *dev, struct qrep_replica *r,
 		clear_bit(r->id, &dev->check_data);
 		WRITE_ONCE(r->state, QREP_REPLICA_UPTODATE);
 		WRITE_ONCE(r->holds_all, true);
+		WRITE_ONCE(r->unreconciled, false);
 		r->resync_active = false;
 		r->resync_done = r->resync_total;
 	}

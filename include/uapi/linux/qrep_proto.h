@@ -99,7 +99,17 @@ struct qrep_block_check {
  * of a given version carries the same data wherever it goes.
  */
 #define QREP_REQ_REPAIR		0x0002U
-#define QREP_REQ_FLAGS_ALL	(QREP_REQ_FUA | QREP_REQ_REPAIR)
+/*
+ * WRITE, with QREP_REQ_REPAIR only: also replace blocks whose stored
+ * version belongs to an epoch older than the target's (the request's),
+ * whatever the request's version; version 0 makes a block "never
+ * written" again. A resync's rollback of a deposed primary's write that
+ * the current epoch's quorum does not hold (Documentation/durability.rst,
+ * D3). A block stored at a version of the current epoch is kept.
+ */
+#define QREP_REQ_ROLLBACK	0x0004U
+#define QREP_REQ_FLAGS_ALL	(QREP_REQ_FUA | QREP_REQ_REPAIR | \
+				 QREP_REQ_ROLLBACK)
 
 /* Reply flags. */
 #define QREP_REPLY_OLDER_IGNORED 0x0001U /* WRITE: some blocks held newer */
