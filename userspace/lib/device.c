@@ -15,10 +15,7 @@
 #include "peer.h"
 #include "quorum.h"
 
-static void say(qrep_note_fn *note, void *arg, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(qrep_note_fn *note, void *arg, const char *fmt, ...)
+void qrep_note(qrep_note_fn *note, void *arg, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -121,8 +118,8 @@ static int propose_round(const struct qrep_config *cfg,
 		qrep_peer_init(&p, conns[i].fd, name, 0);
 		err = qrep_peer_propose_epoch(&p, want, &accepted, &held);
 		if (err) {
-			say(note, arg, "replica %s: cannot reserve epoch %" PRIu64 ": %s",
-			    name, want, p.error[0] ? p.error : strerror(-err));
+			qrep_note(note, arg, "replica %s: cannot reserve epoch %" PRIu64 ": %s",
+				  name, want, p.error[0] ? p.error : strerror(-err));
 			/* Closed on a broken connection; not on a refusal. */
 			if (p.fd >= 0)
 				close(p.fd);
@@ -134,8 +131,8 @@ static int propose_round(const struct qrep_config *cfg,
 			conns[i].hello.epoch = want;
 			continue;
 		}
-		say(note, arg, "replica %s already holds epoch %" PRIu64 " (another device or an election took it meanwhile)",
-		    name, held);
+		qrep_note(note, arg, "replica %s already holds epoch %" PRIu64 " (another device or an election took it meanwhile)",
+			  name, held);
 		conns[i].hello.epoch = held;
 		if (!refused || held > *above)
 			*above = held;
@@ -153,10 +150,10 @@ static bool conns_enough(const struct qrep_config *cfg,
 
 	if (left >= conns_needed(cfg))
 		return true;
-	say(note, arg, "only %u of %u targets answer; %s mode needs %u",
-	    left, cfg->nr_replicas,
-	    cfg->mode == QREP_MODE_QUORUM ? "quorum" : "mirror",
-	    conns_needed(cfg));
+	qrep_note(note, arg, "only %u of %u targets answer; %s mode needs %u",
+		  left, cfg->nr_replicas,
+		  cfg->mode == QREP_MODE_QUORUM ? "quorum" : "mirror",
+		  conns_needed(cfg));
 	return false;
 }
 
@@ -173,9 +170,9 @@ int qrep_replica_conns_reserve_epoch(const struct qrep_config *cfg,
 		if (!conns_enough(cfg, conns, note, arg))
 			return -EIO;
 		if (qrep_quorum_up_epoch(want, &want)) {
-			say(note, arg,
-			    "a target holds epoch %" PRIu64 ": no newer one fits a version (the highest is %llu); the stores must be initialised again",
-			    want, (unsigned long long)QREP_MAX_QUORUM_EPOCH);
+			qrep_note(note, arg,
+				  "a target holds epoch %" PRIu64 ": no newer one fits a version (the highest is %llu); the stores must be initialised again",
+				  want, (unsigned long long)QREP_MAX_QUORUM_EPOCH);
 			return -ERANGE;
 		}
 		refused = propose_round(cfg, conns, want, &above, note, arg);
@@ -187,9 +184,9 @@ int qrep_replica_conns_reserve_epoch(const struct qrep_config *cfg,
 		}
 		want = above;
 	}
-	say(note, arg,
-	    "could not reserve an epoch in %u rounds: another device keeps taking newer ones",
-	    QREP_RESERVE_EPOCH_ROUNDS);
+	qrep_note(note, arg,
+		  "could not reserve an epoch in %u rounds: another device keeps taking newer ones",
+		  QREP_RESERVE_EPOCH_ROUNDS);
 	return -EAGAIN;
 }
 

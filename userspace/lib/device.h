@@ -32,6 +32,10 @@ struct qrep_replica_conn {
 /* Receives one sentence (no prefix, no newline). */
 typedef void qrep_note_fn(void *arg, const char *msg);
 
+/* Formats one sentence and hands it to @note. */
+void qrep_note(qrep_note_fn *note, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 void qrep_replica_conns_init(struct qrep_replica_conn *conns, unsigned int n);
 void qrep_replica_conns_close(struct qrep_replica_conn *conns, unsigned int n);
 

@@ -2,7 +2,6 @@
 /* Deciding which replicas are up to date, by their regions: see uptodate.h. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,18 +331,6 @@ int qrep_uptodate_fill(struct qrep_uptodate *u, unsigned int slot,
 
 /* ---- on a device's new connections ---------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-static void say(qrep_note_fn *note, void *arg, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	note(arg, msg);
-}
-
 static const char *plural(uint64_t n)
 {
 	return n == 1 ? "" : "s";
@@ -369,9 +356,9 @@ static int compare_conns(const struct qrep_config *cfg,
 		if (!err || u->failed < 0)
 			return err;
 		i = (unsigned int)u->failed;
-		say(note, arg, "replica %s: %s; comparing the others without it",
-		    cfg->replicas[i].name, peers[i].error[0] ? peers[i].error :
-		    strerror(-err));
+		qrep_note(note, arg, "replica %s: %s; comparing the others without it",
+			  cfg->replicas[i].name, peers[i].error[0] ? peers[i].error :
+			  strerror(-err));
 		qrep_peer_close(&peers[i]);
 		conns[i].fd = -1;
 	}
@@ -390,25 +377,25 @@ static int fill_one(const struct qrep_config *cfg,
 	if (slot < 0)
 		return 0;
 	name = cfg->replicas[slot].name;
-	say(note, arg,
-	    "no replica holds every write the others hold: filling replica %s (behind in %" PRIu64 " block%s) from the others before the device starts",
-	    name, u->blocks_behind[slot], plural(u->blocks_behind[slot]));
+	qrep_note(note, arg,
+		  "no replica holds every write the others hold: filling replica %s (behind in %" PRIu64 " block%s) from the others before the device starts",
+		  name, u->blocks_behind[slot], plural(u->blocks_behind[slot]));
 	err = qrep_uptodate_fill(u, (unsigned int)slot, &copied);
 	if (err) {
 		if (u->failed >= 0) {
-			say(note, arg, "filling replica %s failed: %s", name,
-			    peers[u->failed].error[0] ? peers[u->failed].error :
-			    strerror(-err));
+			qrep_note(note, arg, "filling replica %s failed: %s", name,
+				  peers[u->failed].error[0] ? peers[u->failed].error :
+				  strerror(-err));
 			qrep_peer_close(&peers[u->failed]);
 			conns[u->failed].fd = -1;
 		} else {
-			say(note, arg, "filling replica %s failed: %s", name,
-			    strerror(-err));
+			qrep_note(note, arg, "filling replica %s failed: %s", name,
+				  strerror(-err));
 		}
 		return err;
 	}
-	say(note, arg, "replica %s filled: %" PRIu64 " block%s copied; it holds every write the others hold",
-	    name, copied, plural(copied));
+	qrep_note(note, arg, "replica %s filled: %" PRIu64 " block%s copied; it holds every write the others hold",
+		  name, copied, plural(copied));
 	/*
 	 * Its hello's highest version is older than what it holds now: the
 	 * kernel, told the old one, would find the others newer and make it
@@ -445,7 +432,7 @@ int qrep_replica_conns_find_stale(const struct qrep_config *cfg,
 	}
 	err = compare_conns(cfg, conns, peers, &u, note, arg);
 	if (err) {
-		say(note, arg, "cannot compare the replicas: %s", strerror(-err));
+		qrep_note(note, arg, "cannot compare the replicas: %s", strerror(-err));
 		goto out;
 	}
 	if (cfg->mode != QREP_MODE_QUORUM && !qrep_uptodate_any_complete(&u)) {
@@ -457,14 +444,14 @@ int qrep_replica_conns_find_stale(const struct qrep_config *cfg,
 		if (conns[i].fd < 0 || !u.blocks_behind[i])
 			continue;
 		conns[i].stale = true;
-		say(note, arg,
-		    "replica %s is behind in %" PRIu64 " region%s (%" PRIu64 " block%s): %s",
-		    cfg->replicas[i].name, u.regions_behind[i],
-		    plural(u.regions_behind[i]), u.blocks_behind[i],
-		    plural(u.blocks_behind[i]),
-		    cfg->mode == QREP_MODE_QUORUM ?
-		    "it is stale until resynced (reads take the newest of a read quorum meanwhile)" :
-		    "it serves no reads until resynced");
+		qrep_note(note, arg,
+			  "replica %s is behind in %" PRIu64 " region%s (%" PRIu64 " block%s): %s",
+			  cfg->replicas[i].name, u.regions_behind[i],
+			  plural(u.regions_behind[i]), u.blocks_behind[i],
+			  plural(u.blocks_behind[i]),
+			  cfg->mode == QREP_MODE_QUORUM ?
+			  "it is stale until resynced (reads take the newest of a read quorum meanwhile)" :
+			  "it serves no reads until resynced");
 	}
 out:
 	/* The kernel takes the sockets as the handshake left them. */
