@@ -179,6 +179,21 @@ ktap_skip()
 	echo "ok $KTAP_COUNT $1 # SKIP ${2:-}"
 }
 
+# ktap_need_tools NAME CASES HINT TOOL...: if a TOOL is missing, skip the
+# CASES cases ("NAME case I", the reason "no TOOL (HINT)") and exit 4.
+ktap_need_tools()
+{
+	local name=$1 cases=$2 hint=$3 tool i
+	shift 3
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null && continue
+		for ((i = 1; i <= cases; i++)); do
+			ktap_skip "$name case $i" "no $tool ($hint)"
+		done
+		exit 4
+	done
+}
+
 # ktap_finish: exit 0 iff no case failed, the plan's number of cases
 # were reported and no failed assertion is left over.
 ktap_finish()

@@ -36,14 +36,7 @@ DEEP_DIR_LEN=100	# characters of the too-deep socket directory
 CASES=11
 
 ktap_plan "$CASES"
-for tool in "$QREP_QEMU" vde_switch; do
-	if ! command -v "$tool" >/dev/null; then
-		for ((i = 1; i <= CASES; i++)); do
-			ktap_skip "cluster case $i" "no $tool (make deps)"
-		done
-		exit 4
-	fi
-done
+ktap_need_tools cluster "$CASES" "make deps" "$QREP_QEMU" vde_switch
 
 trap cluster_stop EXIT
 # A signal ends the test through the EXIT trap too.

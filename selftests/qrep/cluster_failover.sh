@@ -153,14 +153,7 @@ RECORDS=$MNT/records
 CASES=18
 
 ktap_plan "$CASES"
-for tool in "$QREP_QEMU" vde_switch; do
-	if ! command -v "$tool" >/dev/null; then
-		for ((i = 1; i <= CASES; i++)); do
-			ktap_skip "failover case $i" "no $tool (make deps)"
-		done
-		exit 4
-	fi
-done
+ktap_need_tools failover "$CASES" "make deps" "$QREP_QEMU" vde_switch
 for tool in qrep-target qrepd qrepctl; do
 	if [ ! -x "$QREP_BUILD/bin/$tool" ]; then
 		for ((i = 1; i <= CASES; i++)); do

@@ -195,15 +195,8 @@ if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]] || ! [[ $FAULTS =~ ^[1-9][0-9]*$ ]] ||
 	done
 	ktap_finish
 fi
-for tool in "$QREP_QEMU" vde_switch "$QREP_BUILD/bin/qrep-target" \
-	"$QREP_BUILD/bin/qrepctl" "$QREP_BUILD/bin/qrepd"; do
-	if ! command -v "$tool" >/dev/null; then
-		for ((i = 1; i <= CASES; i++)); do
-			ktap_skip "nemesis case $i" "no $tool (make deps, make)"
-		done
-		exit 4
-	fi
-done
+ktap_need_tools nemesis "$CASES" "make deps, make" "$QREP_QEMU" vde_switch \
+	"$QREP_BUILD/bin/qrep-target" "$QREP_BUILD/bin/qrepctl" "$QREP_BUILD/bin/qrepd"
 ktap_diag "seed $SEED: $RUNS schedule(s) of $FAULTS faults (NEMESIS_SEED=$SEED replays them)" \
 	"deadlines: failover ${FAILOVER_WAIT_MS} ms, settle ${SETTLE_WAIT_MS} ms," \
 	"holds ${HOLD_MIN_MS}-$((HOLD_MIN_MS + HOLD_SPREAD_MS)) ms, resync ${RESYNC_WAIT} s"

@@ -77,14 +77,8 @@ CASES=$((1 + 2 + 6 * ROUNDS + 1))
 SEED=${POWER_LOSS_SEED:-$((RANDOM * 32768 + RANDOM))}
 
 ktap_plan "$CASES"
-for tool in "$QREP_QEMU" vde_switch "$QREP_BUILD/bin/qrep-target" "$QREP_BUILD/bin/qrepctl"; do
-	if ! command -v "$tool" >/dev/null; then
-		for ((i = 1; i <= CASES; i++)); do
-			ktap_skip "power-loss case $i" "no $tool (make deps, make)"
-		done
-		exit 4
-	fi
-done
+ktap_need_tools power-loss "$CASES" "make deps, make" "$QREP_QEMU" vde_switch \
+	"$QREP_BUILD/bin/qrep-target" "$QREP_BUILD/bin/qrepctl"
 ktap_diag "seed $SEED (POWER_LOSS_SEED=$SEED replays the power-off points)"
 RANDOM=$SEED
 

@@ -134,15 +134,8 @@ for mode in "${MODES[@]}"; do
 		;;
 	esac
 done
-for tool in "$QREP_QEMU" vde_switch "$QREP_BUILD/bin/qrep-target" \
-	"$QREP_BUILD/bin/qrepctl" "$QREP_BUILD/bin/qrepd"; do
-	if ! command -v "$tool" >/dev/null; then
-		for ((i = 1; i <= CASES; i++)); do
-			ktap_skip "power-loss-targets case $i" "no $tool (make deps, make)"
-		done
-		exit 4
-	fi
-done
+ktap_need_tools power-loss-targets "$CASES" "make deps, make" "$QREP_QEMU" vde_switch \
+	"$QREP_BUILD/bin/qrep-target" "$QREP_BUILD/bin/qrepctl" "$QREP_BUILD/bin/qrepd"
 
 # The power-off points, all drawn now, so a case that fails early does
 # not change the ones after it: VICTIM (2 or 3, alternating from a
