@@ -48,7 +48,8 @@
  *       the data of the write that stamped it;
  *   S   after a heal and a resync (every replica live and up to date,
  *       nothing in flight) all replicas hold identical data.
- *   D2 (one writer per epoch) holds trivially here: one primary at a time.
+ *   D2 (one writer per epoch) holds trivially in the data plane (one
+ *   primary at a time); the epoch layer below checks it.
  *
  * Not modelled yet, or not asserted because the code does not keep it yet
  * (Documentation/durability.rst, the scenario table):
@@ -67,9 +68,10 @@
  *     so are the kernel's wait, before a resync starts, for the writes
  *     sent before the replica joined, and qrep_replicas_demote_behind;
  *   - torn blocks (scenario 7: test_store and torn-write cover it),
- *     store replacement and the epoch floor (scenario 1's store side:
- *     test_store, test_join, test_target_e2e), partitions and elections
- *     (test_election_sim), the healed minority (8, open).
+ *     partitions and elections in the data plane (the epoch layer below
+ *     models them apart: stores' epochs, replacement, join's floor;
+ *     test_election_sim the election itself), the healed minority (8,
+ *     open).
  *
  *   QREP_SIM_RUNS=N    seeded runs (20000)
  *   QREP_SIM_FIRST=N   the first seed (0)
