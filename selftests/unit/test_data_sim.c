@@ -48,7 +48,8 @@
  *       the data of the write that stamped it;
  *   S   after a heal and a resync (every replica live and up to date,
  *       nothing in flight) all replicas hold identical data.
- *   D2 (one writer per epoch) holds trivially here: one primary at a time.
+ *   D2 (one writer per epoch) holds trivially in the data plane (one
+ *   primary at a time); the epoch layer below checks it.
  *
  * Not modelled yet, or not asserted because the code does not keep it yet
  * (Documentation/durability.rst, the scenario table):
@@ -67,9 +68,10 @@
  *     so are the kernel's wait, before a resync starts, for the writes
  *     sent before the replica joined, and qrep_replicas_demote_behind;
  *   - torn blocks (scenario 7: test_store and torn-write cover it),
- *     store replacement and the epoch floor (scenario 1's store side:
- *     test_store, test_join, test_target_e2e), partitions and elections
- *     (test_election_sim), the healed minority (8, open).
+ *     partitions and elections in the data plane (the epoch layer below
+ *     models them apart: stores' epochs, replacement, join's floor;
+ *     test_election_sim the election itself), the healed minority (8,
+ *     open).
  *
  *   QREP_SIM_RUNS=N    seeded runs (20000)
  *   QREP_SIM_FIRST=N   the first seed (0)
@@ -79,6 +81,7 @@
  *   QREP_SIM_STATE=1   with either: every target's state after each event
  *
  * Planted bugs (QREP_PLANT_*: qrep_quorum.h, qrep_data.h, uptodate.c):
+ * EPOCH_FLOOR and PROPOSE_EQUAL are the epoch layer's (below).
  * make unit builds this test once more per plant (data_sim_plant_*), and
  * the "plants" test runs each and expects a violation.
  */
@@ -94,6 +97,7 @@
 #include <linux/qrep_quorum.h>
 
 #include "kselftest_harness.h"
+#include "join.h"
 #include "uptodate.h"
 
 #define SIM_TIMEOUT_S	(24 * 3600)	/* the runner has its own */
@@ -1243,6 +1247,420 @@ static bool row_run(struct sim *s, unsigned int i, bool trace_all)
 	return !s->failed;
 }
 
+/* ---- epochs: fencing, elections, store replacement and the floor --------- */
+
+/*
+ * The epoch layer, run beside the data plane with its own state (not yet
+ * one model with it): N stores, each with an epoch and a joining flag;
+ * EN nodes, each knowing the highest epoch it has seen; partitions as the
+ * set of stores a step reaches. The real rules decide: the target's hello,
+ * request and proposal predicates (qrep_epoch_hello, qrep_epoch_request,
+ * qrep_epoch_proposal_accepted, linux/qrep_data.h, as target/conn.c and
+ * target/request.c) and join's floor (qrep_join_answers_needed,
+ * qrep_join_floor, lib/join.c, as qrep-target join).
+ *
+ * An election: a node says hello (epoch 0) to the stores it reaches,
+ * learns their epochs, then (perhaps after other steps: elections race)
+ * proposes one above all it knows, and wins when W stores accepted it
+ * (mirror: every store). A winner writes at its epoch on
+ * connections it opens with a hello of that epoch, and goes on after it
+ * is deposed (a deposed primary writes until its io-timeout).
+ *
+ * Invariants:
+ *   D2  at most one writer per epoch: no epoch is won twice, and a store
+ *       admits a request of epoch e only from e's winner;
+ *   F   a replaced store never lets an older epoch's writer in: it never
+ *       accepts a proposal of, nor admits a request below, an epoch won
+ *       before it was replaced.
+ */
+#define EN		3		/* nodes */
+#define EMAX		64		/* epochs a run may reach */
+#define EPOCH_EVENTS	60		/* events of a random epoch run */
+
+enum eev_op { EE_ELECT, EE_PROPOSE, EE_WRITE, EE_REPLACE, EE_JOIN, EE_NR };
+
+static const char *const eev_names[EE_NR] = {
+	"elect", "propose", "write", "replace", "join",
+};
+
+struct eev {
+	uint8_t op, node, t;
+	uint8_t mask;			/* the stores reached, or answering */
+};
+
+struct esim {
+	struct { uint64_t s; } rng;
+	uint64_t seed;
+	bool quorum, failed, scripted;
+	unsigned int n, w;
+	uint64_t held[NT], floor_needed[NT];
+	bool joining[NT];
+	bool conn[EN][NT];		/* a hello admitted at the node's epoch */
+	uint64_t view[EN], mine[EN];	/* highest known; the epoch won */
+	uint64_t pend[EN];		/* the epoch it proposes, or 0 */
+	unsigned int accepted[EN];	/* the stores that accepted it */
+	int owner[EMAX];		/* the node that won it, or -1 */
+	uint64_t top;			/* the highest epoch won */
+	struct eev log[EVMAX];
+	unsigned int nlog;
+	char why[256];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void esim_fail(struct esim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->failed)
+		return;
+	s->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+}
+
+/* Node @nd's hello at @epoch to store @k; true if it was admitted. */
+static bool esim_hello(struct esim *s, unsigned int nd, unsigned int k,
+		       uint64_t epoch)
+{
+	switch (qrep_epoch_hello(epoch, s->held[k], s->joining[k])) {
+	case QREP_EPOCH_JOINING:
+		return false;
+	case QREP_EPOCH_FENCED:
+		break;
+	case QREP_EPOCH_RAISE:
+		s->held[k] = epoch;
+		return true;
+	case QREP_EPOCH_ADMIT:
+		/* The reply tells the store's epoch. */
+		if (s->held[k] > s->view[nd])
+			s->view[nd] = s->held[k];
+		return true;
+	}
+	if (s->held[k] > s->view[nd])
+		s->view[nd] = s->held[k];
+	return false;
+}
+
+/* An election's first half: hellos to @mask, then the epoch to propose. */
+static void esim_elect(struct esim *s, unsigned int nd, unsigned int mask)
+{
+	unsigned int k;
+
+	for (k = 0; k < s->n; k++)
+		if (mask & (1U << k))
+			esim_hello(s, nd, k, 0);
+	s->pend[nd] = s->view[nd] + 1 < EMAX ? s->view[nd] + 1 : 0;
+	s->accepted[nd] = 0;
+}
+
+/*
+ * Its second half, perhaps after other steps: node @nd's pending proposal
+ * goes to the stores in @mask; it wins on W acceptances (mirror: all).
+ */
+static void esim_propose(struct esim *s, unsigned int nd, unsigned int mask)
+{
+	unsigned int k, need = s->quorum ? s->w : s->n;
+	uint64_t p = s->pend[nd];
+
+	if (!p)
+		return;
+	for (k = 0; k < s->n; k++) {
+		if (!(mask & (1U << k)) || (s->accepted[nd] & (1U << k)))
+			continue;
+		/* A joining store refused the hello: no proposal. */
+		if (qrep_epoch_hello(0, s->held[k], s->joining[k]) ==
+		    QREP_EPOCH_JOINING)
+			continue;
+		if (!qrep_epoch_proposal_accepted(p, s->held[k])) {
+			if (s->held[k] > s->view[nd])
+				s->view[nd] = s->held[k];
+			continue;
+		}
+		if (p <= s->floor_needed[k])
+			esim_fail(s, "F: store %u, replaced, accepted a proposal of "
+				  "epoch %" PRIu64 ", already won before", k, p);
+		s->held[k] = p;
+		s->accepted[nd] |= 1U << k;
+	}
+	if (p > s->view[nd])
+		s->view[nd] = p;
+	if ((unsigned int)__builtin_popcount(s->accepted[nd]) < need)
+		return;
+	s->pend[nd] = 0;
+	if (s->owner[p] >= 0)
+		esim_fail(s, "D2: node %u won epoch %" PRIu64 ", which node %d "
+			  "already won: two writers in one epoch", nd, p,
+			  s->owner[p]);
+	s->owner[p] = (int)nd;
+	s->mine[nd] = p;
+	memset(s->conn[nd], 0, sizeof(s->conn[nd]));
+	if (p > s->top)
+		s->top = p;
+}
+
+/* Node @nd, if it ever won, writes to store @k at its epoch. */
+static void esim_write(struct esim *s, unsigned int nd, unsigned int k)
+{
+	uint64_t e = s->mine[nd];
+
+	if (!e)
+		return;
+	if (!s->conn[nd][k]) {
+		s->conn[nd][k] = esim_hello(s, nd, k, e);
+		if (!s->conn[nd][k])
+			return;
+	}
+	switch (qrep_epoch_request(e, s->held[k])) {
+	case QREP_EPOCH_FENCED:
+	case QREP_EPOCH_JOINING:
+		/* The reply fences it: the connection breaks. */
+		s->conn[nd][k] = false;
+		if (s->held[k] > s->view[nd])
+			s->view[nd] = s->held[k];
+		return;
+	case QREP_EPOCH_RAISE:
+		s->held[k] = e;
+		break;
+	case QREP_EPOCH_ADMIT:
+		break;
+	}
+	if (s->owner[e] != (int)nd)
+		esim_fail(s, "D2: store %u admitted node %u's write at epoch %"
+			  PRIu64 ", which node %d won", k, nd, e, s->owner[e]);
+	if (e < s->floor_needed[k])
+		esim_fail(s, "F: store %u, replaced, admitted a write of epoch %"
+			  PRIu64 ", older than epoch %" PRIu64 " won before",
+			  k, e, s->floor_needed[k]);
+}
+
+/* qrep-target init --replace of store @k: a new store, joining. */
+static void esim_replace(struct esim *s, unsigned int k)
+{
+	unsigned int nd;
+
+	s->held[k] = 0;
+	s->joining[k] = true;
+	s->floor_needed[k] = s->top;
+	/*
+	 * A proposal still collecting that counts the lost store's accept
+	 * is the open part of scenario 1 (Documentation/durability.rst):
+	 * not modelled, the proposer forgets it.
+	 */
+	for (nd = 0; nd < EN; nd++) {
+		s->conn[nd][k] = false;
+		s->accepted[nd] &= ~(1U << k);
+	}
+}
+
+/* qrep-target join of store @k, asking the stores in @mask. */
+static void esim_join(struct esim *s, unsigned int k, unsigned int mask)
+{
+	struct qrep_join_answer ans[NT];
+	unsigned int j, na = 0, counted;
+	uint64_t floor;
+
+	if (!s->joining[k])
+		return;
+	for (j = 0; j < s->n; j++) {
+		if (j == k)
+			continue;
+		ans[na] = (struct qrep_join_answer){
+			.answered = (mask & (1U << j)) && !s->joining[j],
+			.joining = (mask & (1U << j)) && s->joining[j],
+			.epoch = s->held[j],
+		};
+		na++;
+	}
+	if (qrep_join_floor(ans, na,
+			    qrep_join_answers_needed(s->quorum ?
+						     QREP_MODE_QUORUM :
+						     QREP_MODE_MIRROR,
+						     s->n, s->w),
+			    s->held[k], &floor, &counted))
+		return;
+	s->held[k] = floor;
+	s->joining[k] = false;
+}
+
+static void esim_ev(struct esim *s, const struct eev *e)
+{
+	if (s->nlog < EVMAX)
+		s->log[s->nlog++] = *e;
+	switch (e->op) {
+	case EE_ELECT:
+		esim_elect(s, e->node, e->mask);
+		break;
+	case EE_PROPOSE:
+		esim_propose(s, e->node, e->mask);
+		break;
+	case EE_WRITE:
+		esim_write(s, e->node, e->t);
+		break;
+	case EE_REPLACE:
+		esim_replace(s, e->t);
+		break;
+	case EE_JOIN:
+		esim_join(s, e->t, e->mask);
+		break;
+	}
+}
+
+static void esim_start(struct esim *s, uint64_t seed, bool quorum,
+		       unsigned int n, unsigned int w)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->seed = seed;
+	s->rng.s = seed ^ 0x5eedULL;
+	s->quorum = quorum;
+	s->n = n;
+	s->w = w;
+	for (i = 0; i < EMAX; i++)
+		s->owner[i] = -1;
+}
+
+static void esim_report(const struct esim *s)
+{
+	unsigned int i, k;
+
+	if (s->scripted)
+		printf("# VIOLATION epoch row %" PRIu64 ": %s\n", s->seed,
+		       s->why);
+	else
+		printf("# VIOLATION seed %#" PRIx64 " (epochs): %s\n", s->seed,
+		       s->why);
+	printf("#   %s mode, N = %u, W = %u; events:\n",
+	       s->quorum ? "quorum" : "mirror", s->n, s->w);
+	for (i = 0; i < s->nlog; i++)
+		printf("#   %3u %-8s node %u store %u mask %#x\n", i,
+		       eev_names[s->log[i].op], s->log[i].node, s->log[i].t,
+		       s->log[i].mask);
+	for (k = 0; k < s->n; k++)
+		printf("#   store %u: epoch %" PRIu64 "%s\n", k, s->held[k],
+		       s->joining[k] ? ", joining" : "");
+	fflush(stdout);
+}
+
+static uint64_t esim_rng(struct esim *s)
+{
+	uint64_t z = (s->rng.s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static bool esim_run(struct esim *s, uint64_t seed)
+{
+	unsigned int i, n, w, x, replaced = 0;
+	bool quorum;
+
+	esim_start(s, seed, false, 0, 0);
+	quorum = esim_rng(s) % 4 != 0;
+	n = 3 + esim_rng(s) % (NT - 2);
+	w = quorum ? qrep_quorum_majority(n) +
+		     esim_rng(s) % (n - qrep_quorum_majority(n) + 1) : n;
+	s->quorum = quorum;
+	s->n = n;
+	s->w = w;
+	for (i = 0; i < EPOCH_EVENTS && !s->failed; i++) {
+		struct eev e = {
+			.node = (uint8_t)(esim_rng(s) % EN),
+			.t = (uint8_t)(esim_rng(s) % n),
+			.mask = (uint8_t)(esim_rng(s) & ((1U << n) - 1)),
+		};
+
+		x = esim_rng(s) % 100;
+		if (x < 15)
+			e.op = EE_ELECT;
+		else if (x < 35)
+			e.op = EE_PROPOSE;
+		else if (x < 80)
+			e.op = EE_WRITE;
+		else if (x < 88 && replaced < 3)
+			e.op = EE_REPLACE, replaced++;
+		else
+			e.op = EE_JOIN;
+		esim_ev(s, &e);
+	}
+	if (s->failed)
+		esim_report(s);
+	return !s->failed;
+}
+
+#define EL_(nd, m)	{ EE_ELECT, nd, 0, m }, { EE_PROPOSE, nd, 0, m }
+#define EH_(nd, m)	{ EE_ELECT, nd, 0, m }
+#define EP_(nd, m)	{ EE_PROPOSE, nd, 0, m }
+#define EW_(nd, t)	{ EE_WRITE, nd, t, 0 }
+#define ERP_(t)		{ EE_REPLACE, 0, t, 0 }
+#define EJ_(t, m)	{ EE_JOIN, 0, t, m }
+#define EEND_		{ EE_NR, 0, 0, 0 }
+
+struct erow {
+	const char *what;
+	bool quorum;
+	unsigned int n, w;
+	struct eev ev[40];
+};
+
+static const struct erow epoch_rows[] = {
+	/*
+	 * 1: scenario 1, quorum N = 3, W = 2. Node a (0) wins epoch 1 on
+	 * every store, then epoch 2 on {t0, t1} (t2 away, it keeps 1) and
+	 * writes there. A cut isolates {a, t1}; t0 is replaced. Node b (1)
+	 * reaches {t0, t2}: it must not win (t0 is joining), and a's write
+	 * to t0 must not be admitted. Fixed: t0 joins asking t1 only (one
+	 * answer, two needed: it stays joining), then {t1, t2}: floor 2; b
+	 * then wins 3, and a is fenced everywhere it goes.
+	 */
+	{ "scenario 1: a replaced store at epoch 0 votes: two writers in one epoch",
+	  true, 3, 2, {
+		EL_(0, 7), EL_(0, 3), EW_(0, 0), EW_(0, 1), ERP_(0),
+		EL_(1, 5), EW_(0, 0), EW_(1, 0), EW_(1, 2),
+		EJ_(0, 2), EL_(1, 5), EJ_(0, 6), EW_(0, 0),
+		EL_(1, 5), EW_(1, 0), EW_(1, 2), EW_(0, 0), EW_(0, 2),
+		EW_(0, 1), EL_(0, 3), EEND_ } },
+	/*
+	 * 2: mirror, N = 3: a replaced store must hear every other store;
+	 * the old primary's write at its epoch is fenced after the join.
+	 */
+	{ "mirror: a replaced store waits for every other store's epoch",
+	  false, 3, 3, {
+		EL_(0, 7), EW_(0, 0), EW_(0, 1), EW_(0, 2), ERP_(2),
+		EW_(0, 2), EJ_(2, 1), EW_(0, 2), EJ_(2, 3), EW_(0, 2),
+		EL_(1, 7), EW_(0, 2), EW_(1, 2), EW_(0, 0), EEND_ } },
+	/*
+	 * 3: two elections race, quorum N = 3, W = 2: a and b both hear
+	 * epoch 0 and propose 1; a's reaches {t0, t1} first and wins; b's
+	 * reaches {t1, t2}: t1 holds 1 already and must refuse, so b does
+	 * not win 1 as well. b's next try, knowing 1, proposes 2 and wins;
+	 * a's write to t1 is then fenced.
+	 */
+	{ "two proposals of one epoch: at most one is accepted per store",
+	  true, 3, 2, {
+		EH_(0, 7), EH_(1, 7), EP_(0, 3), EW_(0, 0), EW_(0, 1),
+		EP_(1, 6), EW_(1, 2), EW_(0, 2), EL_(1, 6), EW_(1, 1),
+		EW_(0, 1), EW_(0, 0), EEND_ } },
+};
+
+static bool erow_run(struct esim *s, unsigned int i)
+{
+	const struct erow *rw = &epoch_rows[i];
+	unsigned int k;
+
+	esim_start(s, i + 1, rw->quorum, rw->n, rw->w);
+	s->scripted = true;
+	for (k = 0; rw->ev[k].op != EE_NR && !s->failed; k++)
+		esim_ev(s, &rw->ev[k]);
+	if (s->failed) {
+		printf("# epoch row %u: %s\n", i + 1, rw->what);
+		esim_report(s);
+	}
+	return !s->failed;
+}
+
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
 	const char *v = getenv(name);
@@ -1260,6 +1678,7 @@ static bool plant_child(const char *mode)
 TEST(rows)
 {
 	unsigned int i, failed = 0, only = env_u64("QREP_SIM_ROW", 0);
+	struct esim *es;
 	struct sim *s;
 
 	if (plant_child("seeds"))
@@ -1270,8 +1689,13 @@ TEST(rows)
 		if (!only || only == i + 1)
 			failed += !row_run(s, i, only == i + 1);
 	free(s);
-	ksft_print_msg("%zu scenario rows, %u failed\n", ARRAY_SIZE(script_rows),
-		       failed);
+	es = calloc(1, sizeof(*es));
+	ASSERT_NE(NULL, es);
+	for (i = 0; i < ARRAY_SIZE(epoch_rows) && !only; i++)
+		failed += !erow_run(es, i);
+	free(es);
+	ksft_print_msg("%zu scenario rows, %zu epoch rows, %u failed\n",
+		       ARRAY_SIZE(script_rows), ARRAY_SIZE(epoch_rows), failed);
 	fflush(stdout);
 	ASSERT_EQ(0, failed);
 }
@@ -1294,6 +1718,7 @@ static struct seeds_result seeds_run(uint64_t first, uint64_t runs,
 		jobs = 64;
 	for (j = 0; j < jobs; j++) {
 		struct seeds_result mine = { 0 };
+		struct esim *es;
 		struct sim *s;
 		int fd[2];
 		uint64_t i;
@@ -1311,16 +1736,18 @@ static struct seeds_result seeds_run(uint64_t first, uint64_t runs,
 			close(fd[0]);
 		}
 		s = calloc(1, sizeof(*s));
-		if (!s)
+		es = calloc(1, sizeof(*es));
+		if (!s || !es)
 			abort();
 		for (i = first + j; i < first + runs; i += jobs) {
 			mine.runs++;
-			if (!sim_run(s, i, false)) {
+			if (!sim_run(s, i, false) || !esim_run(es, i)) {
 				mine.failures++;
 				break;
 			}
-			mine.events += s->nlog;
+			mine.events += s->nlog + es->nlog;
 		}
+		free(es);
 		free(s);
 		if (jobs == 1)
 			return mine;
@@ -1376,6 +1803,13 @@ TEST_F_TIMEOUT(sim, seeds, SIM_TIMEOUT_S)
 		ASSERT_NE(NULL, s);
 		ok = sim_run(s, seed, true);
 		free(s);
+		if (ok) {
+			struct esim *es = calloc(1, sizeof(*es));
+
+			ASSERT_NE(NULL, es);
+			ok = esim_run(es, seed);
+			free(es);
+		}
 		printf("# seed %#" PRIx64 ": %s\n", seed, ok ? "ok" : "FAILED");
 		fflush(stdout);
 		ASSERT_TRUE(ok);
@@ -1385,11 +1819,17 @@ TEST_F_TIMEOUT(sim, seeds, SIM_TIMEOUT_S)
 		/* A planted build: a row that catches it is enough. */
 		struct sim *s = calloc(1, sizeof(*s));
 		unsigned int i, failed = 0;
+		struct esim *es;
 
 		ASSERT_NE(NULL, s);
 		for (i = 0; i < ARRAY_SIZE(script_rows) && !failed; i++)
 			failed += !row_run(s, i, false);
 		free(s);
+		es = calloc(1, sizeof(*es));
+		ASSERT_NE(NULL, es);
+		for (i = 0; i < ARRAY_SIZE(epoch_rows) && !failed; i++)
+			failed += !erow_run(es, i);
+		free(es);
 		ASSERT_EQ(0, failed);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1415,6 +1855,8 @@ static const char *const plants[] = {
 	"UPTODATE_MAX_VERSION",		/* up compares highest versions */
 	"REJOIN_BY_MAX_VERSION",	/* a returning replica trusted */
 	"STORE_APPLY_ANY",		/* the store applies older writes */
+	"EPOCH_FLOOR",			/* a replaced store serves at epoch 0 */
+	"PROPOSE_EQUAL",		/* a store accepts an equal proposal */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/qrep_data.h>
 
 #include "handshake.h"
 #include "log.h"
@@ -92,28 +93,29 @@ static enum qrep_status hello_verdict(struct qrep_target *t,
 	 * A joining store has not learned the epoch the others hold: any
 	 * epoch it accepted, or any proposal, could be one a write quorum
 	 * already holds. It serves nobody until qrep-target join.
-	 */
-	if (qrep_store_joining(t->store)) {
-		*why = "the store is joining: run 'qrep-target join' before "
-		       "serving it";
-		return QREP_ERR_JOINING;
-	}
-	/*
+	 *
 	 * Epoch 0 claims nothing: the client only learns the store's epoch
 	 * and max_version from the reply, and its requests are fenced one by
 	 * one. A client from an older epoch is fenced at the door; the reply
 	 * still tells it the store's epoch and max_version.
 	 */
-	if (h->epoch == 0)
-		return QREP_OK;
-	if (h->epoch < qrep_store_epoch(t->store)) {
+	switch (qrep_epoch_hello(h->epoch, qrep_store_epoch(t->store),
+				 qrep_store_joining(t->store))) {
+	case QREP_EPOCH_JOINING:
+		*why = "the store is joining: run 'qrep-target join' before "
+		       "serving it";
+		return QREP_ERR_JOINING;
+	case QREP_EPOCH_FENCED:
 		*why = "client epoch older than the store's (fenced)";
 		return QREP_ERR_EPOCH;
-	}
-	if (h->epoch > qrep_store_epoch(t->store) &&
-	    qrep_target_raise_epoch(t, h->epoch)) {
-		*why = "cannot persist the new epoch";
-		return QREP_ERR_IO;
+	case QREP_EPOCH_RAISE:
+		if (qrep_target_raise_epoch(t, h->epoch)) {
+			*why = "cannot persist the new epoch";
+			return QREP_ERR_IO;
+		}
+		break;
+	case QREP_EPOCH_ADMIT:
+		break;
 	}
 	return QREP_OK;
 }

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/qrep_data.h>
 
 #include "bytes.h"
 #include "log.h"
@@ -58,11 +59,15 @@ static enum qrep_status fence_enter(struct qrep_target *t, uint64_t epoch)
 {
 	for (;;) {
 		pthread_rwlock_rdlock(&t->fence_lock);
-		if (epoch == qrep_store_epoch(t->store))
+		switch (qrep_epoch_request(epoch, qrep_store_epoch(t->store))) {
+		case QREP_EPOCH_ADMIT:
 			return QREP_OK;
-		if (epoch < qrep_store_epoch(t->store)) {
+		case QREP_EPOCH_FENCED:
+		case QREP_EPOCH_JOINING:
 			pthread_rwlock_unlock(&t->fence_lock);
 			return QREP_ERR_EPOCH;
+		case QREP_EPOCH_RAISE:
+			break;
 		}
 		pthread_rwlock_unlock(&t->fence_lock);
 		if (qrep_target_raise_epoch(t, epoch))
@@ -89,7 +94,7 @@ static enum qrep_status run_epoch_propose(struct qrep_target *t,
 
 	pthread_rwlock_wrlock(&t->fence_lock);
 	held = qrep_store_epoch(t->store);
-	if (proposed > held) {
+	if (qrep_epoch_proposal_accepted(proposed, held)) {
 		err = qrep_store_set_epoch(t->store, proposed);
 		st = err ? QREP_ERR_IO : QREP_OK;
 	}

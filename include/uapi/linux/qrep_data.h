@@ -67,4 +67,60 @@ static inline int qrep_joiner_may_be_uptodate(int stale, int reconnect,
 #endif
 }
 
+/*
+ * The target's epoch rules (fencing; userspace/target/conn.c and
+ * request.c, Documentation/election.rst). A store holds epoch @held; its
+ * epoch never goes down, and a store made by qrep-target init --replace
+ * is @joining until qrep-target join sets it to the epoch floor
+ * (userspace/lib/join.h).
+ */
+enum qrep_epoch_verdict {
+	QREP_EPOCH_ADMIT,	/* the store's epoch: go on */
+	QREP_EPOCH_RAISE,	/* newer: raise the store's epoch, then go on */
+	QREP_EPOCH_FENCED,	/* older than the store's: refused */
+	QREP_EPOCH_JOINING,	/* the store is joining: it serves nobody */
+};
+
+/*
+ * A hello of @epoch. A joining store has learned no floor: any epoch it
+ * accepted could be one a write quorum already holds, so it refuses every
+ * hello. Epoch 0 claims nothing (the client learns the store's epoch from
+ * the reply; its requests are fenced one by one).
+ */
+static inline enum qrep_epoch_verdict
+qrep_epoch_hello(__u64 epoch, __u64 held, int joining)
+{
+#ifdef QREP_PLANT_EPOCH_FLOOR
+	(void)joining;		/* planted: a replaced store serves at once */
+#else
+	if (joining)
+		return QREP_EPOCH_JOINING;
+#endif
+	if (epoch == 0 || epoch == held)
+		return QREP_EPOCH_ADMIT;
+	return epoch < held ? QREP_EPOCH_FENCED : QREP_EPOCH_RAISE;
+}
+
+/* A request of @epoch on a connection whose hello was admitted. */
+static inline enum qrep_epoch_verdict qrep_epoch_request(__u64 epoch,
+							 __u64 held)
+{
+	if (epoch == held)
+		return QREP_EPOCH_ADMIT;
+	return epoch < held ? QREP_EPOCH_FENCED : QREP_EPOCH_RAISE;
+}
+
+/*
+ * EPOCH_PROPOSE of @proposed: accepted only if it raises the store's
+ * epoch, so of two proposals of one epoch at most one is accepted.
+ */
+static inline int qrep_epoch_proposal_accepted(__u64 proposed, __u64 held)
+{
+#ifdef QREP_PLANT_PROPOSE_EQUAL
+	return proposed >= held;	/* planted: an equal one too */
+#else
+	return proposed > held;
+#endif
+}
+
 #endif /* _UAPI_LINUX_QREP_DATA_H */
