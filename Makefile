@@ -75,7 +75,7 @@ unit: userspace
 # QREP_SIM_RUNS=N sets the number.
 QREP_SIM_RUNS ?= 1000000
 sim-long: tools
-	$(MAKE) -C userspace O=$(O) $(O)/unit/test_election_sim $(O)/unit/test_data_sim
+	$(MAKE) -C userspace O=$(O) $(O)/unit/test_election_sim data-sim
 	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_election_sim
 	QREP_SIM_RUNS=$(QREP_SIM_RUNS) QREP_SIM_JOBS=$$(nproc) $(O)/unit/test_data_sim
 
