@@ -233,16 +233,23 @@ static unsigned int rng_below(struct sim *s, unsigned int n)
 	return n ? (unsigned int)(rng_next(s) % n) : 0;
 }
 
+/* The first failure of a run is the one kept (both worlds' *_fail). */
+static void first_failure(bool *failed, char *why, size_t len,
+			  const char *fmt, va_list ap)
+{
+	if (*failed)
+		return;
+	*failed = true;
+	vsnprintf(why, len, fmt, ap);
+}
+
 __attribute__((format(printf, 2, 3)))
 static void sim_fail(struct sim *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->failed)
-		return;
-	s->failed = true;
 	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	first_failure(&s->failed, s->why, sizeof(s->why), fmt, ap);
 	va_end(ap);
 }
 
@@ -1311,11 +1318,8 @@ static void esim_fail(struct esim *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->failed)
-		return;
-	s->failed = true;
 	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	first_failure(&s->failed, s->why, sizeof(s->why), fmt, ap);
 	va_end(ap);
 }
 
