@@ -4,7 +4,7 @@
  * oversized, wrongly typed, unknown, wrongly nested and truncated
  * attributes must each get a clear error and create nothing; an
  * unprivileged caller must get EPERM for every command that changes
- * state. Runs as root inside a VM with qrep.ko loaded.
+ * state or listens to events. Runs as root inside a VM with qrep.ko loaded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -478,6 +478,9 @@ static int unprivileged_checks(void)
 	/* Status is open to everyone. */
 	if (!failed && count_devices(&g) < 0)
 		failed = 3;
+	/* Events are not: they are as telling as the admin commands. */
+	if (!failed && qrep_genl_subscribe(&g) != -EPERM)
+		failed = 4;
 	qrep_genl_close(&g);
 	return failed;
 }

@@ -106,8 +106,17 @@ enum qrep_mcgrp {
 	QREP_MCGRP_EVENTS,
 };
 
+/*
+ * Listening needs CAP_NET_ADMIN: events are sent from the I/O path (a
+ * replica failing), and each listener costs a copy of every one, so an
+ * unprivileged user must not be able to add listeners. Status stays open
+ * through DEV_GET.
+ */
 static const struct genl_multicast_group qrep_mcgrps[] = {
-	[QREP_MCGRP_EVENTS] = { .name = QREP_GENL_MCGRP_EVENTS },
+	[QREP_MCGRP_EVENTS] = {
+		.name = QREP_GENL_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 static struct genl_family qrep_genl_family;
