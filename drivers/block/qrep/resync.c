@@ -92,31 +92,49 @@ static unsigned long *qrep_dirty_map(struct qrep_device *dev,
 	return smp_load_acquire(&dev->dirty[slot]);
 }
 
+/*
+ * Sets or clears @count bits from @start a word at a time, each word
+ * atomically: marks come from the I/O path on any CPU while a resync
+ * clears other bits of the same words, and a device of the largest size
+ * has tens of millions of regions, too many to take one by one (least of
+ * all under a spinlock).
+ */
+static void qrep_dirty_update(unsigned long *map, unsigned long start,
+			      unsigned long count, bool set)
+{
+	unsigned long end = start + count;
+	unsigned long bits, mask;
+
+	while (start < end) {
+		bits = min(end - start, BITS_PER_LONG - start % BITS_PER_LONG);
+		mask = BITMAP_LAST_WORD_MASK(bits) << (start % BITS_PER_LONG);
+		set_mask_bits(&map[BIT_WORD(start)], mask, set ? mask : 0);
+		start += bits;
+	}
+}
+
 void qrep_dirty_mark(struct qrep_device *dev, unsigned int slot,
 		     u64 block, u32 nblocks)
 {
 	unsigned long *map = qrep_dirty_map(dev, slot);
-	unsigned long first, last, i;
+	unsigned long first, last;
 
 	if (!map || !nblocks)
 		return;
 	first = block >> QREP_REGION_SHIFT;
 	last = min_t(u64, (block + nblocks - 1) >> QREP_REGION_SHIFT,
 		     dev->nr_regions - 1);
-	for (i = first; i <= last; i++)
-		set_bit(i, map);
+	qrep_dirty_update(map, first, last - first + 1, true);
 }
 
 void qrep_dirty_mark_all(struct qrep_device *dev, unsigned int slot)
 {
 	unsigned long *map = qrep_dirty_map(dev, slot);
-	unsigned long i;
 
 	if (!map)
 		return;
 	set_bit(slot, &dev->history_unknown);
-	for (i = 0; i < dev->nr_regions; i++)
-		set_bit(i, map);
+	qrep_dirty_update(map, 0, dev->nr_regions, true);
 }
 
 void qrep_dirty_mark_absent(struct qrep_device *dev, u64 block, u32 nblocks)
@@ -170,9 +188,10 @@ unsigned long qrep_dirty_get(struct qrep_device *dev, unsigned int slot,
 	memset(words, 0, DIV_ROUND_UP(n, 32) * sizeof(u32));
 	if (!map)
 		return n;
-	for (i = 0; i < n; i++)
-		if (test_bit(start + i, map))
-			words[i / 32] |= BIT(i % 32);
+	/* Only the marked regions are visited: most of a map is clear. */
+	i = start;
+	for_each_set_bit_from(i, map, start + n)
+		words[(i - start) / 32] |= BIT((i - start) % 32);
 	return n;
 }
 
@@ -250,7 +269,6 @@ int qrep_resync_clear(struct qrep_device *dev, struct qrep_replica *r,
 		      unsigned long count, struct netlink_ext_ack *extack)
 {
 	unsigned long *map = qrep_dirty_map(dev, r->id);
-	unsigned long i;
 	int ret = 0;
 
 	if (start > dev->nr_regions || count > dev->nr_regions - start) {
@@ -268,8 +286,7 @@ int qrep_resync_clear(struct qrep_device *dev, struct qrep_replica *r,
 		NL_SET_ERR_MSG_MOD(extack, "the source is no longer up to date");
 		ret = -ESTALE;
 	} else {
-		for (i = start; i < start + count; i++)
-			clear_bit(i, map);
+		qrep_dirty_update(map, start, count, false);
 	}
 	spin_unlock(&r->state_lock);
 	return ret;
