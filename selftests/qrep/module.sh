@@ -28,6 +28,9 @@ create_shows_block_device()
 	size=$(blockdev --getsize64 /dev/qrep0)
 	[ "$size" -eq $((64 << 20)) ] || { echo "size $size"; return 1; }
 	[ "$(blockdev --getss /dev/qrep0)" -eq 4096 ] || { echo "logical block size is not 4096"; return 1; }
+	# A network device: no seek penalty for the I/O schedulers to plan
+	# around, on every kernel (6.1 defaults to rotational, 6.12 not).
+	[ "$(cat /sys/block/qrep0/queue/rotational)" -eq 0 ] || { echo "reported rotational"; return 1; }
 	qrepctl status | grep -q '^qrep0: 67108864 bytes'
 }
 
@@ -134,7 +137,7 @@ events_in_order()
 ktap_plan 10
 ktap_test "load and unload $LOAD_CYCLES times" load_unload_loop
 qrep_load
-ktap_test "create makes /dev/qrep0 with 4 KiB blocks" create_shows_block_device
+ktap_test "create makes /dev/qrep0: 4 KiB blocks, not rotational" create_shows_block_device
 ktap_test "create with index and uuid; duplicate index refused" create_with_index_and_duplicate
 ktap_test "status --json lists devices" status_json
 ktap_test "I/O without replicas fails at once" io_without_replicas_fails_fast

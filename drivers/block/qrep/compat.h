@@ -62,6 +62,8 @@ qrep_compat_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_write_cache(q, dl->write_cache, dl->write_cache);
 	if (dl->stable_writes)
 		blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
+	/* 6.11 made non-rotational the default; before, it must be said. */
+	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
 	return disk;
 }
 
