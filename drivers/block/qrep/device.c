@@ -14,6 +14,7 @@
 #include <linux/netlink.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "device.h"
 #include "netlink.h"
@@ -27,6 +28,8 @@
 DEFINE_MUTEX(qrep_devices_mutex);
 LIST_HEAD(qrep_devices);
 unsigned int qrep_devices_generation;
+
+struct workqueue_struct *qrep_wq;
 
 static DEFINE_IDA(qrep_index_ida);
 static int qrep_major;
@@ -300,12 +303,21 @@ void qrep_devices_destroy_all(void)
 
 int qrep_device_init(void)
 {
+	qrep_wq = alloc_workqueue("qrep", WQ_MEM_RECLAIM, 0);
+	if (!qrep_wq)
+		return -ENOMEM;
 	qrep_major = register_blkdev(0, "qrep");
-	return qrep_major < 0 ? qrep_major : 0;
+	if (qrep_major < 0) {
+		destroy_workqueue(qrep_wq);
+		return qrep_major;
+	}
+	return 0;
 }
 
+/* After every device is gone, so no work of theirs can be queued. */
 void qrep_device_uninit(void)
 {
 	unregister_blkdev(qrep_major, "qrep");
 	ida_destroy(&qrep_index_ida);
+	destroy_workqueue(qrep_wq);
 }

@@ -106,6 +106,13 @@ extern struct mutex qrep_devices_mutex;
 extern struct list_head qrep_devices;
 /* Bumped on every change to qrep_devices, for consistent dumps. */
 extern unsigned int qrep_devices_generation;
+/*
+ * Where the work that completes or releases I/O runs (held requests,
+ * failed and stale replicas, late replies): WQ_MEM_RECLAIM, so a rescuer
+ * keeps it going when memory is short and the writeback that would free
+ * some waits on qrep itself.
+ */
+extern struct workqueue_struct *qrep_wq;
 
 struct netlink_ext_ack;
 

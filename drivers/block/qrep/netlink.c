@@ -935,7 +935,7 @@ static void qrep_netlink_send_event(struct sk_buff *msg, void *hdr)
 	}
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast(&qrep_genl_family, msg, 0, QREP_MCGRP_EVENTS,
-			  GFP_KERNEL);
+			  GFP_NOIO);
 }
 
 /* A new event message for @event, or NULL when nobody listens. */
@@ -946,7 +946,11 @@ static struct sk_buff *qrep_netlink_event_new(enum qrep_event event,
 
 	if (!genl_has_listeners(&qrep_genl_family, &init_net, QREP_MCGRP_EVENTS))
 		return NULL;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	/*
+	 * GFP_NOIO: events are sent from the work that fails replicas and
+	 * releases held I/O, which reclaim must not wait on through qrep.
+	 */
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_NOIO);
 	if (!msg)
 		return NULL;
 	*hdr = genlmsg_put(msg, 0, 0, &qrep_genl_family, 0, QREP_CMD_EVENT);

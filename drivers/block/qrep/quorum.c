@@ -224,6 +224,8 @@ static void qrep_quorum_worker(struct work_struct *work)
 	if (test_bit(QREP_DEV_DYING, &dev->flags))
 		return;
 	old = xchg(&dev->quorum_flags, announced);
+	/* The held I/O goes first: telling user space allocates. */
+	qrep_quorum_release(dev, flags);
 	if (old != announced) {
 		pr_info("qrep%d: write quorum %s, read quorum %s\n", dev->index,
 			flags & QREP_QUORUM_F_WRITE ? "reached" : "lost",
@@ -232,13 +234,12 @@ static void qrep_quorum_worker(struct work_struct *work)
 					QREP_EVENT_QUORUM_LOST :
 					QREP_EVENT_QUORUM_REGAINED);
 	}
-	qrep_quorum_release(dev, flags);
 }
 
 void qrep_quorum_changed(struct qrep_device *dev)
 {
 	if (qrep_quorum_mode(dev))
-		queue_work(system_wq, &dev->quorum_work);
+		queue_work(qrep_wq, &dev->quorum_work);
 }
 
 /* Holds @io until its quorum is there, or fails it (see the top). */
@@ -266,7 +267,7 @@ static void qrep_io_hold(struct qrep_device *dev, struct qrep_io *io)
 		return;
 	}
 	/* If the quorum is there after all, the worker sends it again. */
-	queue_work(system_wq, &dev->quorum_work);
+	queue_work(qrep_wq, &dev->quorum_work);
 }
 
 /* Phase 1 of a READ: see struct qrep_quorum_read. */
@@ -521,7 +522,7 @@ static bool qrep_late_add(struct qrep_replica *r, struct qrep_io *io)
 	}
 	spin_unlock(&r->late_lock);
 	if (added)
-		queue_delayed_work(system_wq, &r->dev->late_watch,
+		queue_delayed_work(qrep_wq, &r->dev->late_watch,
 				   msecs_to_jiffies(r->dev->config.io_timeout_ms));
 	return added;
 }
@@ -666,7 +667,7 @@ static void qrep_late_watch_worker(struct work_struct *work)
 		qrep_replica_put(silent[slot]);
 	}
 	if (more && !test_bit(QREP_DEV_DYING, &dev->flags))
-		queue_delayed_work(system_wq, &dev->late_watch, timeout);
+		queue_delayed_work(qrep_wq, &dev->late_watch, timeout);
 }
 
 u32 qrep_quorum_read_blocks(struct qrep_replica *r, struct qrep_io *io)

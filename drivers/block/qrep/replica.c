@@ -153,7 +153,7 @@ void qrep_replica_vfail(struct qrep_replica *r, bool fenced, const char *fmt,
 	WRITE_ONCE(r->state, QREP_REPLICA_FAILED);
 	r->fenced = fenced;
 	vsnprintf(r->last_error, sizeof(r->last_error), fmt, args);
-	queue_work(system_wq, &r->failed_work);
+	queue_work(qrep_wq, &r->failed_work);
 	spin_unlock(&r->state_lock);
 
 	atomic64_inc(&r->errors);
@@ -219,7 +219,7 @@ void qrep_replica_make_stale(struct qrep_replica *r, const char *fmt, ...)
 	va_start(args, fmt);
 	vsnprintf(r->last_error, sizeof(r->last_error), fmt, args);
 	va_end(args);
-	queue_work(system_wq, &r->stale_work);
+	queue_work(qrep_wq, &r->stale_work);
 	spin_unlock(&r->state_lock);
 	pr_info("qrep%d: replica %u (%s) is stale: %s\n", r->dev->index, r->id,
 		r->name, r->last_error);
