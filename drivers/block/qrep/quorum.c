@@ -354,8 +354,10 @@ static void qrep_quorum_read_fetch(struct qrep_device *dev, struct qrep_io *io)
 /*
  * Phase 3: the span goes to the replicas chosen, as a WRITE of its own
  * version (qrep_quorum_build_read) with the read's data for it. A slot
- * whose replica was replaced since phase 1 holds the same store, come
- * back: what it acknowledges, it holds.
+ * whose replica was replaced since phase 1 by one still unreconciled is
+ * skipped, as a read would skip it: its acknowledgment could come from
+ * a deposed primary's newer write, which its resync rolls back. The
+ * span is then short of W holders and the read goes round again.
  */
 static void qrep_quorum_read_write_back(struct qrep_device *dev,
 					struct qrep_io *io)
@@ -367,7 +369,7 @@ static void qrep_quorum_read_write_back(struct qrep_device *dev,
 	io->version = qr->wb_version;
 	for_each_set_bit(slot, &qr->wb_to, QREP_MAX_REPLICAS) {
 		r = rcu_dereference(dev->replicas[slot]);
-		if (r && qrep_replica_live(r))
+		if (r && qrep_replica_live(r) && !READ_ONCE(r->unreconciled))
 			qrep_replica_queue(r, io);
 	}
 }
