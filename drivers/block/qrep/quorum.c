@@ -75,6 +75,9 @@
  * failed as below when too few replicas are left). This needs R >= W:
  * with R < W a read quorum cannot show W holders, and a read does not
  * write back (its blocks may still flicker; durability.rst says so).
+ * The data goes from the read's pages, as a WRITE's goes from the
+ * writer's: an O_DIRECT reader that changes its buffer during the read
+ * has that written back (durability.rst, the limits).
  * A replica still behind afterwards (R > W, or R < W) is repaired off
  * the read's path: the read marks the blocks in its bitmap and makes it
  * stale, and qrepd's resync copies the newest versions to it.
