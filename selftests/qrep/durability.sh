@@ -18,6 +18,15 @@
 # it is held (on-no-quorum suspend) until the resync has brought c up to
 # date and c has answered it again, or fails (on-no-quorum error).
 #
+# Quorum mode's reads of a write that never completed (scenario 10): X
+# reaches replica a alone and fails; the primary crashes, and up brings
+# the device back on all three, b and c stale without X. A read that
+# returned X once must return it ever after, also from b and c alone:
+# before the fix a read quorum without a returned the older data (new,
+# old: a disk's contents do not flicker after a crash). Now the read that
+# found X on one replica of its quorum wrote it back to another before it
+# returned.
+#
 # A primary's crash is staged by taking its device down: what the kernel
 # knew (which regions a stale replica missed) goes with it, as in a crash,
 # and the stores stay as they were.
@@ -446,7 +455,98 @@ deposed_primary_writes_rolled_back()
 
 QO_DESC="quorum: a deposed primary's writes of an older epoch, on one target only, are rolled back when it rejoins and never read"
 
-ktap_plan 7
+# --- quorum mode: reads of a write that never completed (scenario 10) ------
+
+# How long a write may take to reach a running target's store.
+WRITE_WAIT_SEC=30
+
+# block_sum_of BYTE: the sum of a block of BYTE repeated.
+block_sum_of() { head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$1")" | sha256sum; }
+
+# store_block_is I BLOCK BYTE: block BLOCK of target I's store is BYTE
+# repeated (read from the store file, beside the running target).
+store_block_is()
+{
+	local data
+	data=$(store_area "$1" data) && [ -n "$data" ] || return 1
+	[ "$(dd if="$(target_store "$1")" bs=4096 skip=$((data / 4096 + $2)) count=1 status=none |
+		sha256sum)" = "$(block_sum_of "$3")" ]
+}
+
+# write_bg BLOCK BYTE: write_block in the background; its exit status
+# goes to /tmp/write.rc when it ends.
+write_bg()
+{
+	rm -f /tmp/write.rc
+	( write_block "$1" "$2"; echo $? >/tmp/write.rc.tmp; mv /tmp/write.rc.tmp /tmp/write.rc ) \
+		>/tmp/write.out 2>&1 </dev/null &
+}
+write_done() { [ -s /tmp/write.rc ]; }
+
+# up_no_resync WHAT: qrepctl up as after the primary's crash, stale
+# replicas left stale (a resync not yet under way).
+up_no_resync()
+{
+	qrepctl up --no-resync -c "$QREP_CONF" || { echo "up failed ($1)"; return 1; }
+}
+
+# Scenario 10 (issue 14), N=3, W=R=2, on-no-quorum error. X (block 30)
+# is sent while b and c are stopped, and they are killed before they read
+# it: X reaches a alone and fails, never acknowledged. The primary
+# crashes (the device goes: qrepctl down), and the device comes back with
+# up on all three, --no-resync: a holds X, b and c are stale without it,
+# and all three, the replicas the device starts with, lend their versions
+# to reads. The first read (its data from a, the one up-to-date replica)
+# returns X. Then a is lost: every read quorum is {b, c}, and every read
+# must still return X (a disk's contents do not go new, old after a
+# crash). Before the fix, the first read without a returned the data from
+# before X. Then the device crashes again and comes up on b and c alone:
+# X still; a comes back, is resynced, and the stores end identical.
+unacked_write_reads_stable()
+{
+	local x=30 want old
+	write_block $x 7 && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
+	old=$(block_sum_of 7)
+	want=$(block_sum_of 8)
+	target_stop 1 && target_stop 2 || return 1
+	write_bg $x 8
+	wait_for "$WRITE_WAIT_SEC" store_block_is 0 $x 8 ||
+		{ echo "X did not reach a"; return 1; }
+	target_kill 1 && target_kill 2 || return 1
+	wait_for "$FLUSH_DEADLINE_SEC" write_done ||
+		{ echo "the write of X neither completed nor failed"; qrepctl status 0; return 1; }
+	[ "$(cat /tmp/write.rc)" != 0 ] ||
+		{ echo "X was acknowledged though it reached a alone"; return 1; }
+	# The primary crashes; b and c come back (their machines rebooted).
+	qrepctl down -c "$QREP_CONF" || return 1
+	target_start 1 && target_start 2 || return 1
+	up_no_resync "a, b and c" || return 1
+	replica_in a up-to-date && replica_in b stale && replica_in c stale ||
+		{ echo "up did not find b and c behind a"; qrepctl status 0; return 1; }
+	[ "$(block_sum $x)" = "$want" ] || { echo "the first read did not return X"; return 1; }
+	# Lose a: from now on every read quorum is {b, c}.
+	target_kill 0 || return 1
+	wait_for "$FAIL_WAIT_SEC" replica_in a failed || { echo "a not failed"; qrepctl status 0; return 1; }
+	reads_never $x "$want" "$old" "the data from before X, after X had been read (a lost)" ||
+		return 1
+	# Another crash; the device comes up on b and c alone.
+	qrepctl down -c "$QREP_CONF" || return 1
+	up_no_resync "b and c, a down" || return 1
+	reads_never $x "$want" "$old" "the data from before X, after a crash, on b and c" ||
+		return 1
+	target_start 0 || return 1
+	qrepctl reconnect -c "$QREP_CONF" a || return 1
+	qrepctl resync -c "$QREP_CONF" || return 1
+	replica_in a up-to-date && replica_in b up-to-date && replica_in c up-to-date ||
+		{ echo "not every replica is up to date"; qrepctl status 0; return 1; }
+	reads_never $x "$want" "$old" "the data from before X, every replica back" || return 1
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	qrepctl down -c "$QREP_CONF" && stores_identical
+}
+
+QR_DESC="quorum: a write that reached one replica and failed, once read after a crash, reads back the same without that replica"
+
+ktap_plan 8
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -496,6 +596,18 @@ fi
 # Whatever the case left: every target answering.
 target_cont 0 2>/dev/null
 target_cont 1 2>/dev/null
+qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
+targets_teardown
+
+if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && quorum_up error; then
+	ktap_test "$QR_DESC" unacked_write_reads_stable
+else
+	ktap_diag "could not start the quorum device (unacknowledged write)"
+	ktap_report "$QR_DESC" 1
+fi
+# Whatever the case left: every target answering.
+target_cont 1 2>/dev/null
+target_cont 2 2>/dev/null
 qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
 targets_teardown
 ktap_finish

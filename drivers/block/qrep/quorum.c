@@ -56,10 +56,31 @@
  * highest version (struct qrep_quorum_read). A replica that answered
  * with a checksum error is left out of the request's later rounds, for
  * its versions too, so a corrupt block cannot win the merge: the read
- * quorum is formed without it. Either way, a replica that was behind on
- * a block is repaired afterwards, off the read's path: the read marks
- * the blocks in its bitmap and makes it stale, and qrepd's resync copies
- * the newest versions to it.
+ * quorum is formed without it.
+ *
+ * Phase 3 makes what the read returns stable (Documentation/durability.rst,
+ * D5): a version that fewer than W replicas hold may be a write that
+ * never completed (it reached one replica, then the device lost the
+ * others or crashed), and a later read quorum without that replica
+ * would return the block's older data. So when fewer than W replicas of
+ * the read quorum hold a block's newest version, the read writes that
+ * version, with the data it found, to enough of the others (those found
+ * behind), FUA, and returns only once they have acknowledged it: then W
+ * replicas hold it, and by R + W > N every later read quorum sees it.
+ * One span of blocks of equal version per round (a WRITE carries one
+ * version). It is a WRITE at the version found, never a new one, so the
+ * targets' newer-wins rule keeps a newer write that races it: it cannot
+ * undo one, and its acknowledgment is the read's, never a write's. If
+ * the write back fails, the read goes round from phase 1 (held or
+ * failed as below when too few replicas are left). This needs R >= W:
+ * with R < W a read quorum cannot show W holders, and a read does not
+ * write back (its blocks may still flicker; durability.rst says so).
+ * The data goes from the read's pages, as a WRITE's goes from the
+ * writer's: an O_DIRECT reader that changes its buffer during the read
+ * has that written back (durability.rst, the limits).
+ * A replica still behind afterwards (R > W, or R < W) is repaired off
+ * the read's path: the read marks the blocks in its bitmap and makes it
+ * stale, and qrepd's resync copies the newest versions to it.
  *
  * No quorum: with fewer than W live replicas a WRITE, with fewer than W
  * up-to-date ones a FLUSH, with fewer than R live a READ, is held
@@ -280,13 +301,14 @@ static void qrep_quorum_read_start(struct qrep_device *dev, struct qrep_io *io)
 	unsigned long skip = qr->refused;	/* not for the data again */
 	struct qrep_replica *r;
 
+	BUILD_BUG_ON(QREP_MAX_REPLICAS > BITS_PER_BYTE);	/* qr->holders */
 	qr->data_ok = false;
 	qr->versions_only = 0;
 	qr->merged = 0;
-	qr->behind = 0;
 	qr->fetch = 0;
 	qr->fetched = 0;
 	memset(qr->best, QREP_NO_SLOT, n);
+	memset(qr->holders, 0, n);
 	memset(qr->newest, 0, n * sizeof(qr->newest[0]));
 	/* Inside the dispatch's RCU read section: see qrep_replica_join. */
 	if (!test_bit(QREP_DEV_READ, &dev->flags))
@@ -334,6 +356,29 @@ static void qrep_quorum_read_fetch(struct qrep_device *dev, struct qrep_io *io)
 }
 
 /*
+ * Phase 3: the span goes to the replicas chosen, as a WRITE of its own
+ * version (qrep_quorum_build_read) with the read's data for it. A slot
+ * whose replica was replaced since phase 1 by one still unreconciled is
+ * skipped, as a read would skip it: its acknowledgment could come from
+ * a deposed primary's newer write, which its resync rolls back. The
+ * span is then short of W holders and the read goes round again.
+ */
+static void qrep_quorum_read_write_back(struct qrep_device *dev,
+					struct qrep_io *io)
+{
+	struct qrep_quorum_read *qr = io->qr;
+	struct qrep_replica *r;
+	unsigned int slot;
+
+	io->version = qr->wb_version;
+	for_each_set_bit(slot, &qr->wb_to, QREP_MAX_REPLICAS) {
+		r = rcu_dereference(dev->replicas[slot]);
+		if (r && qrep_replica_live(r) && !READ_ONCE(r->unreconciled))
+			qrep_replica_queue(r, io);
+	}
+}
+
+/*
  * The holders now are the replicas whose answers will count. A slot's
  * replica cannot be replaced by a newcomer within this dispatch: a new
  * replica is published only a grace period after the old one left the
@@ -358,6 +403,8 @@ void qrep_quorum_dispatch(struct qrep_device *dev, struct qrep_io *io)
 		qrep_dispatch_write(dev, io);
 	else if (req_op(rq) == REQ_OP_FLUSH)
 		qrep_quorum_flush_start(dev, io);
+	else if (io->qr->write_back)
+		qrep_quorum_read_write_back(dev, io);
 	else if (io->qr->phase2)
 		qrep_quorum_read_fetch(dev, io);
 	else
@@ -388,14 +435,26 @@ static bool qrep_quorum_read_plan(struct qrep_io *io, u32 n)
 	return qr->fetch != 0;
 }
 
+/* Replicas of the read quorum that lack some block's newest version. */
+static unsigned long qrep_quorum_read_behind(struct qrep_io *io, u32 n)
+{
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned long behind = 0;
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		behind |= qr->merged & ~(unsigned long)qr->holders[i];
+	return behind;
+}
+
 /*
- * Read repair: the replicas found behind get the request's blocks marked
- * and turn stale, so qrepd resyncs them. Nothing is written here.
+ * Read repair of what phase 3 left behind: those replicas get the
+ * request's blocks marked and turn stale, so qrepd resyncs them.
  */
 static void qrep_quorum_read_repair(struct qrep_device *dev, struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
-	unsigned long behind = io->qr->behind;
+	unsigned long behind = qrep_quorum_read_behind(io, qrep_rq_nblocks(rq));
 	struct qrep_replica *r;
 	unsigned int slot;
 
@@ -414,25 +473,119 @@ static void qrep_quorum_read_repair(struct qrep_device *dev, struct qrep_io *io)
 	rcu_read_unlock();
 }
 
+/* Block @i's newest version is on fewer than W replicas of the quorum. */
+static bool qrep_quorum_block_unstable(const struct qrep_quorum_read *qr,
+				       u32 i, unsigned int w)
+{
+	/* Version 0: never written (or torn), nothing to make stable. */
+	return qr->newest[i] && hweight8(qr->holders[i]) < w;
+}
+
+/*
+ * Once the data is in, before phase 3: the first span of blocks that
+ * are not stable, of one version and the same holders, and the replicas
+ * of the read quorum to write it back to, enough of those behind to
+ * make W holders (with R >= W there are enough: see the top). False if
+ * every block is stable.
+ */
+static bool qrep_quorum_read_settle_plan(struct qrep_device *dev,
+					 struct qrep_io *io, u32 n)
+{
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned int w = dev->config.write_quorum, need, slot;
+	unsigned long behind;
+	u32 i, j;
+
+	if (dev->config.read_quorum < w)
+		return false;
+	for (i = 0; i < n && !qrep_quorum_block_unstable(qr, i, w); i++)
+		;
+	if (i == n)
+		return false;
+	for (j = i + 1; j < n && qrep_quorum_block_unstable(qr, j, w) &&
+	     qr->newest[j] == qr->newest[i] &&
+	     qr->holders[j] == qr->holders[i]; j++)
+		;
+	qr->wb_first = i;
+	qr->wb_count = j - i;
+	qr->wb_version = qr->newest[i];
+	qr->wb_to = 0;
+	qr->wb_acked = 0;
+	need = w - hweight8(qr->holders[i]);
+	behind = qr->merged & ~(unsigned long)qr->holders[i];
+	for_each_set_bit(slot, &behind, QREP_MAX_REPLICAS) {
+		if (hweight_long(qr->wb_to) >= need)
+			break;
+		__set_bit(slot, &qr->wb_to);
+	}
+	return true;
+}
+
+/*
+ * After phase 3: the replicas that acknowledged the span hold it now
+ * (or a newer write of it). One that did not may lack it: marked, as a
+ * WRITE it let go of would be. False if the span is short of W holders.
+ */
+static bool qrep_quorum_read_written_back(struct qrep_device *dev,
+					  struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	struct qrep_quorum_read *qr = io->qr;
+	unsigned long missed = qr->wb_to & ~qr->wb_acked;
+	unsigned int slot;
+	u32 i;
+
+	for_each_set_bit(slot, &missed, QREP_MAX_REPLICAS)
+		qrep_dirty_mark(dev, slot, qrep_rq_block(rq) + qr->wb_first,
+				qr->wb_count);
+	for (i = qr->wb_first; i < qr->wb_first + qr->wb_count; i++)
+		qr->holders[i] |= qr->wb_acked;
+	return hweight8(qr->holders[qr->wb_first]) >= dev->config.write_quorum;
+}
+
+/*
+ * The last reference of a dispatch went: the next phase, or round again
+ * from phase 1, or the end.
+ */
 static void qrep_quorum_read_complete(struct qrep_device *dev,
 				      struct qrep_io *io)
 {
 	struct request *rq = blk_mq_rq_from_pdu(io);
 	struct qrep_quorum_read *qr = io->qr;
+	u32 n = qrep_rq_nblocks(rq);
 
-	if (!qr->phase2) {
-		if (qr->data_ok &&
-		    hweight_long(qr->merged) >= dev->config.read_quorum) {
-			if (!qrep_quorum_read_plan(io, qrep_rq_nblocks(rq)))
-				goto done;
+	if (qr->write_back) {
+		if (!qrep_quorum_read_written_back(dev, io))
+			goto round;
+	} else if (!qr->phase2) {
+		if (!qr->data_ok ||
+		    hweight_long(qr->merged) < dev->config.read_quorum)
+			goto round;
+		if (qrep_quorum_read_plan(io, n)) {
 			qr->phase2 = true;
 			goto again;
 		}
-	} else if (qr->fetched == qr->fetch) {
-		goto done;
+	} else if (qr->fetched != qr->fetch) {
+		goto round;
 	}
+	/*
+	 * The data is in. Phase 3 while a span is not stable: each round
+	 * that succeeds makes one more span stable, so this ends; it is
+	 * progress, not a redrive.
+	 */
+	qr->phase2 = false;
+	qr->write_back = qrep_quorum_read_settle_plan(dev, io, n);
+	if (qr->write_back) {
+		blk_mq_requeue_request(rq, true);
+		return;
+	}
+	qrep_quorum_read_repair(dev, io);
+	blk_mq_end_request(rq, BLK_STS_OK);
+	return;
+round:
 	/* Someone failed to answer: phase 1 again, with who is left. */
 	qr->phase2 = false;
+	qr->write_back = false;
 	if (!(qrep_quorum_count(dev) & QREP_QUORUM_F_READ)) {
 		qrep_io_hold(dev, io);
 		return;
@@ -444,10 +597,6 @@ again:
 	}
 	io->redrives++;
 	blk_mq_requeue_request(rq, true);
-	return;
-done:
-	qrep_quorum_read_repair(dev, io);
-	blk_mq_end_request(rq, BLK_STS_OK);
 }
 
 void qrep_quorum_complete(struct qrep_device *dev, struct qrep_io *io)
@@ -674,6 +823,8 @@ u32 qrep_quorum_read_blocks(struct qrep_replica *r, struct qrep_io *io)
 {
 	struct qrep_quorum_read *qr = io->qr;
 
+	if (qr->write_back)
+		return 0;
 	if (qr->phase2)
 		return qr->span_count[r->id];
 	return qrep_rq_nblocks(blk_mq_rq_from_pdu(io));
@@ -683,7 +834,10 @@ u32 qrep_quorum_read_blocks(struct qrep_replica *r, struct qrep_io *io)
  * Phase 1: takes in one replica's versions. Phase 2: checks that each
  * block it is to give is still at least the version phase 1 found; if
  * not (its store went back, or another replica took over the slot), the
- * read goes round again. Returns false then.
+ * read goes round again. Returns false then. A block it now holds at a
+ * newer version (a write landed meanwhile) is taken at that version,
+ * the one its data has, so that phase 3 never writes one version's
+ * data under another's.
  */
 bool qrep_quorum_read_versions(struct qrep_replica *r, struct qrep_io *io,
 			       const __be64 *versions, u32 nblocks)
@@ -695,26 +849,32 @@ bool qrep_quorum_read_versions(struct qrep_replica *r, struct qrep_io *io,
 
 	if (qr->phase2) {
 		first = qr->span_first[slot];
-		for (i = 0; i < nblocks; i++)
-			if (qr->best[first + i] == slot &&
-			    be64_to_cpu(versions[i]) < qr->newest[first + i])
+		for (i = 0; i < nblocks; i++) {
+			v = be64_to_cpu(versions[i]);
+			if (qr->best[first + i] != slot ||
+			    v == qr->newest[first + i])
+				continue;
+			if (v < qr->newest[first + i])
 				return false;
+			qr->newest[first + i] = v;
+			qr->holders[first + i] = BIT(slot);
+		}
 		return true;
 	}
 	spin_lock(&io->lock);
 	for (i = 0; i < nblocks; i++) {
 		v = be64_to_cpu(versions[i]);
 		if (qr->best[i] == QREP_NO_SLOT || v > qr->newest[i]) {
-			/* Everyone who answered before is behind. */
-			if (qr->best[i] != QREP_NO_SLOT)
-				qr->behind |= qr->merged;
+			/* Whoever answered before holds an older one. */
 			qr->newest[i] = v;
 			qr->best[i] = slot;
+			qr->holders[i] = 0;
 		} else if (v < qr->newest[i]) {
-			__set_bit(slot, &qr->behind);
+			continue;
 		} else if (slot == qr->data_slot) {
 			qr->best[i] = slot;	/* a tie: the same write */
 		}
+		qr->holders[i] |= BIT(slot);
 	}
 	__set_bit(slot, &qr->merged);
 	spin_unlock(&io->lock);
@@ -779,12 +939,29 @@ void qrep_quorum_read_done(struct qrep_replica *r, struct qrep_io *io)
 		WRITE_ONCE(qr->data_ok, true);
 }
 
+bool qrep_quorum_read_writing(struct qrep_io *io)
+{
+	return io->qr->write_back;
+}
+
+void qrep_quorum_read_written(struct qrep_replica *r, struct qrep_io *io)
+{
+	qrep_replica_note_version(r, io->qr->wb_version);
+	set_bit(r->id, &io->qr->wb_acked);
+}
+
+/* Phase 3's WRITE is FUA: a holder it adds survives the loss of power. */
 void qrep_quorum_build_read(struct qrep_replica *r, struct qrep_io *io,
-			    u16 *op, u64 *block, u32 *nblocks)
+			    u16 *op, u16 *flags, u64 *block, u32 *nblocks)
 {
 	struct qrep_quorum_read *qr = io->qr;
 
-	if (qr->phase2) {
+	if (qr->write_back) {
+		*op = QREP_OP_WRITE;
+		*flags |= QREP_REQ_FUA;
+		*block += qr->wb_first;
+		*nblocks = qr->wb_count;
+	} else if (qr->phase2) {
 		*block += qr->span_first[r->id];
 		*nblocks = qr->span_count[r->id];
 	} else if (test_bit(r->id, &qr->versions_only)) {

@@ -68,8 +68,12 @@ bool qrep_quorum_read_wants_data(struct qrep_replica *r, struct qrep_io *io);
 int qrep_quorum_read_data(struct qrep_replica *r, struct qrep_io *io);
 void qrep_quorum_read_done(struct qrep_replica *r, struct qrep_io *io);
 
-/* send.c: what a READ asks this replica for. */
+/* receive.c: a READ in phase 3 went as a WRITE, and @r acknowledged it. */
+bool qrep_quorum_read_writing(struct qrep_io *io);
+void qrep_quorum_read_written(struct qrep_replica *r, struct qrep_io *io);
+
+/* send.c: what a READ asks this replica for (phase 3: a WRITE). */
 void qrep_quorum_build_read(struct qrep_replica *r, struct qrep_io *io,
-			    u16 *op, u64 *block, u32 *nblocks);
+			    u16 *op, u16 *flags, u64 *block, u32 *nblocks);
 
 #endif /* _QREP_QUORUM_H */

@@ -272,18 +272,24 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 	struct request *rq = blk_mq_rq_from_pdu(io);
 	u32 status = be32_to_cpu(reply->status);
 	u32 nblocks = be32_to_cpu(reply->nblocks);
+	bool quorum = qrep_quorum_mode(r->dev);
+	/* A quorum READ's phase 3 went as a WRITE: its reply is a WRITE's. */
+	bool reading = req_op(rq) == REQ_OP_READ &&
+		       !(quorum && qrep_quorum_read_writing(io));
+	const char *op = reading || req_op(rq) != REQ_OP_READ ?
+			 qrep_rq_op_name(rq) : "WRITE (a read's write back)";
 	u32 expect = 0;
 	int ret;
 
-	if (req_op(rq) == REQ_OP_READ && status == QREP_OK)
-		expect = qrep_quorum_mode(r->dev) ?
-			 qrep_quorum_read_blocks(r, io) : qrep_rq_nblocks(rq);
+	if (reading && status == QREP_OK)
+		expect = quorum ? qrep_quorum_read_blocks(r, io) :
+			 qrep_rq_nblocks(rq);
 	if (nblocks != expect) {
 		qrep_replica_fail(r, "protocol violation: %s reply with %u blocks, expected %u",
-				  qrep_rq_op_name(rq), nblocks, expect);
+				  op, nblocks, expect);
 		return -EPROTO;
 	}
-	if (status == QREP_ERR_CHECKSUM && req_op(rq) == REQ_OP_READ) {
+	if (status == QREP_ERR_CHECKSUM && reading) {
 		qrep_dirty_mark_corrupt(r->dev, r->id, qrep_rq_block(rq),
 					qrep_rq_nblocks(rq));
 		if (qrep_quorum_mode(r->dev))
@@ -294,21 +300,23 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 		return 0;
 	}
 	if (status == QREP_ERR_EPOCH) {
-		qrep_replica_fail_fenced(r, qrep_rq_op_name(rq),
-					 be64_to_cpu(reply->epoch));
+		qrep_replica_fail_fenced(r, op, be64_to_cpu(reply->epoch));
 		return -EIO;
 	}
 	if (status != QREP_OK) {
-		qrep_replica_fail(r, "%s refused: %s", qrep_rq_op_name(rq),
+		qrep_replica_fail(r, "%s refused: %s", op,
 				  qrep_status_name(status));
 		return -EIO;
 	}
-	if (req_op(rq) == REQ_OP_READ) {
+	if (reading) {
 		ret = qrep_receive_read(r, io, nblocks);
 		if (ret)
 			return ret;
 		atomic64_inc(&r->reads);
 		qrep_receive_read_latency(r, io);
+	} else if (req_op(rq) == REQ_OP_READ) {
+		qrep_quorum_read_written(r, io);
+		atomic64_inc(&r->writes);
 	} else {
 		if (req_op(rq) == REQ_OP_WRITE) {
 			qrep_replica_note_version(r, io->version);

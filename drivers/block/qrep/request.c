@@ -330,6 +330,7 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 		io->redrives = 0;
 		if (qrep_quorum_mode(dev)) {
 			io->qr->phase2 = false;
+			io->qr->write_back = false;
 			io->qr->refused = 0;
 		}
 		rq->rq_flags |= RQF_DONTPREP;

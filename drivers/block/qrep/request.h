@@ -20,25 +20,36 @@ struct qrep_io;
 /*
  * A quorum-mode READ (quorum.c). Phase 1 asks R replicas: one for the
  * data (READ), the others for their versions only (VERSIONS), and keeps
- * the highest version of each block and which replica holds it. If the
- * data replica holds the highest of every block, that is the answer.
- * Otherwise phase 2 fetches each block from a replica holding its
- * highest version, one span of blocks per replica, taking only the
- * blocks it is best for. Replicas found behind are repaired afterwards.
+ * the highest version of each block, which replica holds it and which
+ * replicas of the read quorum hold it. If the data replica holds the
+ * highest of every block, that is the answer. Otherwise phase 2 fetches
+ * each block from a replica holding its highest version, one span of
+ * blocks per replica, taking only the blocks it is best for. Phase 3
+ * (write back) makes the answer stable before the read returns: a span
+ * of blocks whose highest version fewer than W replicas of the read
+ * quorum hold is written, at that version, to enough of the others, one
+ * span of equal version per round. Replicas still behind afterwards are
+ * repaired by a resync.
  */
 struct qrep_quorum_read {
 	bool phase2;
+	bool write_back;		/* phase 3 */
 	bool data_ok;			/* phase 1: the data replica's data came */
 	u8 data_slot;
 	unsigned long versions_only;	/* phase 1: replicas asked for VERSIONS */
 	unsigned long merged;		/* phase 1: replicas whose versions came */
-	unsigned long behind;		/* replicas lacking some block's newest */
 	unsigned long fetch;		/* phase 2: replicas to fetch from */
 	unsigned long fetched;		/* phase 2: ... whose data came */
 	unsigned long refused;		/* gave a corrupt block for this request */
+	unsigned long wb_to;		/* phase 3: replicas written back to */
+	unsigned long wb_acked;		/* phase 3: ... that acknowledged */
+	u64 wb_version;			/* phase 3: the span's version */
+	u16 wb_first;			/* phase 3: the span, from the request's first */
+	u16 wb_count;
 	u16 span_first[QREP_MAX_REPLICAS];	/* phase 2: blocks, from the request's first */
 	u16 span_count[QREP_MAX_REPLICAS];
 	u8 best[QREP_MAX_REQ_BLOCKS];	/* slot holding each block's highest */
+	u8 holders[QREP_MAX_REQ_BLOCKS];	/* slots of the read quorum holding it */
 	u64 newest[QREP_MAX_REQ_BLOCKS];	/* and that version */
 };
 

@@ -132,10 +132,20 @@ static int qrep_send_bvecs(struct qrep_replica *r, struct bio_vec *bvec,
 	return qrep_sock_send(r, &msg);
 }
 
-/* A WRITE's data, QREP_BVEC_BATCH segments per sendmsg. */
-static int qrep_send_data(struct qrep_replica *r, struct request *rq)
+/*
+ * The data of the WRITE @req, QREP_BVEC_BATCH segments per sendmsg: all
+ * of a WRITE request's, or the span of a quorum read's pages that its
+ * write back carries (quorum.c), as the header names it.
+ */
+static int qrep_send_data(struct qrep_replica *r, struct request *rq,
+			  const struct qrep_req *req)
 {
-	return qrep_rq_xfer_batches(r, rq, r->tx_bvec, qrep_send_bvecs);
+	u64 first = be64_to_cpu(req->block) - qrep_rq_block(rq);
+	u32 nblocks = be32_to_cpu(req->nblocks);
+
+	return qrep_rq_xfer_range(r, rq, (size_t)first << QREP_BLOCK_SHIFT,
+				  (size_t)nblocks << QREP_BLOCK_SHIFT,
+				  r->tx_bvec, qrep_send_bvecs);
 }
 
 static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
@@ -153,7 +163,7 @@ static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
 		nblocks = qrep_rq_nblocks(rq);
 	}
 	if (op == QREP_OP_READ && qrep_quorum_mode(r->dev))
-		qrep_quorum_build_read(r, io, &op, &block, &nblocks);
+		qrep_quorum_build_read(r, io, &op, &flags, &block, &nblocks);
 	req->block = cpu_to_be64(block);
 	req->nblocks = cpu_to_be32(nblocks);
 	if (op == QREP_OP_WRITE) {
@@ -170,20 +180,20 @@ static void qrep_build_req(struct qrep_replica *r, struct qrep_io *io,
 
 static int qrep_send_io(struct qrep_replica *r, struct qrep_io *io)
 {
-	bool data = req_op(blk_mq_rq_from_pdu(io)) == REQ_OP_WRITE;
 	struct qrep_req req;
 	struct kvec vec = { .iov_base = &req, .iov_len = sizeof(req) };
-	struct msghdr msg = {
-		.msg_flags = MSG_NOSIGNAL | (data ? MSG_MORE : 0),
-	};
+	struct msghdr msg = {};
+	bool data;
 	int ret;
 
 	BUILD_BUG_ON(sizeof(req) != QREP_REQ_SIZE);
 	qrep_build_req(r, io, &req);
+	data = req.op == cpu_to_be16(QREP_OP_WRITE);
+	msg.msg_flags = MSG_NOSIGNAL | (data ? MSG_MORE : 0);
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &vec, 1, sizeof(req));
 	ret = qrep_sock_send(r, &msg);
 	if (!ret && data)
-		ret = qrep_send_data(r, blk_mq_rq_from_pdu(io));
+		ret = qrep_send_data(r, blk_mq_rq_from_pdu(io), &req);
 	return ret;
 }
 
