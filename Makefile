@@ -83,14 +83,17 @@ sim-long: tools
 # NEMESIS_RUNS schedules of NEMESIS_FAULTS random faults each (power-offs,
 # link cuts and netem, slow and failing disks, qrepd killed) against a
 # 3-VM quorum cluster, each from a seed: NEMESIS_SEED replays them. make
-# check runs one. Like check, it installs what it needs first.
+# check runs one. NEMESIS_KINDS: the kinds of fault drawn (blackout, every
+# node's power at once, only if named). Like check, it installs what it
+# needs first.
 NEMESIS_RUNS ?= 10
 nemesis: deps
 	@$(MAKE) --no-print-directory $@-run
 
 nemesis-run: all
 	NEMESIS_RUNS=$(NEMESIS_RUNS) $(if $(NEMESIS_SEED),NEMESIS_SEED=$(NEMESIS_SEED)) \
-		$(if $(NEMESIS_FAULTS),NEMESIS_FAULTS=$(NEMESIS_FAULTS)) selftests/qrep/nemesis.sh
+		$(if $(NEMESIS_FAULTS),NEMESIS_FAULTS=$(NEMESIS_FAULTS)) \
+		$(if $(NEMESIS_KINDS),NEMESIS_KINDS="$(NEMESIS_KINDS)") selftests/qrep/nemesis.sh
 
 # Fuzzing with clang's libFuzzer (selftests/fuzz): build the harnesses,
 # run each for FUZZ_SECONDS (FUZZ_JOBS at a time), or briefly, as the

@@ -6,7 +6,10 @@
 # The nemesis (issue 15): a 3-node cluster in quorum mode (W = R = 2 of 3,
 # qrepd electing) under a seeded random schedule of faults, while a
 # writer on the primary appends checksummed records to ext4 on
-# /dev/qrep0, fsyncs, and logs every acknowledged record on the host.
+# /dev/qrep0, fsyncs, and logs every acknowledged record on the host,
+# and beside it a churn (fio) overwrites random blocks of another file
+# with O_DIRECT writes and fsyncs and reads every block back and checks
+# it (crc32c): writes and flushes are in flight at every fault.
 # Runs on the host, drives three VMs with qemu/cluster.sh, prints KTAP;
 # exits 0 iff no case failed.
 #
@@ -45,20 +48,33 @@
 #                      after a crash
 #   killqrepd P        kill -9 of qrepd on the primary while its device
 #                      is writable; the heal starts qrepd again
+#   blackout           every node loses power at once (a site's power
+#                      failure): only what the targets flushed survives;
+#                      the heal boots all three, checks their stores'
+#                      ext4 and starts targets and qrepd; they elect
 #
 # Each fault lasts a drawn time (HOLD_MIN_MS + up to HOLD_SPREAD_MS),
 # during which every node's device role and epoch is polled: two nodes
 # writable at one epoch is a split brain, and fails the fault's case. When
 # the fault took the primary (poweroff P, killqrepd P), another node must
-# be writable within FAILOVER_WAIT_MS. Then the heal, and the cluster must
-# settle: one writable node, the others secondary, within SETTLE_WAIT_MS;
-# the primary's three replicas up to date within RESYNC_WAIT. Then the
-# writer is stopped and moved to the primary (the same node or a new
-# one): the file system is unmounted everywhere, ext4 on the primary's
-# /dev/qrep0 must be fsck-clean (fsck.ext4 -fn after a journal replay),
-# every record acknowledged so far in this schedule must read back whole
-# with every cache dropped, and `qrepctl verify` must find 0 mismatched
-# blocks on the three replicas; a new writer starts there.
+# be writable within FAILOVER_WAIT_MS. Once another node is writable at
+# a newer epoch than the writer's node had, that node is deposed: its
+# writer must not acknowledge more than the batch whose fsync was under
+# way (a majority of the targets holds the newer epoch, so no write of
+# the older one can complete), watched for DEPOSED_WATCH_MS at least;
+# more is a stale primary and fails the case. Then the heal (the churn
+# stopped first), and the cluster must settle: one writable node, the
+# others secondary, within SETTLE_WAIT_MS; the primary's three replicas
+# up to date within RESYNC_WAIT. Then the writer and the churn are
+# stopped (a churn pass that read back other data than it wrote fails
+# the case, whatever the roles did; any other error of either, only on a
+# node that kept the role) and moved to the primary (the same node or a
+# new one): the file system is unmounted everywhere, ext4 on the
+# primary's /dev/qrep0 must be fsck-clean (fsck.ext4 -fn after a journal
+# replay), every record acknowledged so far in this schedule must read
+# back whole with every cache dropped, and `qrepctl verify` must find 0
+# mismatched blocks on the three replicas; a new writer and churn start
+# there.
 #
 # Not in the schedule: a node cut off from both others (vm_link off, or
 # two cuts at once). A lone node raises its own target's epoch when it
@@ -76,9 +92,12 @@
 #                    with new stores (default 1: make check; make nemesis
 #                    NEMESIS_RUNS=N runs N)
 #   NEMESIS_FAULTS   faults per schedule (default 4)
+#   NEMESIS_KINDS    the kinds drawn from (default: all but blackout;
+#                    see KINDS_DEFAULT), part of what a replay needs
 #
 # At the end it prints the figures: schedules run, faults injected,
-# records acknowledged, records lost, split brains, fsck errors, detector
+# records acknowledged, records lost, split brains, fsck errors, stale
+# acknowledgments, churn passes checked, churn bad reads, detector
 # reports (lines of the guests' console logs that qemu/kernel-log-patterns
 # matches).
 #
@@ -139,6 +158,9 @@ SETTLE_WAIT_MS=$((FACTOR * T_MS))
 HOLD_MIN_MS=$((IO_TIMEOUT_MS + HB_TIMEOUT_MS))
 HOLD_SPREAD_MS=$IO_TIMEOUT_MS
 POLL_MS=500		# the hold's polling of every node's role
+# How long a deposed primary's writer is watched at least: above the
+# io-timeout (a write refused by a fenced target is seen by then).
+DEPOSED_WATCH_MS=$((FACTOR * IO_TIMEOUT_MS / 2))
 
 # Not from the election: a resync copies what a replica missed.
 RESYNC_WAIT=240		# seconds from the settle to three replicas up to date
@@ -154,6 +176,16 @@ CHECK_TRIES=3
 # --- what is drawn --------------------------------------------------------
 
 FSYNC_EVERY=16		# the writer's records per fsync
+# Beside the writer, from its start to the heal: the churn, fio's random
+# 4 KiB O_DIRECT overwrites of a CHURN_MIB file on the same ext4, an
+# fsync every FSYNC_EVERY, CHURN_IOPS a second, in passes that each write
+# every block once and then read every block back and check it (crc32c):
+# the stores always have writes and flushes in flight when a fault
+# strikes, and every read the churn makes is checked. (Stopped at the
+# heal: a resync yields to the application's I/O.)
+CHURN_MIB=1
+CHURN_IOPS=100
+CHURN_STOP_WAIT=60	# seconds for a churn pass to end once stopped
 # Before a fault, the writer has ACK_BATCHES_MIN plus up to
 # ACK_BATCHES_SPREAD - 1 more batches acknowledged.
 ACK_BATCHES_MIN=2
@@ -164,7 +196,13 @@ NETEM_LOSS_MAX_PCT=30	# netem loss, up to this
 # a slow replica, sometimes one its io-timeout fails.
 DISK_DELAY_MIN_MS=50
 DISK_DELAY_SPREAD_MS=$((2 * IO_TIMEOUT_MS))
-KINDS=(poweroff cut oneway netem slowdisk faildisk killqrepd)
+# The kinds of fault a schedule draws from (NEMESIS_KINDS). blackout is
+# not among the default ones while Documentation/durability.rst's
+# scenario 14 is open (found by it: a torn block whose write no replica
+# kept stays torn, and verify reports it).
+KINDS_KNOWN="poweroff cut oneway netem slowdisk faildisk killqrepd blackout"
+KINDS_DEFAULT="poweroff cut oneway netem slowdisk faildisk killqrepd"
+read -r -a KINDS <<<"${NEMESIS_KINDS:-$KINDS_DEFAULT}"
 
 # --- the resource, the VMs ------------------------------------------------
 
@@ -172,8 +210,17 @@ SIZE=64M		# the device
 DISK_SIZE=256M		# each node's disk: ext4 with the store
 TARGET_PORT=7801
 QREPD_PORT=7901
-WRITEBACK_EXPIRE_CS=25	# the guests' dirty pages go out soon (disk.sh)
-WRITEBACK_INTERVAL_CS=10
+# The guests' dirty page writeback (disk.sh), drawn per schedule: fast
+# (a power-off finds some of the newest writes on disk and some not, as
+# a real crash does) or slow (what a target did not flush is still in
+# its page cache seconds later, and a power-off loses it: a target that
+# acknowledged a FLUSH without making the writes durable shows).
+WRITEBACK_FAST_EXPIRE_CS=25
+WRITEBACK_FAST_INTERVAL_CS=10
+WRITEBACK_SLOW_EXPIRE_CS=500
+WRITEBACK_SLOW_INTERVAL_CS=100
+WRITEBACK_EXPIRE_CS=$WRITEBACK_FAST_EXPIRE_CS	# this schedule's
+WRITEBACK_INTERVAL_CS=$WRITEBACK_FAST_INTERVAL_CS
 DM_NAME=qstore
 NODE_DIR=/run/qrep-test
 CONF=$NODE_DIR/r0.conf
@@ -182,14 +229,23 @@ STORE_MNT=$NODE_DIR/store
 STORE=$STORE_MNT/r0.store
 MNT=$NODE_DIR/mnt
 RECORDS=$MNT/records
+CHURN=$MNT/churn
 
 CASES_PER_RUN=$((1 + 3 * FAULTS + 1))
 CASES=$((RUNS * CASES_PER_RUN))
 
 ktap_plan "$CASES"
+kinds_known() {
+	local k
+	[ ${#KINDS[@]} -gt 0 ] || return 1
+	for k in "${KINDS[@]}"; do
+		[[ " $KINDS_KNOWN " == *" $k "* ]] || return 1
+	done
+}
 if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]] || ! [[ $FAULTS =~ ^[1-9][0-9]*$ ]] ||
-	! [[ $SEED =~ ^[0-9]+$ ]]; then
-	ktap_diag "NEMESIS_RUNS, NEMESIS_FAULTS: numbers from 1; NEMESIS_SEED: a number"
+	! [[ $SEED =~ ^[0-9]+$ ]] || ! kinds_known; then
+	ktap_diag "NEMESIS_RUNS, NEMESIS_FAULTS: numbers from 1; NEMESIS_SEED: a number;" \
+		"NEMESIS_KINDS: some of $KINDS_KNOWN"
 	for ((i = 1; i <= CASES; i++)); do
 		ktap_report "nemesis case $i" 1
 	done
@@ -197,7 +253,9 @@ if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]] || ! [[ $FAULTS =~ ^[1-9][0-9]*$ ]] ||
 fi
 ktap_need_tools nemesis "$CASES" "make deps, make" "$QREP_QEMU" vde_switch \
 	"$QREP_BUILD/bin/qrep-target" "$QREP_BUILD/bin/qrepctl" "$QREP_BUILD/bin/qrepd"
-ktap_diag "seed $SEED: $RUNS schedule(s) of $FAULTS faults (NEMESIS_SEED=$SEED replays them)" \
+REPLAY="NEMESIS_FAULTS=$FAULTS NEMESIS_KINDS='${KINDS[*]}'"
+ktap_diag "seed $SEED: $RUNS schedule(s) of $FAULTS faults of: ${KINDS[*]}" \
+	"(NEMESIS_SEED=$SEED $REPLAY replays them)" \
 	"deadlines: failover ${FAILOVER_WAIT_MS} ms, settle ${SETTLE_WAIT_MS} ms," \
 	"holds ${HOLD_MIN_MS}-$((HOLD_MIN_MS + HOLD_SPREAD_MS)) ms, resync ${RESYNC_WAIT} s"
 
@@ -213,6 +271,9 @@ FIG_LOST=0
 FIG_SPLIT=0
 FIG_FSCK=0
 FIG_DETECTOR=0
+FIG_CHURN=0	# churn passes written and read back whole
+FIG_BADREAD=0	# churn passes that read back other data than written
+FIG_STALE=0	# records a deposed primary acknowledged
 
 # --- the schedule ---------------------------------------------------------
 
@@ -244,14 +305,24 @@ draw_schedule() {
 			;;
 		faildisk) FAULT[$f]="faildisk S$((1 + RANDOM % 2))" ;;
 		killqrepd) FAULT[$f]="killqrepd P" ;;
+		blackout) FAULT[$f]="blackout" ;;
 		esac
 		HOLD[$f]=$((HOLD_MIN_MS + RANDOM % HOLD_SPREAD_MS))
 		ACKS[$f]=$(((ACK_BATCHES_MIN + RANDOM % ACK_BATCHES_SPREAD) * FSYNC_EVERY))
 	done
+	# (After the faults: a seed draws the same faults as before.)
+	if ((RANDOM % 2)); then
+		WRITEBACK_EXPIRE_CS=$WRITEBACK_SLOW_EXPIRE_CS
+		WRITEBACK_INTERVAL_CS=$WRITEBACK_SLOW_INTERVAL_CS
+	else
+		WRITEBACK_EXPIRE_CS=$WRITEBACK_FAST_EXPIRE_CS
+		WRITEBACK_INTERVAL_CS=$WRITEBACK_FAST_INTERVAL_CS
+	fi
 }
 
 print_schedule() {
 	local f
+	echo "  writeback: dirty pages written out after $((WRITEBACK_EXPIRE_CS * 10)) ms"
 	for ((f = 1; f <= FAULTS; f++)); do
 		echo "  fault $f: ${FAULT[$f]} for ${HOLD[$f]} ms, after ${ACKS[$f]} records acknowledged"
 	done
@@ -380,6 +451,25 @@ g_store_back() {
 	mount -t ext4 "/dev/mapper/$DM_NAME" "$STORE_MNT" && g_target_start
 }
 
+# g_churn STOP TAG: fio's passes over the churn file until STOP exists
+# (see CHURN_MIB): each pass writes every block once, in a random order,
+# and reads every block back and checks it. A finished pass adds a line
+# to $QREP_CTL/churn.TAG.passes; a failed one leaves fio's output in
+# $QREP_CTL/churn.TAG.err and ends it, status 1.
+g_churn() {
+	local out=$NODE_DIR/churn.$2.out
+	while [ ! -e "$1" ]; do
+		if ! fio --name=churn --filename="$CHURN" --size="${CHURN_MIB}M" \
+			--rw=randwrite --bs=4k --direct=1 --fsync="$FSYNC_EVERY" \
+			--rate_iops="$CHURN_IOPS" --randrepeat=0 \
+			--verify=crc32c --do_verify=1 --verify_fatal=1 >"$out" 2>&1; then
+			cp "$out" "$QREP_CTL/churn.$2.err"
+			return 1
+		fi
+		echo pass >>"$QREP_CTL/churn.$2.passes"
+	done
+}
+
 # g_uptodate: every replica of this node's device is up to date.
 g_uptodate() {
 	[ "$(qrepctl status 0 2>/dev/null | awk '$1 == "replica" && $4 == "up-to-date"' | wc -l)" = 3 ]
@@ -389,8 +479,9 @@ g_uptodate() {
 g_unmount() {
 	local pid
 	if [ -f "$NODE_DIR/writer.pid" ]; then
+		# Each a session leader: its whole group (fio too).
 		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
+			kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null
 		done <"$NODE_DIR/writer.pid"
 		rm -f "$NODE_DIR/writer.pid"
 	fi
@@ -409,10 +500,11 @@ guest() {
 NODE=$i CLUSTER_NET=$CLUSTER_NET NODE_DIR=$NODE_DIR CONF=$CONF SECRET=$SECRET
 STORE_MNT=$STORE_MNT STORE=$STORE MNT=$MNT RECORDS=$RECORDS DM_NAME=$DM_NAME
 SIZE=$SIZE UUID=${UUID:-} TARGET_PORT=$TARGET_PORT SETUP_WAIT=$SETUP_WAIT
+CHURN=$CHURN CHURN_MIB=$CHURN_MIB CHURN_IOPS=$CHURN_IOPS FSYNC_EVERY=$FSYNC_EVERY
 WRITEBACK_EXPIRE_CS=$WRITEBACK_EXPIRE_CS WRITEBACK_INTERVAL_CS=$WRITEBACK_INTERVAL_CS
 $(declare -f g_iface g_state g_target_pid g_target_start g_qrepd_start g_store_fs \
 	g_node_up g_link_setup g_link_drop g_link_shape g_link_heal g_store_back \
-	g_uptodate g_unmount)
+	g_churn g_uptodate g_unmount)
 $*"
 }
 
@@ -432,6 +524,10 @@ WRITER_EPOCH=""	# the primary's epoch when the writer started
 NTAG=0
 TAGS=()		# this schedule's writers, their logs in WORK/acked.TAG
 RUN=0		# the schedule (1..RUNS)
+CHURN_RESULT=""	# how the last churn ended (churn_stop)
+DEPOSED_AT=""	# the writer's acknowledged records when its node was deposed
+DEPOSED_MS=""	# when that was seen
+DEPOSED_BY=""	# by whom
 declare -A STATE=() EPOCH=()
 
 # states I...: read each node's device state and epoch, at once, into
@@ -502,7 +598,8 @@ role() {
 
 acked() { records_acked "$(ctl "$WRITER_NODE")" "$1"; }
 
-# writer_start: a new writer on the primary (its file system mounted).
+# writer_start: a new writer on the primary (its file system mounted),
+# and the churn beside it.
 writer_start() {
 	NTAG=$((NTAG + 1))
 	WRITER=w$NTAG
@@ -514,7 +611,57 @@ setsid bash -c '. selftests/lib/records.sh
 records_writer \"\$@\"; echo \$? >\$QREP_CTL/writer.$WRITER.rc' writer \
 	\$RECORDS \$QREP_CTL/acked.$WRITER $WRITER 1 \$NODE_DIR/stop.$WRITER \
 	\$QREP_CTL/writer.$WRITER.err $FSYNC_EVERY </dev/null >/dev/null 2>&1 &
+echo \$! >>\$NODE_DIR/writer.pid
+rm -f \$NODE_DIR/stop.churn.$WRITER \$QREP_CTL/churn.$WRITER.*
+export NODE_DIR CHURN CHURN_MIB CHURN_IOPS FSYNC_EVERY
+export -f g_churn
+setsid bash -c 'g_churn \"\$@\"; echo \$? >\$QREP_CTL/churn.$WRITER.rc' churn \
+	\$NODE_DIR/stop.churn.$WRITER $WRITER </dev/null >/dev/null 2>&1 &
 echo \$! >>\$NODE_DIR/writer.pid"
+}
+
+# churn_halt: the churn ends its pass and stops (writer_stop waits).
+churn_halt() {
+	[ -n "$WRITER" ] && [ "$WRITER_LOST" = 0 ] && alive "$WRITER_NODE" || return 0
+	guest "$WRITER_NODE" "touch \$NODE_DIR/stop.churn.$WRITER" || true
+}
+
+# churn_stop TAG: wait for the churn to end; its passes to the figures.
+# A pass that read back what it had not written fails it whatever the
+# roles did (a deposed primary's read must fail, never return stale
+# data); any other failure only on a node that kept the role, as for the
+# writer (writer_stop). CHURN_RESULT: ok, lost (its node lost power),
+# badread or failed.
+churn_stop() {
+	local tag=$1 dir end=$((SECONDS + CHURN_STOP_WAIT)) rc passes
+	dir=$(ctl "$WRITER_NODE")
+	if [ "$WRITER_LOST" = 1 ] || ! alive "$WRITER_NODE"; then
+		echo "churn $tag went with node$WRITER_NODE's power"
+		CHURN_RESULT=lost
+		return 0
+	fi
+	guest "$WRITER_NODE" "touch \$NODE_DIR/stop.churn.$tag" || true
+	until [ -s "$dir/churn.$tag.rc" ] || [ "$SECONDS" -ge "$end" ]; do
+		sleep 0.2
+	done
+	rc=$(cat "$dir/churn.$tag.rc" 2>/dev/null || echo "not ended")
+	passes=$( { wc -l <"$dir/churn.$tag.passes"; } 2>/dev/null || echo 0)
+	FIG_CHURN=$((FIG_CHURN + passes))
+	echo "churn $tag on node$WRITER_NODE: $passes passes written and read back, status $rc"
+	if [ "$rc" = 0 ]; then
+		CHURN_RESULT=ok
+		return 0
+	fi
+	grep -E -i -e 'verify failed|bad magic|bad header|verify:' "$dir/churn.$tag.err" 2>/dev/null |
+		head -n 5 | sed 's/^/  /'
+	if grep -q -E -i -e 'verify failed|bad magic|bad header|verify:' "$dir/churn.$tag.err" 2>/dev/null; then
+		echo "churn $tag read back data other than it wrote"
+		FIG_BADREAD=$((FIG_BADREAD + 1))
+		CHURN_RESULT=badread
+		return 0
+	fi
+	grep -E -i 'error' "$dir/churn.$tag.err" 2>/dev/null | head -n 3 | sed 's/^/  /'
+	CHURN_RESULT=failed
 }
 
 # writer_save: keep the writer's log of acknowledged records in WORK
@@ -530,12 +677,13 @@ writer_save() {
 
 # writer_stop: the writer ends its batch and stops (or, on a node that
 # lost its role or its power, is killed: its writes may hang or fail);
-# its log saved.
+# its log saved. Then the churn, likewise.
 writer_stop() {
 	local end=$((SECONDS + WRITER_STOP_WAIT)) rc tag=$WRITER
 	[ -n "$WRITER" ] || return 0
 	if [ "$WRITER_LOST" = 1 ]; then
 		echo "writer $WRITER went with node$WRITER_NODE's power: $(wc -l <"$WORK/acked.$WRITER") records acknowledged"
+		churn_stop "$tag"
 		WRITER="" WRITER_LOST=0
 		return 0
 	fi
@@ -544,20 +692,23 @@ writer_stop() {
 		until records_writer_ended "$(ctl "$WRITER_NODE")" "$WRITER" || [ "$SECONDS" -ge "$end" ]; do
 			sleep 0.2
 		done
-		guest "$WRITER_NODE" g_unmount || true
 	fi
+	churn_stop "$tag"
+	! alive "$WRITER_NODE" || guest "$WRITER_NODE" g_unmount || true
 	writer_save
 	rc=$(cat "$(ctl "$WRITER_NODE")/writer.$WRITER.rc" 2>/dev/null || echo "killed")
 	echo "writer $WRITER on node$WRITER_NODE: $(wc -l <"$WORK/acked.$WRITER") records acknowledged, status $rc"
 	WRITER=""
-	[ "$rc" != 0 ] || return 0
+	[ "$CHURN_RESULT" != badread ] || return 1
+	[ "$rc" != 0 ] || [ "$CHURN_RESULT" != ok ] || return 0
 	sed 's/^/  /' "$(ctl "$WRITER_NODE")/writer.$tag.err" 2>/dev/null | tail -n 3
 	# An error may reach the file system of a primary that lost its
 	# role, never that of one that kept it: a failed replica is dropped
 	# and the writes go on.
 	states "$WRITER_NODE"
 	if [ "${STATE[$WRITER_NODE]}" = writable ] && [ "${EPOCH[$WRITER_NODE]}" = "$WRITER_EPOCH" ]; then
-		echo "the writer failed on node$WRITER_NODE, still the primary at epoch $WRITER_EPOCH"
+		echo "the writer (status $rc) or the churn ($CHURN_RESULT) failed on node$WRITER_NODE," \
+			"still the primary at epoch $WRITER_EPOCH"
 		return 1
 	fi
 }
@@ -722,6 +873,7 @@ inject() {
 		wait_settled && settled 0 || return 1
 	done
 	FIG_FAULTS=$((FIG_FAULTS + 1))
+	[ "$kind" != blackout ] || WHO_A="1 node2 node3"
 	echo "fault $f: ${FAULT[$f]}: node$WHO_A${WHO_B:+ node$WHO_B} (primary node$PRIMARY," \
 		"writer $WRITER: $(acked "$WRITER") acknowledged)"
 	case $kind in
@@ -745,12 +897,25 @@ inject() {
 	slowdisk) guest "$WHO_A" "dm_set \$DM_NAME delay $args" || return 1 ;;
 	faildisk) guest "$WHO_A" "dm_set \$DM_NAME error-writes" || return 1 ;;
 	killqrepd) guest "$WHO_A" "kill -9 \$(cat \$NODE_DIR/qrepd.pid)" || return 1 ;;
+	blackout)
+		# Every node at once: QEMU is told to quit everywhere first.
+		for w in 1 2 3; do
+			_vm_send "$(_vm_node "$w")/monitor.in" quit
+		done
+		for w in 1 2 3; do
+			vm_crash "$w" || return 1
+		done
+		writer_save
+		WRITER_LOST=1
+		;;
 	esac
 	t0=$(now_ms)
 	FAILED_OVER=""
+	DEPOSED_AT="" DEPOSED_MS=""
 	while [ $(($(now_ms) - t0)) -lt "${HOLD[$f]}" ]; do
 		states 1 2 3
 		split_brain && { states_line; rc=1; }
+		deposed_watch
 		if [ "$a" = P ] && [ -z "$FAILED_OVER" ] && { [ "$kind" = poweroff ] || [ "$kind" = killqrepd ]; }; then
 			for w in $(writable_nodes); do
 				[ "$w" = "$WHO_A" ] || FAILED_OVER=$(($(now_ms) - t0))
@@ -764,6 +929,7 @@ inject() {
 		while [ -z "$FAILED_OVER" ] && [ $(($(now_ms) - t0)) -lt "$FAILOVER_WAIT_MS" ]; do
 			states 1 2 3
 			split_brain && rc=1
+			deposed_watch
 			for w in $(writable_nodes); do
 				[ "$w" = "$WHO_A" ] || FAILED_OVER=$(($(now_ms) - t0))
 			done
@@ -776,7 +942,50 @@ inject() {
 			echo "another node writable $FAILED_OVER ms after the fault"
 		fi
 	fi
+	deposed_check || rc=1
 	return "$rc"
+}
+
+# deposed_watch: once a node other than the writer's is writable at an
+# epoch above the one the writer started at, the writer's node is
+# deposed: a majority of the targets accepted the newer epoch, so no
+# write of the older one can reach W of them any more. DEPOSED_AT: the
+# records the writer had acknowledged when that was first seen.
+deposed_watch() {
+	local w
+	[ -n "$WRITER" ] && [ "$WRITER_LOST" = 0 ] && [ -z "$DEPOSED_AT" ] || return 0
+	for w in $(writable_nodes); do
+		if [ "$w" != "$WRITER_NODE" ] && [ "${EPOCH[$w]}" -gt "$WRITER_EPOCH" ]; then
+			DEPOSED_AT=$(acked "$WRITER")
+			DEPOSED_MS=$(now_ms)
+			DEPOSED_BY="node$w, writable at epoch ${EPOCH[$w]}"
+			return 0
+		fi
+	done
+}
+
+# deposed_check: a deposed writer's node acknowledged at most the batch
+# whose fsync was under way when it was deposed (FSYNC_EVERY records)
+# over DEPOSED_WATCH_MS at least, unless it is the primary again, of a
+# newer epoch still (its held writes may then complete).
+deposed_check() {
+	local n
+	[ -n "$DEPOSED_AT" ] || return 0
+	while [ $(($(now_ms) - DEPOSED_MS)) -lt "$DEPOSED_WATCH_MS" ]; do
+		sleep "$(printf '0.%03d' "$POLL_MS")"
+	done
+	n=$(($(acked "$WRITER") - DEPOSED_AT))
+	echo "node$WRITER_NODE (writer $WRITER, epoch $WRITER_EPOCH) deposed by $DEPOSED_BY:" \
+		"$n records acknowledged since, $(($(now_ms) - DEPOSED_MS)) ms on"
+	[ "$n" -gt "$FSYNC_EVERY" ] || return 0
+	states 1 2 3
+	if [ "${STATE[$WRITER_NODE]}" = writable ] && [ "${EPOCH[$WRITER_NODE]}" -gt "$WRITER_EPOCH" ]; then
+		echo "node$WRITER_NODE is the primary again, at epoch ${EPOCH[$WRITER_NODE]}: $(states_line)"
+		return 0
+	fi
+	echo "STALE PRIMARY: node$WRITER_NODE acknowledged $n records after $DEPOSED_BY: $(states_line)"
+	FIG_STALE=$((FIG_STALE + n))
+	return 1
 }
 
 # heal F: undo fault F; the cluster settles: one primary, three replicas
@@ -784,7 +993,9 @@ inject() {
 heal() {
 	local f=$1 kind
 	read -r kind _ <<<"${FAULT[$f]}"
+	churn_halt
 	case $kind in
+	blackout) boot_all || return 1 ;;
 	poweroff)
 		vm_start "$WHO_A" || return 1
 		node_up "$WHO_A" 0 && guest "$WHO_A" g_qrepd_start || return 1
@@ -797,6 +1008,23 @@ heal() {
 	esac
 	echo "healed"
 	wait_settled
+}
+
+# boot_all: every node boots on its disk (at once), its store is
+# checked and its target started, then qrepd everywhere.
+boot_all() {
+	local i pids=() rc=0
+	for i in 1 2 3; do
+		{ vm_start "$i" && node_up "$i" 0; } >"$WORK/boot.$i" 2>&1 &
+		pids[i]=$!
+	done
+	for i in 1 2 3; do
+		wait "${pids[i]}" || { cat "$WORK/boot.$i"; rc=1; }
+	done
+	[ "$rc" = 0 ] || return 1
+	for i in 1 2 3; do
+		guest "$i" g_qrepd_start || return 1
+	done
 }
 
 # wait_settled: one writable node, the others secondary, within
@@ -908,6 +1136,7 @@ for ((RUN = 1; RUN <= RUNS; RUN++)); do
 	WORK="" PRIMARY="" WRITER="" WRITER_LOST=0 NTAG=0 TAGS=()
 	CLUSTER_DIR=""
 	lost0=$FIG_LOST split0=$FIG_SPLIT fsck0=$FIG_FSCK fails0=$KTAP_FAIL
+	stale0=$FIG_STALE bad0=$FIG_BADREAD
 	step "schedule $RUN: three VMs, stores on dm on their disks, qrepd elects a primary, ext4, the writer" \
 		"the set-up failed" setup
 	for ((f = 1; f <= FAULTS; f++)); do
@@ -928,11 +1157,12 @@ for ((RUN = 1; RUN <= RUNS; RUN++)); do
 	ktap_step "schedule $RUN: every console log is clean" finish
 	if [ "$KTAP_FAIL" -gt "$fails0" ]; then
 		ktap_diag "schedule $RUN FAILED: replay it with NEMESIS_SEED=$seed NEMESIS_RUNS=1" \
-			"NEMESIS_FAULTS=$FAULTS; its faults:"
+			"$REPLAY; its faults:"
 		print_schedule | sed 's/^/# /'
 		ktap_diag "its logs: $CLUSTER_DIR" \
 			"($((FIG_LOST - lost0)) records lost, $((FIG_SPLIT - split0)) split brains," \
-			"$((FIG_FSCK - fsck0)) fsck errors)"
+			"$((FIG_FSCK - fsck0)) fsck errors, $((FIG_STALE - stale0)) stale acknowledgments," \
+			"$((FIG_BADREAD - bad0)) churn bad reads)"
 	fi
 done
 
@@ -943,5 +1173,8 @@ ktap_diag "nemesis figures:" \
 	"  records lost         $FIG_LOST" \
 	"  split brains         $FIG_SPLIT" \
 	"  fsck errors          $FIG_FSCK" \
+	"  stale acknowledgments $FIG_STALE" \
+	"  churn passes checked $FIG_CHURN" \
+	"  churn bad reads      $FIG_BADREAD" \
 	"  detector reports     $FIG_DETECTOR"
 ktap_finish
