@@ -4,13 +4,13 @@
  * selftests, until qrepctl covers them.
  *
  *   replica_tool create --size SIZE [--index N] [--uuid UUID]
- *                       [--epoch E] [--io-timeout-ms MS]
+ *                       [--epoch E] [--io-timeout-ms MS] [--quorum N]
  *   replica_tool add --dev N --slot S --target HOST:PORT [--name NAME]
  *                    [--stale]
  *   replica_tool remove --dev N --slot S
  *   replica_tool status --dev N
  *   replica_tool fake --dev N --slot S --mode MODE [--op read|write|flush]
- *                     [--wait-ms MS]
+ *                     [--wait-ms MS] [--size SIZE]
  *   replica_tool check --dev N
  *
  * add connects to a qrep-target, does the handshake with the device's
@@ -26,7 +26,15 @@
  * fake_modes): every request, or with --op only that kind (the others
  * get a correct answer, a READ all zeros). It exits 0 once the kernel
  * has failed the replica, printing the reason, or 1 after --wait-ms
- * (default 20000).
+ * (default 20000). Two modes are no broken target but a small store of
+ * --size bytes in memory: "store" answers like a target, "store-late"
+ * too but holds its WRITE replies and sends them late and in reverse
+ * order (see store_serve). Those serve until the kernel closes the
+ * connection and exit 0 then, printing "closed", or 1 if --wait-ms runs
+ * out or the replica fails first.
+ *
+ * create --quorum N makes a quorum-mode device of N replicas with the
+ * default (majority) quorums.
  *
  * check feeds QREP_CMD_REPLICA_ADD and friends bad input (wrong kinds of
  * file descriptor, bad names, slots, flags, read-only attributes) on
@@ -78,6 +86,7 @@ struct opts {
 	const char *mode;
 	const char *op;
 	uint64_t wait_ms;
+	uint32_t quorum;
 };
 
 static int usage(void)
@@ -85,12 +94,13 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: replica_tool create --size SIZE [--index N] [--uuid UUID]\n"
 		"                           [--epoch E] [--io-timeout-ms MS]\n"
+		"                           [--quorum N]\n"
 		"       replica_tool add --dev N --slot S --target HOST:PORT\n"
 		"                        [--name NAME] [--stale]\n"
 		"       replica_tool remove --dev N --slot S\n"
 		"       replica_tool status --dev N\n"
 		"       replica_tool fake --dev N --slot S --mode MODE [--op OP]\n"
-		"                         [--wait-ms MS]\n"
+		"                         [--wait-ms MS] [--size SIZE]\n"
 		"       replica_tool check --dev N\n");
 	return 2;
 }
@@ -111,6 +121,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "wait-ms", required_argument, NULL, 'w' },
 		{ "op", required_argument, NULL, 'o' },
+		{ "quorum", required_argument, NULL, 'q' },
 		{ 0 }
 	};
 	uint64_t v;
@@ -165,6 +176,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			o->op = optarg;
+			break;
+		case 'q':
+			if (qrep_parse_u64(optarg, &v) || !v || v > QREP_MAX_REPLICAS)
+				return -1;
+			o->quorum = (uint32_t)v;
 			break;
 		default:
 			return -1;
@@ -221,6 +237,10 @@ static int cmd_create(const struct opts *o)
 	if (o->io_timeout_ms)
 		mnl_attr_put_u32(nlh, QREP_A_DEV_IO_TIMEOUT_MS,
 				 (uint32_t)o->io_timeout_ms);
+	if (o->quorum) {
+		mnl_attr_put_u32(nlh, QREP_A_DEV_MODE, QREP_MODE_QUORUM);
+		mnl_attr_put_u32(nlh, QREP_A_DEV_REPLICAS, o->quorum);
+	}
 	ret = qrep_genl_talk(&g, nlh, print_created, NULL);
 	if (ret)
 		ret = genl_fail(&g, "create", ret);
@@ -436,6 +456,9 @@ enum fake_mode {
 	FAKE_GARBAGE,
 	FAKE_GOOD,
 	FAKE_STALL_DATA,
+	FAKE_ZERO_HANDLE,
+	FAKE_STORE,
+	FAKE_STORE_LATE,
 };
 
 static const char *const fake_modes[] = {
@@ -455,6 +478,9 @@ static const char *const fake_modes[] = {
 	[FAKE_GARBAGE] = "garbage",
 	[FAKE_GOOD] = "good",
 	[FAKE_STALL_DATA] = "stall-data",
+	[FAKE_ZERO_HANDLE] = "zero-handle",
+	[FAKE_STORE] = "store",
+	[FAKE_STORE_LATE] = "store-late",
 };
 
 static int fake_mode_of(const char *name)
@@ -586,6 +612,14 @@ static int fake_answer(int fd, enum fake_mode mode,
 		/* The header promises data that never comes: keep quiet. */
 		send_reply(fd, QREP_REPLY_MAGIC, QREP_OK, req->handle, n, 0);
 		return 1;
+	case FAKE_ZERO_HANDLE:
+		/* A correct answer, then one to a handle never issued. */
+		if (send_good_reply(fd, req))
+			return -EPIPE;
+		return send_reply(fd, QREP_REPLY_MAGIC, QREP_OK, 0, 0, 0);
+	case FAKE_STORE:
+	case FAKE_STORE_LATE:
+		break;	/* store_serve() */
 	}
 	return -EINVAL;
 }
@@ -706,6 +740,144 @@ static int fake_serve(struct qrep_genl *g, const struct opts *o, int fd,
 	return 1;
 }
 
+/*
+ * The store modes: a device of --size bytes in memory, each block with
+ * the version it was last written at (a WRITE keeps only blocks it makes
+ * newer, as a target does). "store-late" holds its WRITE replies, up to
+ * STORE_HELD of them, and sends them newest first once that many are
+ * held or the kernel has been quiet for POLL_MS: late (in quorum mode
+ * after the write completed on the others) and out of order.
+ */
+#define STORE_HELD	16
+
+struct store {
+	uint8_t *data;
+	uint64_t *versions;
+	uint64_t blocks;
+	uint64_t held[STORE_HELD];	/* WRITE handles not yet answered */
+	unsigned int nheld;
+};
+
+static int store_release(int fd, struct store *st)
+{
+	while (st->nheld)
+		if (send_reply(fd, QREP_REPLY_MAGIC, QREP_OK,
+			       st->held[--st->nheld], 0, 0))
+			return -EPIPE;
+	return 0;
+}
+
+static int store_send_blocks(int fd, const struct store *st,
+			     const struct qrep_req_msg *req, bool data)
+{
+	uint8_t versions[QREP_MAX_REQ_BLOCKS * 8];
+	uint32_t i, j;
+
+	for (i = 0; i < req->nblocks; i++)
+		for (j = 0; j < 8; j++)
+			versions[i * 8 + j] =
+				(uint8_t)(st->versions[req->block + i] >> (56 - 8 * j));
+	if (send_reply(fd, QREP_REPLY_MAGIC, QREP_OK, req->handle,
+		       req->nblocks, 0) ||
+	    qrep_write_full(fd, versions, (size_t)req->nblocks * 8))
+		return -EPIPE;
+	if (data && qrep_write_full(fd, st->data + req->block * QREP_BLOCK_SIZE,
+				    (size_t)req->nblocks * QREP_BLOCK_SIZE))
+		return -EPIPE;
+	return 0;
+}
+
+static int store_answer(int fd, struct store *st,
+			const struct qrep_req_msg *req, const uint8_t *payload,
+			bool late)
+{
+	uint64_t b = req->block;
+	uint32_t i;
+
+	if (req->op == QREP_OP_FLUSH)
+		return send_reply(fd, QREP_REPLY_MAGIC, QREP_OK, req->handle,
+				  0, 0);
+	if (b > st->blocks || req->nblocks > st->blocks - b ||
+	    req->nblocks > QREP_MAX_REQ_BLOCKS)
+		return send_reply(fd, QREP_REPLY_MAGIC, QREP_ERR_RANGE,
+				  req->handle, 0, 0);
+	switch (req->op) {
+	case QREP_OP_READ:
+	case QREP_OP_VERSIONS:
+		return store_send_blocks(fd, st, req, req->op == QREP_OP_READ);
+	case QREP_OP_WRITE:
+		for (i = 0; i < req->nblocks; i++) {
+			if (req->version <= st->versions[b + i])
+				continue;
+			st->versions[b + i] = req->version;
+			memcpy(st->data + (b + i) * QREP_BLOCK_SIZE,
+			       payload + (size_t)i * QREP_BLOCK_SIZE,
+			       QREP_BLOCK_SIZE);
+		}
+		if (!late)
+			return send_reply(fd, QREP_REPLY_MAGIC, QREP_OK,
+					  req->handle, 0, 0);
+		st->held[st->nheld++] = req->handle;
+		return st->nheld == STORE_HELD ? store_release(fd, st) : 0;
+	default:
+		return send_reply(fd, QREP_REPLY_MAGIC, QREP_ERR_INVAL,
+				  req->handle, 0, 0);
+	}
+}
+
+static int store_serve(const struct opts *o, int fd, bool late)
+{
+	static uint8_t payload[QREP_MAX_REQ_BLOCKS * QREP_BLOCK_SIZE];
+	uint64_t deadline = now_ms() + o->wait_ms, len;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint8_t hdr[QREP_REQ_SIZE];
+	struct qrep_req_msg req;
+	struct store st = { 0 };
+	int ret = 1, n;
+
+	st.blocks = o->size / QREP_BLOCK_SIZE;
+	st.data = calloc(st.blocks, QREP_BLOCK_SIZE);
+	st.versions = calloc(st.blocks, sizeof(*st.versions));
+	if (!st.data || !st.versions) {
+		fprintf(stderr, "replica_tool: no memory for the store\n");
+		goto out;
+	}
+	while (now_ms() < deadline) {
+		n = poll(&pfd, 1, POLL_MS);
+		if (n < 0 && errno != EINTR)
+			goto out;
+		if (n <= 0) {
+			/* Quiet: the held replies go now. */
+			if (store_release(fd, &st))
+				goto closed;
+			continue;
+		}
+		if (qrep_read_full(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr))
+			goto closed;
+		qrep_req_decode(hdr, &req);
+		len = qrep_req_payload_bytes(&req);
+		if (len > sizeof(payload)) {
+			fprintf(stderr, "replica_tool: %" PRIu64
+				" bytes of data in a request\n", len);
+			goto out;
+		}
+		if (len && qrep_read_full(fd, payload, len) != (ssize_t)len)
+			goto closed;
+		if (store_answer(fd, &st, &req, payload, late))
+			goto closed;
+	}
+	fprintf(stderr, "replica_tool: still connected after %" PRIu64
+		" ms\n", o->wait_ms);
+	goto out;
+closed:
+	printf("closed\n");
+	ret = 0;
+out:
+	free(st.data);
+	free(st.versions);
+	return ret;
+}
+
 static int cmd_fake(const struct opts *o)
 {
 	int mode = fake_mode_of(o->mode);
@@ -713,6 +885,9 @@ static int cmd_fake(const struct opts *o)
 	int ours = -1, theirs = -1, ret;
 
 	if (o->dev < 0 || o->slot < 0 || mode < 0)
+		return usage();
+	if ((mode == FAKE_STORE || mode == FAKE_STORE_LATE) &&
+	    (!o->size || o->size % QREP_BLOCK_SIZE))
 		return usage();
 	if (open_genl(&g))
 		return 1;
@@ -729,7 +904,10 @@ static int cmd_fake(const struct opts *o)
 		ret = genl_fail(&g, "add", ret);
 		goto out_fd;
 	}
-	ret = fake_serve(&g, o, ours, (enum fake_mode)mode);
+	if (mode == FAKE_STORE || mode == FAKE_STORE_LATE)
+		ret = store_serve(o, ours, mode == FAKE_STORE_LATE);
+	else
+		ret = fake_serve(&g, o, ours, (enum fake_mode)mode);
 out_fd:
 	close(ours);
 out_close:

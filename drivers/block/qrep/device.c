@@ -78,6 +78,7 @@ static int qrep_index_alloc(int index, struct netlink_ext_ack *extack)
 static int qrep_tag_set_init(struct qrep_device *dev)
 {
 	struct blk_mq_tag_set *set = &dev->tag_set;
+	int ret;
 
 	set->ops = &qrep_mq_ops;
 	set->nr_hw_queues = 1;
@@ -93,7 +94,18 @@ static int qrep_tag_set_init(struct qrep_device *dev)
 	set->flags = 0;
 	set->timeout = msecs_to_jiffies(dev->config.io_timeout_ms);
 	set->driver_data = dev;
-	return blk_mq_alloc_tag_set(set);
+	/* A handle has QREP_HANDLE_TAG_BITS for the tag: see request.c. */
+	if (WARN_ON_ONCE(qrep_device_tags(dev) > BIT(QREP_HANDLE_TAG_BITS)))
+		return -EINVAL;
+	spin_lock_init(&dev->inflight_lock);
+	dev->inflight = kvcalloc(qrep_device_tags(dev), sizeof(*dev->inflight),
+				 GFP_KERNEL);
+	if (!dev->inflight)
+		return -ENOMEM;
+	ret = blk_mq_alloc_tag_set(set);
+	if (ret)
+		kvfree(dev->inflight);
+	return ret;
 }
 
 void qrep_device_seed_version(struct qrep_device *dev, u64 version)
@@ -229,6 +241,7 @@ err_put_disk:
 	put_disk(disk);
 err_free_tag_set:
 	blk_mq_free_tag_set(&dev->tag_set);
+	kvfree(dev->inflight);
 err_free_index:
 	ida_free(&qrep_index_ida, dev->index);
 err_free_dev:
@@ -255,6 +268,7 @@ static void qrep_device_teardown(struct qrep_device *dev)
 	del_gendisk(dev->disk);
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
+	kvfree(dev->inflight);
 	ida_free(&qrep_index_ida, dev->index);
 	qrep_dirty_free(dev);
 	mutex_destroy(&dev->slots_mutex);

@@ -53,6 +53,15 @@ struct qrep_device {
 	struct gendisk *disk;
 
 	/*
+	 * The request in flight on each driver tag (hardware queue times
+	 * QREP_QUEUE_DEPTH plus tag), under inflight_lock, and the count
+	 * that makes every dispatch's handle new: see request.c.
+	 */
+	spinlock_t inflight_lock;
+	struct qrep_io **inflight;
+	atomic64_t handle_seq;
+
+	/*
 	 * The replicas, by slot (QREP_A_REPLICA_ID). Readers, the I/O path
 	 * among them, use RCU; slots change only under slots_mutex, and a
 	 * replica leaves its slot as described in replica.c.
@@ -125,6 +134,12 @@ void qrep_devices_destroy_all(void);
 
 /* Raises dev->version to at least @version. */
 void qrep_device_seed_version(struct qrep_device *dev, u64 version);
+
+/* Driver tags over all hardware queues: the size of tables kept by tag. */
+static inline unsigned int qrep_device_tags(const struct qrep_device *dev)
+{
+	return dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH;
+}
 
 static inline enum qrep_role qrep_device_role(const struct qrep_device *dev)
 {

@@ -618,17 +618,18 @@ void qrep_quorum_complete(struct qrep_device *dev, struct qrep_io *io)
 		qrep_io_hold(dev, io);
 }
 
-/* Where @handle's late reply is kept, or -1 if it cannot be one of ours. */
+/*
+ * Where @handle's late reply is kept, or -1 if it cannot be one of ours.
+ * A free entry holds handle 0, which is never issued: a reply with handle
+ * 0 must not match it.
+ */
 static int qrep_late_index(struct qrep_replica *r, u64 handle)
 {
-	u32 unique = lower_32_bits(handle);
-	u16 hwq = blk_mq_unique_tag_to_hwq(unique);
-	u16 tag = blk_mq_unique_tag_to_tag(unique);
+	unsigned int tag = qrep_handle_tag(handle);
 
-	if (!r->late || hwq >= r->dev->tag_set.nr_hw_queues ||
-	    tag >= QREP_QUEUE_DEPTH)
+	if (!r->late || !handle || tag >= qrep_device_tags(r->dev))
 		return -1;
-	return hwq * QREP_QUEUE_DEPTH + tag;
+	return tag;
 }
 
 int qrep_late_alloc(struct qrep_replica *r)
@@ -638,8 +639,8 @@ int qrep_late_alloc(struct qrep_replica *r)
 	spin_lock_init(&r->late_lock);
 	if (!qrep_quorum_mode(dev))
 		return 0;
-	r->late = kvcalloc(dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH,
-			   sizeof(*r->late), GFP_KERNEL);
+	r->late = kvcalloc(qrep_device_tags(dev), sizeof(*r->late),
+			   GFP_KERNEL);
 	return r->late ? 0 : -ENOMEM;
 }
 
@@ -754,7 +755,7 @@ bool qrep_late_reply(struct qrep_replica *r, const struct qrep_reply *reply,
 
 void qrep_late_sweep(struct qrep_replica *r)
 {
-	unsigned int i, n = r->dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH;
+	unsigned int i, n = qrep_device_tags(r->dev);
 	struct qrep_late *late;
 
 	if (!r->late)
@@ -781,7 +782,7 @@ static void qrep_late_watch_worker(struct work_struct *work)
 	struct qrep_device *dev = container_of(to_delayed_work(work),
 					       struct qrep_device, late_watch);
 	unsigned long timeout = msecs_to_jiffies(dev->config.io_timeout_ms);
-	unsigned int i, n = dev->tag_set.nr_hw_queues * QREP_QUEUE_DEPTH;
+	unsigned int i, n = qrep_device_tags(dev);
 	struct qrep_replica *silent[QREP_MAX_REPLICAS] = {};
 	struct qrep_replica *r;
 	unsigned int slot;

@@ -151,38 +151,41 @@ static int qrep_reply_check(struct qrep_replica *r,
 
 /*
  * The request that @handle names, if it is waiting for this replica's
- * reply in the dispatch the handle was made for. A READ keeps waiting
- * for us until qrep_receive_done(): only this thread clears a READ's bit
- * for this replica, so nothing else can complete it while its data lands
- * in its pages, and a target that stalls part way through a reply still
+ * reply in the dispatch the handle was made for: found in dev->inflight
+ * under its lock, so it is in flight and cannot be freed meanwhile (see
+ * the handles in request.c), and it then stays in flight for as long as
+ * its pending bit for this replica is set. A READ keeps waiting for us
+ * until qrep_receive_done(): only this thread clears a READ's bit for
+ * this replica, so nothing else can complete it while its data lands in
+ * its pages, and a target that stalls part way through a reply still
  * holds a request whose timer will fail it. A WRITE or FLUSH is claimed
  * here, its bit cleared under the request's lock: in quorum mode
  * qrep_io_detach() may take that bit too, and one of us must win.
+ *
+ * Handle 0 is never issued, and a handle is never issued twice: a reply
+ * to any other handle (a second reply, a made-up one, one for a request
+ * that completed without this replica) finds nothing here.
  */
 static struct qrep_io *qrep_receive_lookup(struct qrep_replica *r,
 					   u64 handle)
 {
-	struct blk_mq_tag_set *set = &r->dev->tag_set;
-	u32 unique = lower_32_bits(handle);
-	u16 hwq = blk_mq_unique_tag_to_hwq(unique);
-	struct request *rq;
+	struct qrep_device *dev = r->dev;
+	unsigned int tag = qrep_handle_tag(handle);
 	struct qrep_io *io;
-	bool ours;
+	bool ours = false;
 
-	if (hwq >= set->nr_hw_queues)
+	if (!handle || tag >= qrep_device_tags(dev))
 		return NULL;
-	rq = blk_mq_tag_to_rq(set->tags[hwq], blk_mq_unique_tag_to_tag(unique));
-	if (!rq || !blk_mq_request_started(rq))
-		return NULL;
-	io = blk_mq_rq_to_pdu(rq);
-	spin_lock(&io->lock);
-	ours = test_bit(r->id, &io->pending);
-	/* The bit, then the gen of the dispatch that set it. */
-	smp_rmb();
-	ours = ours && READ_ONCE(io->gen) == upper_32_bits(handle);
-	if (ours && req_op(rq) != REQ_OP_READ)
-		clear_bit(r->id, &io->pending);
-	spin_unlock(&io->lock);
+	spin_lock(&dev->inflight_lock);
+	io = dev->inflight[tag];
+	if (io && READ_ONCE(io->handle) == handle) {
+		spin_lock(&io->lock);
+		ours = test_bit(r->id, &io->pending);
+		if (ours && req_op(blk_mq_rq_from_pdu(io)) != REQ_OP_READ)
+			clear_bit(r->id, &io->pending);
+		spin_unlock(&io->lock);
+	}
+	spin_unlock(&dev->inflight_lock);
 	return ours ? io : NULL;
 }
 

@@ -86,13 +86,6 @@ u32 qrep_rq_nblocks(struct request *rq)
 	return blk_rq_bytes(rq) >> QREP_BLOCK_SHIFT;
 }
 
-u64 qrep_io_handle(struct qrep_io *io)
-{
-	struct request *rq = blk_mq_rq_from_pdu(io);
-
-	return (u64)READ_ONCE(io->gen) << 32 | blk_mq_unique_tag(rq);
-}
-
 /*
  * A READ whose replica failed goes round again while it has somewhere to
  * go: every failure takes a replica out of the up-to-date set, so this is
@@ -124,11 +117,58 @@ static void qrep_io_complete(struct qrep_io *io)
 	blk_mq_end_request(rq, ok ? BLK_STS_OK : BLK_STS_IOERR);
 }
 
+/*
+ * Handles. A reply names its request by the handle it was sent with, and
+ * a handle names one dispatch of one request for the life of the device:
+ * the device's count of dispatches (the 48 bits above the tag's: nine
+ * years at a million a second) above the driver tag the request holds
+ * while it is in flight.
+ * Never 0: the count starts at 1. Driver tags are few and shared (by the
+ * scheduler's requests, by a requeued request and the next one, by the
+ * flush machinery's request and the one it flushes for), so the tag only
+ * says where to look, and the whole handle must match.
+ *
+ * Where to look is dev->inflight, not the tag set: a request is entered
+ * there when it is dispatched and taken out, under inflight_lock, before
+ * it completes or is requeued or held, so a receiver that finds it there
+ * under that lock finds a request that is in flight in that dispatch and
+ * cannot be freed (a scheduler switch or an nr_requests change frees the
+ * scheduler's requests once the queue is frozen, that is once none is in
+ * flight). Holding the request's lock as well, the receiver takes its
+ * pending bit, and with it a reference (see qrep_receive_lookup()).
+ */
+static void qrep_io_publish(struct qrep_device *dev, struct qrep_io *io)
+{
+	struct request *rq = blk_mq_rq_from_pdu(io);
+	unsigned int tag = rq->mq_hctx->queue_num * QREP_QUEUE_DEPTH + rq->tag;
+	u64 seq = atomic64_inc_return(&dev->handle_seq);
+
+	spin_lock(&dev->inflight_lock);
+	WRITE_ONCE(io->handle, seq << QREP_HANDLE_TAG_BITS | tag);
+	WARN_ON_ONCE(dev->inflight[tag]);
+	dev->inflight[tag] = io;
+	spin_unlock(&dev->inflight_lock);
+}
+
+static void qrep_io_unpublish(struct qrep_device *dev, struct qrep_io *io)
+{
+	unsigned int tag = qrep_handle_tag(io->handle);
+
+	spin_lock(&dev->inflight_lock);
+	if (dev->inflight[tag] == io)
+		dev->inflight[tag] = NULL;
+	spin_unlock(&dev->inflight_lock);
+}
+
 /* Drops one reference; the last one completes the request. */
 void qrep_io_put(struct qrep_io *io)
 {
-	if (atomic_dec_and_test(&io->refs))
-		qrep_io_complete(io);
+	struct request *rq = blk_mq_rq_from_pdu(io);
+
+	if (!atomic_dec_and_test(&io->refs))
+		return;
+	qrep_io_unpublish(rq->q->queuedata, io);
+	qrep_io_complete(io);
 }
 
 /*
@@ -138,7 +178,6 @@ void qrep_io_put(struct qrep_io *io)
  */
 static void qrep_io_start(struct qrep_device *dev, struct qrep_io *io)
 {
-	WRITE_ONCE(io->gen, io->gen + 1);
 	io->read_ok = false;
 	io->pending = 0;
 	io->queued = 0;
@@ -151,6 +190,7 @@ static void qrep_io_start(struct qrep_device *dev, struct qrep_io *io)
 	io->refused = false;
 	io->start = ktime_get();
 	atomic_set(&io->refs, 1);	/* the dispatch reference */
+	qrep_io_publish(dev, io);	/* last: a receiver may find it now */
 }
 
 /* How much older than its last sample a latency estimate halves. */

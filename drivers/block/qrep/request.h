@@ -7,6 +7,7 @@
 #define _QREP_REQUEST_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/blk-mq.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
@@ -16,6 +17,13 @@
 #include <linux/qrep_proto.h>
 
 struct qrep_io;
+
+/*
+ * A request's wire handle: a per-device count of dispatches above
+ * QREP_HANDLE_TAG_BITS bits that name its driver tag (see
+ * qrep_io_start()).
+ */
+#define QREP_HANDLE_TAG_BITS	16
 
 /*
  * A quorum-mode READ (quorum.c). Phase 1 asks R replicas: one for the
@@ -79,7 +87,7 @@ struct qrep_io_tx {
  * N's sender. The timeout handler fails every replica whose bit is set.
  */
 struct qrep_io {
-	u32 gen;			/* bumped per dispatch: high half of the handle */
+	u64 handle;			/* this dispatch's: see qrep_io_start() */
 	u8 redrives;			/* times a failed read was sent elsewhere */
 	bool read_ok;			/* a READ's data has arrived in full */
 	bool refused;			/* failed before dispatch: never held */
@@ -107,8 +115,17 @@ struct qrep_io {
 
 extern const struct blk_mq_ops qrep_mq_ops;
 
-/* The 64-bit handle of the request's current dispatch. */
-u64 qrep_io_handle(struct qrep_io *io);
+/* The 64-bit handle of the request's current dispatch; never 0. */
+static inline u64 qrep_io_handle(struct qrep_io *io)
+{
+	return READ_ONCE(io->handle);
+}
+
+/* The driver tag (index into dev->inflight) that @handle names. */
+static inline unsigned int qrep_handle_tag(u64 handle)
+{
+	return handle & (BIT_ULL(QREP_HANDLE_TAG_BITS) - 1);
+}
 
 /* The request's first block and block count (0 for a FLUSH). */
 u64 qrep_rq_block(struct request *rq);

@@ -40,8 +40,6 @@ bool qrep_replica_queue(struct qrep_replica *r, struct qrep_io *io)
 		atomic_add(2, &io->refs);
 		__set_bit(r->id, &io->sent);
 		set_bit(r->id, &io->queued);
-		/* io->gen before the bit: see qrep_receive_lookup(). */
-		smp_mb__before_atomic();
 		set_bit(r->id, &io->pending);
 		atomic_inc(&r->inflight);
 		list_add_tail(&io->tx[r->id].node, &r->tx_queue);
