@@ -295,7 +295,7 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 	}
 	if (status == QREP_ERR_EPOCH) {
 		qrep_replica_fail_fenced(r, qrep_rq_op_name(rq),
-					 be64_to_cpu(reply->epoch));
+					 be64_to_cpu(reply->epoch), io->epoch);
 		return -EIO;
 	}
 	if (status != QREP_OK) {
