@@ -70,9 +70,7 @@ enum qrep_event {
 	QREP_EVENT_QUORUM_LOST = 12,	/* quorum mode: a write or read quorum went */
 	QREP_EVENT_QUORUM_REGAINED = 13, /* quorum mode: a quorum came back */
 	QREP_EVENT_DEV_ROLE = 14,	/* the role or epoch changed (DEV_SET) */
-	QREP_EVENT_REPLICA_FENCED = 15,	/* a target refused our epoch: the
-					 * replica's QREP_A_REPLICA_FENCED_EPOCH
-					 * says which */
+	QREP_EVENT_REPLICA_FENCED = 15,	/* a target refused our epoch */
 };
 
 /*
@@ -81,9 +79,11 @@ enum qrep_event {
  * with EIO. A secondary keeps nothing of its term: the demotion fails and
  * removes every replica (what they had not sent is never sent) and
  * forgets what the device wrote, so a promotion starts as a new device
- * does, with the replicas user space adds and judges again. qrepd makes the device primary when this node wins an
- * election (with the winning epoch) and secondary when it loses the role.
- * A device created without a role is a primary (qrepctl up).
+ * does, with the replicas user space adds and judges again. qrepd makes
+ * the device primary when this node wins an election (with the winning
+ * epoch) and secondary when it loses the role. A device created without
+ * a role is a primary (qrepctl up), and so is a secondary that qrepctl
+ * up brings up again.
  */
 enum qrep_role {
 	QREP_ROLE_PRIMARY = 1,
@@ -193,7 +193,7 @@ enum qrep_attr {
 	QREP_A_DEV_HELD,	/* u32: requests held for want of a quorum (read-only) */
 	QREP_A_RESYNC_SOURCES,	/* u32: quorum mode, bit N: slot N was read from */
 	QREP_A_DEV_ROLE,	/* u32: enum qrep_role (create: default primary) */
-	QREP_A_REPLICA_FENCED_EPOCH, /* u64: the epoch a target refused (read-only) */
+	QREP_A_REPLICA_FENCED_EPOCH, /* u64: epoch a target refused (read-only) */
 	__QREP_A_MAX,
 };
 
