@@ -12,6 +12,7 @@
  *   replica_tool fake --dev N --slot S --mode MODE [--op read|write|flush]
  *                     [--wait-ms MS] [--size SIZE]
  *   replica_tool check --dev N
+ *   replica_tool demote --dev N
  *
  * add connects to a qrep-target, does the handshake with the device's
  * UUID, size and epoch (asked from the kernel), and hands the connected
@@ -35,6 +36,9 @@
  *
  * create --quorum N makes a quorum-mode device of N replicas with the
  * default (majority) quorums.
+ *
+ * demote makes device N secondary with QREP_CMD_DEV_SET, as qrepd does
+ * when its node loses the role ("qrepctl up" makes it primary again).
  *
  * check feeds QREP_CMD_REPLICA_ADD and friends bad input (wrong kinds of
  * file descriptor, bad names, slots, flags, read-only attributes) on
@@ -101,7 +105,8 @@ static int usage(void)
 		"       replica_tool status --dev N\n"
 		"       replica_tool fake --dev N --slot S --mode MODE [--op OP]\n"
 		"                         [--wait-ms MS] [--size SIZE]\n"
-		"       replica_tool check --dev N\n");
+		"       replica_tool check --dev N\n"
+		"       replica_tool demote --dev N\n");
 	return 2;
 }
 
@@ -1031,6 +1036,26 @@ static int cmd_check(const struct opts *o)
 	return ok ? 0 : 1;
 }
 
+static int cmd_demote(const struct opts *o)
+{
+	struct qrep_genl g;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (o->dev < 0)
+		return usage();
+	if (open_genl(&g))
+		return 1;
+	nlh = qrep_genl_request(&g, QREP_CMD_DEV_SET, 0);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_INDEX, (uint32_t)o->dev);
+	mnl_attr_put_u32(nlh, QREP_A_DEV_ROLE, QREP_ROLE_SECONDARY);
+	ret = qrep_genl_talk(&g, nlh, NULL, NULL);
+	if (ret)
+		ret = genl_fail(&g, "demote", ret);
+	qrep_genl_close(&g);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -1053,5 +1078,7 @@ int main(int argc, char **argv)
 		return cmd_fake(&o);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&o);
+	if (strcmp(cmd, "demote") == 0)
+		return cmd_demote(&o);
 	return usage();
 }

@@ -256,6 +256,19 @@ static const struct row {
 		   { PRIMARY_3, HB(600, 2, 1), HB(700, 2, 1), TICK(1100) },
 		   F_ROLE(PRIMARY_PENDING), 0, 1, 2, UNCH,
 		   "EPOCH_PROPOSE>t0 EPOCH_PROPOSE>t1 EPOCH_PROPOSE>t2" },
+	/*
+	 * qrepd feeds a kernel's fence of a request of epoch F as F + 1
+	 * (cluster.c): the target holds at least that.
+	 */
+	/* 58 */ { "primary at 5, a request of its last term (4) fenced: nothing",
+		   3, NEVER,
+		   { START_AT(0, 4), TICK(500), ACCEPT(510, 0), ACCEPT(510, 1),
+		     FENCED(600, 5) },
+		   F_ROLE(PRIMARY), 3, 5, 5, UNCH, "" },
+	/* 59 */ { "primary at 5, a request of epoch 5 fenced: demote", 3, NEVER,
+		   { START_AT(0, 4), TICK(500), ACCEPT(510, 0), ACCEPT(510, 1),
+		     FENCED(600, 6) },
+		   F_ROLE(CANDIDATE), 0, 5, 6, READONLY, "" },
 };
 
 static void config_3(struct qrep_election_config *c, uint32_t self,

@@ -47,6 +47,8 @@ int qrep_view_parse(const struct nlmsghdr *nlh, struct qrep_view *v)
 	/* A kernel from before quorum mode says no mode: it mirrors. */
 	v->mode = tb[QREP_A_DEV_MODE] ? mnl_attr_get_u32(tb[QREP_A_DEV_MODE]) :
 		  QREP_MODE_MIRROR;
+	v->role = tb[QREP_A_DEV_ROLE] ? mnl_attr_get_u32(tb[QREP_A_DEV_ROLE]) :
+		  QREP_ROLE_PRIMARY;
 	/*
 	 * Checked here, not only by qrep_genl_parse: its table of types may
 	 * not know the quorum attributes yet, and a short one must not be

@@ -21,6 +21,7 @@ struct qrep_view_replica {
 struct qrep_view {
 	uint64_t size, epoch, regions;
 	uint32_t mode;			/* enum qrep_mode */
+	uint32_t role;			/* enum qrep_role */
 	uint32_t read_quorum;		/* R in quorum mode, or 0 */
 	struct qrep_view_replica replicas[QREP_MAX_REPLICAS];
 };
@@ -29,7 +30,8 @@ struct qrep_view {
  * One DEV_GET reply into @v (which the caller zeroed): 0, or -EPROTO if
  * it lacks the size or epoch or an attribute is malformed. A reply
  * without QREP_A_DEV_MODE is mirror mode (a kernel from before quorum
- * mode); read_quorum is 0 if the reply gives none.
+ * mode), one without QREP_A_DEV_ROLE a primary; read_quorum is 0 if the
+ * reply gives none.
  */
 int qrep_view_parse(const struct nlmsghdr *nlh, struct qrep_view *v);
 

@@ -77,6 +77,10 @@ static void print_replica(const struct nlattr *nest, uint32_t event)
 	} else if (tb[QREP_A_REPLICA_LAST_ERROR]) {
 		printf(" reason=\"%s\"", mnl_attr_get_str(tb[QREP_A_REPLICA_LAST_ERROR]));
 	}
+	if (event == QREP_EVENT_REPLICA_FENCED &&
+	    tb[QREP_A_REPLICA_FENCED_EPOCH])
+		printf(" fenced_epoch=%" PRIu64,
+		       mnl_attr_get_u64(tb[QREP_A_REPLICA_FENCED_EPOCH]));
 }
 
 static int print_event(const struct nlmsghdr *nlh, void *data)

@@ -21,6 +21,10 @@
  * whatever its highest version. In mirror mode, if every replica lacks
  * something, the one that lacks least is filled from the others first.
  *
+ * "up" of a device that exists as a secondary (a demoted primary, which
+ * keeps nothing of its term) makes it primary at the reserved epoch
+ * instead of creating it, with its replicas judged as above.
+ *
  * --no-resync (up, reconnect) leaves stale replicas stale: for tests
  * that need one to stay behind, and for an operator who wants to choose
  * when the copy runs ("qrepctl resync").
@@ -106,6 +110,46 @@ static void destroy_device(struct qrep_genl *g, uint32_t index)
 {
 	if (qrep_device_destroy(g, index))
 		fprintf(stderr, "qrepctl: could not remove /dev/qrep%u again: %s\n",
+			index, g->error);
+}
+
+/*
+ * The device, primary at @epoch: created; or, if it exists as a
+ * secondary (demoted, it holds no replica and nothing of its last term:
+ * <linux/qrep.h>), made primary at @epoch, as qrepd promotes it. Either
+ * way the replicas come next, judged afresh. *promoted says which, for
+ * the undo (undo_device). 0 or an exit code.
+ */
+static int make_device(struct qrep_genl *g, const struct qrep_config *cfg,
+		       uint64_t epoch, bool *promoted)
+{
+	struct qrep_view v;
+	int ret;
+
+	*promoted = false;
+	if (qrep_view_load(g, cfg->device, &v) || v.role != QREP_ROLE_SECONDARY)
+		return create_device(g, cfg, epoch);
+	if (v.size != cfg->size || v.mode != cfg->mode) {
+		fprintf(stderr, "qrepctl: /dev/qrep%u exists as a secondary of another size or mode than resource %s's: not made primary\n",
+			cfg->device, cfg->name);
+		return QREPCTL_EXIT_FAIL;
+	}
+	ret = qrep_device_set_role(g, cfg->device, QREP_ROLE_PRIMARY, epoch);
+	if (ret)
+		return qrepctl_genl_fail(g, "promote", ret);
+	*promoted = true;
+	printf("/dev/qrep%u was a secondary (epoch %" PRIu64 "): made primary\n",
+	       cfg->device, v.epoch);
+	return 0;
+}
+
+/* A failed up leaves the device as it found it: absent, or secondary. */
+static void undo_device(struct qrep_genl *g, uint32_t index, bool promoted)
+{
+	if (!promoted)
+		destroy_device(g, index);
+	else if (qrep_device_set_role(g, index, QREP_ROLE_SECONDARY, 0))
+		fprintf(stderr, "qrepctl: could not make /dev/qrep%u secondary again: %s\n",
 			index, g->error);
 }
 
@@ -220,7 +264,7 @@ int qrepctl_up(int argc, char **argv)
 	struct qrep_secret secret_buf;
 	struct qrep_config cfg;
 	struct qrep_genl g;
-	bool no_resync, force;
+	bool no_resync, force, promoted;
 	uint64_t epoch;
 	unsigned int i;
 	char **rest;
@@ -255,7 +299,7 @@ int qrepctl_up(int argc, char **argv)
 	if (ret)
 		goto out;
 
-	ret = create_device(&g, &cfg, epoch);
+	ret = make_device(&g, &cfg, epoch, &promoted);
 	if (ret)
 		goto out;
 	for (i = 0; i < cfg.nr_replicas; i++) {
@@ -263,7 +307,7 @@ int qrepctl_up(int argc, char **argv)
 			continue;	/* quorum mode: unreachable for now */
 		ret = add_replica(&g, &cfg, i, &conns[i]);
 		if (ret) {
-			destroy_device(&g, cfg.device);
+			undo_device(&g, cfg.device, promoted);
 			goto out;
 		}
 	}

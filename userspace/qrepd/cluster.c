@@ -848,6 +848,51 @@ static void proposal_results(struct cluster *c)
 	}
 }
 
+/*
+ * The epoch a REPLICA_FENCED event says the target refused (its
+ * replica's QREP_A_REPLICA_FENCED_EPOCH), or 0 if it says none.
+ */
+static uint64_t fenced_epoch(const struct nlattr *replica)
+{
+	const struct nlattr *a;
+
+	if (!replica)
+		return 0;
+	mnl_attr_for_each_nested(a, replica)
+		if (mnl_attr_get_type(a) == QREP_A_REPLICA_FENCED_EPOCH &&
+		    mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+			return mnl_attr_get_u64(a);
+	return 0;
+}
+
+/*
+ * A target refused a request of epoch @refused: it holds a newer one, at
+ * least @refused + 1, which is what the election hears. Enough to demote;
+ * the exact number comes with the next proposal's refusal, and the next
+ * proposal goes above it. A refusal of an older epoch than this node's
+ * term is a request of a term it left (sent before a demotion, refused
+ * by a target that has taken this term's epoch since): the election
+ * ignores it, since @refused + 1 is no newer than its epoch. A kernel
+ * that does not say which epoch was refused is taken at its word for
+ * the current one.
+ */
+static void fenced(struct cluster *c, uint64_t refused)
+{
+	uint64_t epoch = qrep_election_epoch(&c->el);
+
+	if (!refused)
+		refused = epoch;
+	/* The election's own rule (selftests/unit/test_election.c); said here. */
+	if (refused < epoch) {
+		qrep_info("a target refused epoch %" PRIu64 " of /dev/qrep%u, older than this primary's %" PRIu64 ": a request of an earlier term, ignored",
+			  refused, c->cfg->device, epoch);
+		return;
+	}
+	qrep_warn("a target refused epoch %" PRIu64 " of /dev/qrep%u: fenced",
+		  refused, c->cfg->device);
+	feed(c, QREP_EV_FENCED, refused + 1);
+}
+
 /* The kernel's events about our device that the election must hear. */
 static int kernel_event(const struct nlmsghdr *nlh, void *data)
 {
@@ -862,15 +907,7 @@ static int kernel_event(const struct nlmsghdr *nlh, void *data)
 	event = mnl_attr_get_u32(tb[QREP_A_EVENT]);
 	if (event == QREP_EVENT_REPLICA_FENCED &&
 	    qrep_election_role(&c->el) == QREP_EL_PRIMARY) {
-		/*
-		 * The event does not say which epoch the target holds; it
-		 * refused ours, so it holds a newer one: at least ours + 1.
-		 * Enough to demote; the exact number comes with the next
-		 * proposal's refusal, and the next proposal goes above it.
-		 */
-		qrep_warn("a target refused epoch %" PRIu64 " of /dev/qrep%u: fenced",
-			  qrep_election_epoch(&c->el), c->cfg->device);
-		feed(c, QREP_EV_FENCED, qrep_election_epoch(&c->el) + 1);
+		fenced(c, fenced_epoch(tb[QREP_A_REPLICA]));
 	} else if (event == QREP_EVENT_DEV_DESTROYED) {
 		qrep_warn("/dev/qrep%u was removed under qrepd", c->cfg->device);
 		c->device_role = "none";

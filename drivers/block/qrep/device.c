@@ -8,6 +8,7 @@
  * order, replicas first (see qrep_device_teardown). Both happen under
  * qrep_devices_mutex.
  */
+#include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/idr.h>
 #include <linux/module.h>
@@ -123,6 +124,41 @@ static const char *qrep_role_name(u32 role)
 }
 
 /*
+ * A demoted device forgets its term, so that a promotion starts as a
+ * device made anew: with no replica (qrep_replicas_remove_all has taken
+ * them), no write or read stamped (QREP_DEV_WRITTEN and QREP_DEV_READ
+ * decide whether a replica that joins may be up to date and counts for
+ * reads, see replica.c), no bitmap of what a replica missed and no
+ * version seen. Kept, those would judge the replicas of the next term by
+ * the last one: every replica added after a promotion would join with
+ * every region suspect (the device had written), none up to date, and
+ * a mirror device could read from none of them. Which of them are behind
+ * is decided by whoever adds them, comparing their regions (qrepd and
+ * qrepctl up, userspace/lib/uptodate.c), as for a new device. The
+ * version restarts from 0: every version the next term stamps is above
+ * its epoch's base, so above every version of this one
+ * (<linux/qrep_quorum.h>).
+ */
+static void qrep_device_forget_term(struct qrep_device *dev)
+{
+	unsigned int slot;
+
+	mutex_lock(&dev->slots_mutex);
+	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
+		WARN_ON_ONCE(qrep_replica_in_slot(dev, slot));
+		if (dev->dirty[slot])
+			bitmap_zero(dev->dirty[slot], dev->nr_regions);
+	}
+	dev->history_unknown = 0;
+	dev->check_data = 0;
+	clear_bit(QREP_DEV_WRITTEN, &dev->flags);
+	clear_bit(QREP_DEV_READ, &dev->flags);
+	clear_bit(QREP_DEV_NO_REPLICAS_SENT, &dev->flags);
+	atomic64_set(&dev->version, 0);
+	mutex_unlock(&dev->slots_mutex);
+}
+
+/*
  * Changes the role and/or raises the epoch, then tells user space.
  *
  * The epoch: dev->version is raised to the new epoch's version base
@@ -135,8 +171,12 @@ static const char *qrep_role_name(u32 role)
  * Demotion: once the role reads secondary, queue_rq fails every request
  * and held requests fail when released. The grace period waits for
  * dispatches already inside queue_rq (they run under rcu_read_lock), so
- * when this returns nothing more is sent to a target; releasing the held
- * ones sends them through queue_rq to fail there.
+ * after it nothing more is queued to a replica; releasing the held ones
+ * sends them through queue_rq to fail there. What the replicas' senders
+ * still hold is dropped with the replicas: each is failed with its
+ * connection reset and retired, so when this returns no request of the
+ * old epoch is queued, in a socket or sent again, and every request that
+ * waited for a replica has failed. Then the term is forgotten (above).
  */
 void qrep_device_set(struct qrep_device *dev,
 		     const struct qrep_dev_change *change)
@@ -151,8 +191,11 @@ void qrep_device_set(struct qrep_device *dev,
 		 * Mirror mode's first write of the epoch seeds the counter
 		 * itself (qrep_dispatch_write): raised here, it would make
 		 * every replica qrepd adds next stale, leaving none to read.
+		 * So would quorum mode's on a promotion, where the replicas
+		 * come next; only a primary that stays one is raised.
 		 */
-		if (qrep_quorum_mode(dev))
+		if (qrep_quorum_mode(dev) && old_role == QREP_ROLE_PRIMARY &&
+		    change->role != QREP_ROLE_SECONDARY)
 			qrep_device_seed_version(dev,
 						 qrep_version_base(change->epoch));
 		atomic64_set_release(&dev->epoch, change->epoch);
@@ -164,6 +207,8 @@ void qrep_device_set(struct qrep_device *dev,
 	if (qrep_device_role(dev) == QREP_ROLE_SECONDARY) {
 		synchronize_rcu();
 		qrep_quorum_release_all(dev);
+		qrep_replicas_remove_all(dev, "the device was made secondary");
+		qrep_device_forget_term(dev);
 	}
 	pr_info("qrep%d: role %s, epoch %llu (was %s, epoch %llu)\n",
 		dev->index, qrep_role_name(qrep_device_role(dev)),
@@ -261,7 +306,7 @@ static void qrep_device_teardown(struct qrep_device *dev)
 	list_del(&dev->node);
 	qrep_devices_generation++;
 	set_bit(QREP_DEV_DYING, &dev->flags);
-	qrep_replicas_remove_all(dev);
+	qrep_replicas_remove_all(dev, "device destroyed");
 	qrep_quorum_teardown(dev);
 	qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_DESTROYED);
 

@@ -100,6 +100,7 @@ static const struct nla_policy qrep_policy[QREP_A_MAX + 1] = {
 						  BIT(QREP_MAX_REPLICAS) - 1),
 	[QREP_A_DEV_ROLE] = NLA_POLICY_RANGE(NLA_U32, QREP_ROLE_PRIMARY,
 					     QREP_ROLE_SECONDARY),
+	[QREP_A_REPLICA_FENCED_EPOCH] = QREP_READ_ONLY,
 };
 
 enum qrep_mcgrp {
@@ -167,9 +168,13 @@ static int qrep_fill_replica(struct sk_buff *skb, struct qrep_replica *r)
 {
 	char last_error[QREP_REPLICA_LAST_ERROR_MAX];
 	enum qrep_replica_state state;
+	u64 fenced_epoch = 0;
 	struct nlattr *nest;
 
 	state = qrep_replica_snapshot(r, last_error, sizeof(last_error));
+	/* Set before FAILED, under state_lock: see qrep_replica_vfail. */
+	if (state == QREP_REPLICA_FAILED && READ_ONCE(r->fenced))
+		fenced_epoch = READ_ONCE(r->fenced_epoch);
 	nest = nla_nest_start(skb, QREP_A_REPLICA);
 	if (!nest)
 		return -EMSGSIZE;
@@ -188,6 +193,9 @@ static int qrep_fill_replica(struct sk_buff *skb, struct qrep_replica *r)
 			      atomic64_read(&r->max_version), QREP_A_PAD) ||
 	    (last_error[0] &&
 	     nla_put_string(skb, QREP_A_REPLICA_LAST_ERROR, last_error)) ||
+	    (fenced_epoch &&
+	     nla_put_u64_64bit(skb, QREP_A_REPLICA_FENCED_EPOCH, fenced_epoch,
+			       QREP_A_PAD)) ||
 	    qrep_fill_replica_resync(skb, r)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;

@@ -737,7 +737,8 @@ bool qrep_late_reply(struct qrep_replica *r, const struct qrep_reply *reply,
 		*ret = -EPROTO;
 	} else if (status == QREP_ERR_EPOCH) {
 		qrep_replica_fail_fenced(r, "WRITE",
-					 be64_to_cpu(reply->epoch));
+					 be64_to_cpu(reply->epoch),
+					 qrep_version_epoch(late.version));
 		*ret = -EIO;
 	} else if (status != QREP_OK) {
 		qrep_replica_fail(r, "WRITE refused: %s",

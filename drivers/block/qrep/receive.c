@@ -303,7 +303,8 @@ static int qrep_receive_answer(struct qrep_replica *r, struct qrep_io *io,
 		return 0;
 	}
 	if (status == QREP_ERR_EPOCH) {
-		qrep_replica_fail_fenced(r, op, be64_to_cpu(reply->epoch));
+		qrep_replica_fail_fenced(r, op, be64_to_cpu(reply->epoch),
+					 io->epoch);
 		return -EIO;
 	}
 	if (status != QREP_OK) {

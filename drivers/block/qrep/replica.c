@@ -127,7 +127,9 @@ static void qrep_replica_failed_worker(struct work_struct *work)
 	rcu_read_lock();
 	serving = qrep_replicas_serving(dev);
 	rcu_read_unlock();
+	/* A demotion takes every replica away: that is no news. */
 	if (!serving && !test_bit(QREP_DEV_DYING, &dev->flags) &&
+	    qrep_device_role(dev) == QREP_ROLE_PRIMARY &&
 	    !test_and_set_bit(QREP_DEV_NO_REPLICAS_SENT, &dev->flags)) {
 		pr_warn("qrep%d: no replica left to serve I/O%s\n", dev->index,
 			r->fenced ? ": fenced, a device of a newer epoch holds the targets" : "");
@@ -135,23 +137,38 @@ static void qrep_replica_failed_worker(struct work_struct *work)
 	}
 }
 
+/* How a replica fails: what user space hears, what becomes of its socket. */
+enum qrep_fail_how {
+	QREP_FAIL_SHUTDOWN,	/* the socket is shut down */
+	QREP_FAIL_FENCED,	/* the same, and a fenced event follows */
+	QREP_FAIL_ABORT,	/* the socket is reset: nothing queued goes */
+};
+
 /*
  * Drops @r from the live set, for the reason given; only the first call
  * counts, and says whether a fenced event follows the failed one. Sleeps
  * (socket shutdown): process context only. The event work is queued
  * under state_lock, so whoever sees FAILED can flush it.
+ *
+ * A shutdown still lets TCP send what the sender had written to the
+ * socket before it; an abort resets the connection and drops that too
+ * (tcp_abort purges the write queue), so that once it returns nothing
+ * more of this replica's reaches its target.
  */
-static __printf(3, 0)
-void qrep_replica_vfail(struct qrep_replica *r, bool fenced, const char *fmt,
-			va_list args)
+static __printf(4, 0)
+void qrep_replica_vfail(struct qrep_replica *r, enum qrep_fail_how how,
+			u64 fenced_epoch, const char *fmt, va_list args)
 {
 	spin_lock(&r->state_lock);
 	if (r->state == QREP_REPLICA_FAILED) {
 		spin_unlock(&r->state_lock);
+		if (how == QREP_FAIL_ABORT)
+			tcp_abort(r->sock->sk, ECONNABORTED);
 		return;
 	}
 	WRITE_ONCE(r->state, QREP_REPLICA_FAILED);
-	r->fenced = fenced;
+	r->fenced = how == QREP_FAIL_FENCED;
+	r->fenced_epoch = fenced_epoch;
 	vsnprintf(r->last_error, sizeof(r->last_error), fmt, args);
 	queue_work(qrep_wq, &r->failed_work);
 	spin_unlock(&r->state_lock);
@@ -160,7 +177,10 @@ void qrep_replica_vfail(struct qrep_replica *r, bool fenced, const char *fmt,
 	pr_info("qrep%d: replica %u (%s) failed: %s\n", r->dev->index, r->id,
 		r->name, r->last_error);
 	/* Wakes the receiver, and the sender if it is blocked sending. */
-	kernel_sock_shutdown(r->sock, SHUT_RDWR);
+	if (how == QREP_FAIL_ABORT)
+		tcp_abort(r->sock->sk, ECONNABORTED);
+	else
+		kernel_sock_shutdown(r->sock, SHUT_RDWR);
 	wake_up(&r->tx_wait);
 }
 
@@ -169,28 +189,29 @@ void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...)
 	va_list args;
 
 	va_start(args, fmt);
-	qrep_replica_vfail(r, false, fmt, args);
+	qrep_replica_vfail(r, QREP_FAIL_SHUTDOWN, 0, fmt, args);
 	va_end(args);
 }
 
 /* A helper with a fixed format: vfail takes a va_list only. */
-static __printf(2, 3)
-void qrep_replica_fail_fenced_fmt(struct qrep_replica *r,
-				  const char *fmt, ...)
+static __printf(4, 5)
+void qrep_replica_fail_how(struct qrep_replica *r, enum qrep_fail_how how,
+			   u64 fenced_epoch, const char *fmt, ...)
 {
 	va_list args;
 
 	va_start(args, fmt);
-	qrep_replica_vfail(r, true, fmt, args);
+	qrep_replica_vfail(r, how, fenced_epoch, fmt, args);
 	va_end(args);
 }
 
 void qrep_replica_fail_fenced(struct qrep_replica *r, const char *what,
-			      u64 epoch)
+			      u64 epoch, u64 ours)
 {
-	qrep_replica_fail_fenced_fmt(r, "%s refused: %s: the target holds epoch %llu, ours is %llu",
-				     what, qrep_status_name(QREP_ERR_EPOCH),
-				     epoch, qrep_device_epoch(r->dev));
+	qrep_replica_fail_how(r, QREP_FAIL_FENCED, ours,
+			      "%s refused: %s: the target holds epoch %llu, ours is %llu",
+			      what, qrep_status_name(QREP_ERR_EPOCH), epoch,
+			      ours);
 }
 
 static void qrep_replica_stale_worker(struct work_struct *work)
@@ -589,8 +610,13 @@ int qrep_replica_remove(struct qrep_device *dev, u32 slot,
 	return ret;
 }
 
-/* Device teardown: every replica fails at once, then all retire. */
-void qrep_replicas_remove_all(struct qrep_device *dev)
+/*
+ * Device teardown and demotion: every replica fails at once, its
+ * connection reset, then all retire. When this returns, no request of
+ * the device is queued to a sender or waits in a socket, and none is
+ * sent again: each sender has exited, having let go of its queue.
+ */
+void qrep_replicas_remove_all(struct qrep_device *dev, const char *why)
 {
 	unsigned long slots = 0;
 	struct qrep_replica *r;
@@ -601,7 +627,7 @@ void qrep_replicas_remove_all(struct qrep_device *dev)
 		r = qrep_slot(dev, slot);
 		if (!r)
 			continue;
-		qrep_replica_fail(r, "device destroyed");
+		qrep_replica_fail_how(r, QREP_FAIL_ABORT, 0, "%s", why);
 		__set_bit(slot, &slots);
 	}
 	qrep_replicas_retire(dev, slots);

@@ -59,6 +59,7 @@ struct qrep_replica {
 	enum qrep_replica_state state;	/* read without the lock: READ_ONCE */
 	char last_error[QREP_REPLICA_LAST_ERROR_MAX];
 	bool fenced;			/* failed because a target refused our epoch */
+	u64 fenced_epoch;		/* the epoch it refused; under state_lock */
 	/*
 	 * Holds every write the device acknowledged: up to date once (at
 	 * join or by a resync) and live since. A read that finds it behind
@@ -146,12 +147,14 @@ void qrep_replica_put(struct qrep_replica *r);
 __printf(2, 3)
 void qrep_replica_fail(struct qrep_replica *r, const char *fmt, ...);
 /*
- * The same for a target that answered @what with QREP_ERR_EPOCH, holding
- * @epoch: user space also gets QREP_EVENT_REPLICA_FENCED, so that the
- * node's qrepd can demote the device.
+ * The same for a target that answered @what of epoch @ours with
+ * QREP_ERR_EPOCH, holding @epoch: user space also gets
+ * QREP_EVENT_REPLICA_FENCED, with @ours, so that the node's qrepd can
+ * demote the device - unless it has taken a newer epoch since, and the
+ * refusal is of a request of its last term.
  */
 void qrep_replica_fail_fenced(struct qrep_replica *r, const char *what,
-			      u64 epoch);
+			      u64 epoch, u64 ours);
 /* Up to date no more, for the reason given: it serves no reads. */
 __printf(2, 3)
 void qrep_replica_make_stale(struct qrep_replica *r, const char *fmt, ...);
@@ -167,7 +170,7 @@ int qrep_replica_add(struct qrep_device *dev,
 		     struct netlink_ext_ack *extack);
 int qrep_replica_remove(struct qrep_device *dev, u32 slot,
 			struct netlink_ext_ack *extack);
-void qrep_replicas_remove_all(struct qrep_device *dev);
+void qrep_replicas_remove_all(struct qrep_device *dev, const char *why);
 
 /* Counts over the slots; the caller holds rcu_read_lock or slots_mutex. */
 bool qrep_replicas_serving(struct qrep_device *dev);

@@ -76,9 +76,14 @@ enum qrep_event {
 /*
  * QREP_A_DEV_ROLE. A primary serves I/O. A secondary refuses it: opening
  * the device fails with EMEDIUMTYPE and any request already queued fails
- * with EIO. qrepd makes the device primary when this node wins an
- * election (with the winning epoch) and secondary when it loses the role.
- * A device created without a role is a primary (qrepctl up).
+ * with EIO. A secondary keeps nothing of its term: the demotion fails and
+ * removes every replica (what they had not sent is never sent) and
+ * forgets what the device wrote, so a promotion starts as a new device
+ * does, with the replicas user space adds and judges again. qrepd makes
+ * the device primary when this node wins an election (with the winning
+ * epoch) and secondary when it loses the role. A device created without
+ * a role is a primary (qrepctl up), and so is a secondary that qrepctl
+ * up brings up again.
  */
 enum qrep_role {
 	QREP_ROLE_PRIMARY = 1,
@@ -188,6 +193,7 @@ enum qrep_attr {
 	QREP_A_DEV_HELD,	/* u32: requests held for want of a quorum (read-only) */
 	QREP_A_RESYNC_SOURCES,	/* u32: quorum mode, bit N: slot N was read from */
 	QREP_A_DEV_ROLE,	/* u32: enum qrep_role (create: default primary) */
+	QREP_A_REPLICA_FENCED_EPOCH, /* u64: epoch a target refused (read-only) */
 	__QREP_A_MAX,
 };
 
