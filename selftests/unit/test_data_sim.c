@@ -3,9 +3,14 @@
  * The data plane in a deterministic, seeded simulation (issue 14), with
  * the real decision rules inside:
  *
- *   - the store's write-if-newer rule (qrep_store_write_applies,
- *     linux/qrep_data.h, as userspace/lib/store.c applies it);
- *   - the resync's copy rule (qrep_resync_needs_copy, as lib/resync.c);
+ *   - the store's write rule (qrep_write_applies, lib/term.h, over
+ *     qrep_store_write_applies, linux/qrep_data.h, as userspace/lib/
+ *     store.c applies it): write-if-newer, and a rollback's write over a
+ *     version of an older epoch than the store's;
+ *   - the resync's copy rule (qrep_resync_needs_copy, as lib/resync.c)
+ *     and its rollback of a deposed primary's writes
+ *     (qrep_resync_rolls_back, lib/term.h, as find_orphans; with
+ *     rollback_srcs sources, as lib/resync_driver.c);
  *   - the rule that lets a joining replica start up to date
  *     (qrep_joiner_may_be_uptodate, as drivers/block/qrep/replica.c);
  *   - quorum flush accounting (qrep_flush_may_issue, qrep_flush_complete,
@@ -35,6 +40,14 @@
  * connection delivers some prefix of what was sent, the rest is lost,
  * resyncs included) followed by `up`, which decides which replicas are
  * up to date (mirror mode fills one when none holds everything).
+ * Quorum mode also has scenario 5: a cut leaves the primary a minority of
+ * targets; it writes on, to them only (acknowledged only on W answers,
+ * so never), until a new primary's `up` takes a newer epoch on the
+ * others (a takeover) and leaves them out; the deposed one's messages to
+ * its side arrive (a prefix of each connection), and those targets
+ * rejoin the new device later: unreconciled (they lend nothing to reads,
+ * drivers/block/qrep/quorum.c) until their resync has rolled back what
+ * the new epoch's targets do not hold.
  *
  * Invariants, after every event:
  *   D1  every write acknowledged before a completed FLUSH stays readable:
@@ -47,16 +60,29 @@
  *   V   one version, one content: every copy of a block's version holds
  *       the data of the write that stamped it;
  *   S   after a heal and a resync (every replica live and up to date,
- *       nothing in flight) all replicas hold identical data.
+ *       nothing in flight) all replicas hold identical data;
+ *   D3  no replica reads may ask (quorum: live and not unreconciled;
+ *       mirror: up to date) holds an orphan, and no read returns one: a
+ *       write of an older epoch newer than all that the targets which
+ *       accepted the device's epoch held of its block at its `up`.
  *   D2 (one writer per epoch) holds trivially in the data plane (one
  *   primary at a time); the epoch layer below checks it.
  *
  * Not modelled yet, or not asserted because the code does not keep it yet
  * (Documentation/durability.rst, the scenario table):
- *   - `up` always reaches every target: a target the new primary cannot
- *     reach may hold writes of the old one (scenario 5, orphan rollback,
- *     and 6, mirror epochs: open); a deposed primary that keeps writing
- *     is not modelled (5); see ORPHAN_ROLLBACK below for where it goes;
+ *   - the resync's sources: the model takes no unreconciled replica as a
+ *     source in quorum mode; lib/resync_driver.c (open_sources) takes
+ *     every live one, stale or not, and so copies a rejoined target's
+ *     orphan, as the newest version, to a replica that reads then ask
+ *     (seed 0x2a with QREP_SIM_DRIVER_SOURCES=1, which models the
+ *     driver's rule: scenario 5's open part);
+ *   - mirror mode's versions are bare counters here and its `up` reaches
+ *     every replica (as the real one must), so a deposed mirror primary's
+ *     writes are what a crash leaves, seen by `up`: nothing is rolled
+ *     back in mirror mode (the real mirror versions carry the epoch);
+ *   - a later `up` that reaches a target still holding an orphan of an
+ *     earlier takeover takes it as that target's content (no check
+ *     looks back past the current epoch's `up`);
  *   - quorum mode: D5 is not asserted for any block after a power loss,
  *     nor for a block a crash or a failed write left half written, until
  *     a write of it issued after that completes (unsettled[]): reads count
@@ -66,12 +92,14 @@
  *     date when it comes; a request succeeds if one such answered) is the
  *     kernel's (receive.c, request.c) restated here, not shared code yet;
  *     so are the kernel's wait, before a resync starts, for the writes
- *     sent before the replica joined, and qrep_replicas_demote_behind;
+ *     sent before the replica joined, qrep_replicas_demote_behind, and
+ *     which replicas are unreconciled and lend nothing to reads
+ *     (replica.c, quorum.c);
  *   - torn blocks (scenario 7: test_store and torn-write cover it),
- *     partitions and elections in the data plane (the epoch layer below
- *     models them apart: stores' epochs, replacement, join's floor;
- *     test_election_sim the election itself), the healed minority (8,
- *     open).
+ *     elections in the data plane (a takeover is an `up` on the cut's
+ *     other side; its fencing of the deposed primary, replacement and
+ *     join's floor are the epoch layer's below, test_election_sim the
+ *     election itself), the healed minority (8, open).
  *
  *   QREP_SIM_RUNS=N    seeded runs (20000)
  *   QREP_SIM_FIRST=N   the first seed (0)
@@ -79,8 +107,12 @@
  *   QREP_SIM_SEED=S    run only seed S, tracing every event
  *   QREP_SIM_ROW=N     run only scripted row N, tracing every event
  *   QREP_SIM_STATE=1   with either: every target's state after each event
+ *   QREP_SIM_DRIVER_SOURCES=1  resync sources as lib/resync_driver.c
+ *                      (unreconciled replicas too): finds scenario 5's
+ *                      open part
  *
- * Planted bugs (QREP_PLANT_*: qrep_quorum.h, qrep_data.h, uptodate.c):
+ * Planted bugs (QREP_PLANT_*: qrep_quorum.h, qrep_data.h, uptodate.c,
+ * term.h):
  * EPOCH_FLOOR and PROPOSE_EQUAL are the epoch layer's (below).
  * make unit builds this test once more per plant (data_sim_plant_*), and
  * the "plants" test runs each and expects a violation.
@@ -98,6 +130,7 @@
 
 #include "kselftest_harness.h"
 #include "join.h"
+#include "term.h"
 #include "uptodate.h"
 
 #define SIM_TIMEOUT_S	(24 * 3600)	/* the runner has its own */
@@ -122,7 +155,7 @@ struct cell {
 enum msg_op { M_WRITE, M_FLUSH };
 
 struct msg {
-	uint8_t op, block, repair, dup;
+	uint8_t op, block, repair, dup, rollback;
 	int8_t region;			/* a resync copy's region, or -1 */
 	uint32_t id;			/* write or flush index */
 	uint64_t v;
@@ -130,8 +163,9 @@ struct msg {
 };
 
 struct cache_ent {
-	uint8_t block, repair;
+	uint8_t block, repair, rollback;
 	struct cell c;
+	uint64_t epoch;			/* the store's when it applied it */
 };
 
 struct target {
@@ -142,10 +176,12 @@ struct target {
 	unsigned int nq;
 	struct msg side[QMAX];		/* resync copies, any order */
 	unsigned int ns;
+	uint64_t epoch;			/* the store's (quorum mode) */
 };
 
 struct replica {
 	bool live, uptodate;
+	bool unreconciled;		/* lends nothing to reads (quorum.c) */
 	uint32_t todo;			/* regions still to resync */
 	unsigned int copies[NREG];	/* resync copies in flight */
 	unsigned int joined_at;		/* the first write sent to it */
@@ -157,6 +193,12 @@ struct write {
 	uint32_t d;
 	uint64_t out, acked;		/* sent and not answered; answered */
 	bool done, dead;
+	/*
+	 * D3: of an older epoch than the device's, and newer than anything
+	 * the targets that accepted the device's epoch held of its block
+	 * when `up` reached them: an orphan of a deposed primary.
+	 */
+	bool orphan;
 };
 
 struct flush {
@@ -167,18 +209,20 @@ struct flush {
 
 enum ev_op {
 	E_WRITE, E_DELIVER, E_SIDE, E_FLUSH, E_READ, E_FAIL, E_POWER,
-	E_JOIN, E_RESYNC, E_CRASH, E_UP, E_EXPECT, E_NR
+	E_JOIN, E_RESYNC, E_CRASH, E_UP, E_CUT, E_TAKEOVER, E_EXPECT, E_NR
 };
 
 static const char *const ev_names[E_NR] = {
 	"write", "deliver", "side", "flush", "read", "fail", "power-loss",
-	"rejoin", "resync", "crash", "up", "expect",
+	"rejoin", "resync", "crash", "up", "cut", "takeover", "expect",
 };
 
 /* What an E_EXPECT step checks (arg a: a target where it names one). */
 enum expect_what {
 	X_STALE, X_UPTODATE, X_FLUSH_DONE, X_FLUSH_NOT_DONE, X_IDENTICAL,
 	X_READ,				/* the last read returned version b */
+	X_READ_DATA,			/* ... the data of write b - 1, 0: none */
+	X_UNRECONCILED,			/* replica a lends nothing to reads */
 };
 
 struct ev {
@@ -194,7 +238,9 @@ struct sim {
 	struct target t[NT];
 	struct replica rep[NT];
 	/* The primary. */
-	bool alive, written;
+	bool alive, written, dev_read;
+	bool orphans;			/* some write is an orphan (D3) */
+	uint64_t cut;			/* the targets it cannot reach */
 	uint64_t dev_version, epoch, counter;
 	struct write writes[WMAX];
 	unsigned int nw;
@@ -212,6 +258,7 @@ struct sim {
 	bool unsettled[NB];
 	unsigned int settle_from[NB];
 	uint64_t read_v;
+	uint32_t read_d;
 	struct ev log[EVMAX];
 	unsigned int nlog;
 	char why[256];
@@ -260,15 +307,21 @@ static uint64_t bit(unsigned int k)
 
 /* ---- targets --------------------------------------------------------- */
 
+/*
+ * The store's rule (qrep_write_applies, lib/term.h, as lib/store.c): a
+ * newer version, an equal one with @repair, and with @rollback any one
+ * over a version of an older epoch than the store's.
+ */
 static void store_write(struct target *t, unsigned int b, struct cell c,
-			bool repair)
+			bool repair, bool rollback)
 {
-	if (!qrep_store_write_applies(c.v, t->vis[b].v, repair))
+	if (!qrep_write_applies(t->vis[b].v, c.v, repair, rollback, t->epoch))
 		return;
 	t->vis[b] = c;
 	if (t->nc < CMAX) {
 		t->cache[t->nc++] = (struct cache_ent){ .block = b,
-			.repair = repair, .c = c };
+			.repair = repair, .rollback = rollback, .c = c,
+			.epoch = t->epoch };
 	} else {
 		/* A full cache writes itself back: as a flush, silently. */
 		memcpy(t->media, t->vis, sizeof(t->media));
@@ -292,8 +345,8 @@ static void store_power_loss(struct target *t, uint64_t keep)
 		const struct cache_ent *e = &t->cache[i];
 
 		if (i < 64 && (keep & bit(i)) &&
-		    qrep_store_write_applies(e->c.v, t->vis[e->block].v,
-					     e->repair))
+		    qrep_write_applies(t->vis[e->block].v, e->c.v, e->repair,
+				       e->rollback, e->epoch))
 			t->vis[e->block] = e->c;
 	}
 	memcpy(t->media, t->vis, sizeof(t->media));
@@ -474,6 +527,7 @@ static void resync_check_done(struct sim *s, unsigned int k)
 		if (r->copies[i])
 			return;
 	r->uptodate = true;
+	r->unreconciled = false;
 }
 
 /* Target @k takes the message at the head of its connection. */
@@ -483,7 +537,7 @@ static void deliver(struct sim *s, unsigned int k)
 	struct msg m;
 	bool counts;
 
-	if (!t->nq)
+	if (!t->nq || (s->cut & bit(k)))
 		return;
 	m = t->q[0];
 	memmove(t->q, t->q + 1, --t->nq * sizeof(t->q[0]));
@@ -494,7 +548,8 @@ static void deliver(struct sim *s, unsigned int k)
 	 */
 	counts = s->rep[k].live && (s->quorum || s->rep[k].uptodate);
 	if (m.op == M_WRITE) {
-		store_write(t, m.block, (struct cell){ m.v, m.d }, m.repair);
+		store_write(t, m.block, (struct cell){ m.v, m.d }, m.repair,
+			    m.rollback);
 		s->writes[m.id].out &= ~bit(k);
 		if (counts)
 			s->writes[m.id].acked |= bit(k);
@@ -514,7 +569,7 @@ static void deliver_side(struct sim *s, unsigned int k, unsigned int i,
 	struct target *t = &s->t[k];
 	struct msg m;
 
-	if (i >= t->ns)
+	if (i >= t->ns || (s->cut & bit(k)))
 		return;
 	m = t->side[i];
 	if (dup && t->ns < QMAX) {
@@ -522,7 +577,7 @@ static void deliver_side(struct sim *s, unsigned int k, unsigned int i,
 		t->side[t->ns++].dup = 1;
 	}
 	t->side[i] = t->side[--t->ns];
-	store_write(t, m.block, (struct cell){ m.v, m.d }, true);
+	store_write(t, m.block, (struct cell){ m.v, m.d }, true, m.rollback);
 	if (!m.dup && m.region >= 0 && s->rep[k].copies[m.region]) {
 		s->rep[k].copies[m.region]--;
 		resync_check_done(s, k);
@@ -562,6 +617,16 @@ static void replica_join(struct sim *s, unsigned int k, bool stale,
 						  s->dev_version);
 	if (!r->uptodate)
 		r->todo = ALL_REGIONS;
+	/*
+	 * drivers/block/qrep/replica.c: a stale newcomer lends nothing to
+	 * reads until resynced, unless it is one of those the device starts
+	 * with (no I/O sent yet, not a failed replica's return).
+	 */
+	r->unreconciled = !r->uptodate &&
+			  (reconnect || s->written || s->dev_read);
+	/* Its hello raises the store's epoch (target/conn.c). */
+	if (s->t[k].epoch < s->epoch)
+		s->t[k].epoch = s->epoch;
 	if (max_version > s->dev_version) {
 		/* qrep_replicas_demote_behind */
 		for (j = 0; j < s->n && !s->written; j++) {
@@ -577,20 +642,25 @@ static void replica_join(struct sim *s, unsigned int k, bool stale,
 
 static void do_rejoin(struct sim *s, unsigned int k)
 {
-	if (!s->alive || s->rep[k].live)
+	if (!s->alive || s->rep[k].live || (s->cut & bit(k)))
 		return;
 	replica_join(s, k, false, true, store_max_version(&s->t[k]));
 }
+
+/* QREP_SIM_DRIVER_SOURCES: the resync's sources as the driver has them. */
+static bool driver_sources;
 
 /* One region of replica @k's resync: its copies go out. */
 static void resync_step(struct sim *s, unsigned int k)
 {
 	struct replica *r = &s->rep[k];
 	unsigned int reg, b, j, nsrc = 0, src[NT];
-	uint64_t best;
-	int holder;
+	uint64_t best[RB];
+	bool rollback[RB], orphans = false;
+	int holder[RB];
 
-	if (!s->alive || !r->live || r->uptodate || !r->todo)
+	if (!s->alive || !r->live || r->uptodate || !r->todo ||
+	    (s->cut & bit(k)))
 		return;
 	/*
 	 * qrep_resync_start (drivers/block/qrep/resync.c) waits until every
@@ -604,31 +674,56 @@ static void resync_step(struct sim *s, unsigned int k)
 	 * Mirror: one up-to-date replica. Quorum: every other live one; with
 	 * the destination they make a read quorum (lib/resync.h).
 	 */
+	/*
+	 * Quorum: not an unreconciled one either (it may hold an orphan,
+	 * which would be copied as the newest version). lib/resync_driver.c
+	 * (open_sources) still takes every live replica, stale or not:
+	 * scenario 5's open part; QREP_SIM_DRIVER_SOURCES=1 models it.
+	 */
 	for (j = 0; j < s->n; j++)
-		if (j != k && s->rep[j].live &&
+		if (j != k && s->rep[j].live && !(s->cut & bit(j)) &&
+		    (!s->rep[j].unreconciled || driver_sources) &&
 		    (s->quorum || (s->rep[j].uptodate && !nsrc)))
 			src[nsrc++] = j;
 	if (!nsrc || (s->quorum && nsrc + 1 < s->r))
 		return;
 	for (reg = 0; !(r->todo & bit(reg)); reg++)
 		;
-	for (b = reg * RB; b < (reg + 1) * RB; b++) {
-		best = 0;
-		holder = -1;
+	for (b = 0; b < RB; b++) {
+		best[b] = 0;
+		holder[b] = -1;
 		for (j = 0; j < nsrc; j++)
-			if (s->t[src[j]].vis[b].v > best) {
-				best = s->t[src[j]].vis[b].v;
-				holder = (int)src[j];
+			if (s->t[src[j]].vis[reg * RB + b].v > best[b]) {
+				best[b] = s->t[src[j]].vis[reg * RB + b].v;
+				holder[b] = (int)src[j];
 			}
-		if (!qrep_resync_needs_copy(best, s->t[k].vis[b].v, 0))
+		/* find_orphans (lib/resync.c): at the device's epoch */
+		rollback[b] = qrep_resync_rolls_back(s->t[k].vis[reg * RB + b].v,
+						     best[b], s->epoch);
+		orphans |= rollback[b];
+	}
+	/*
+	 * rollback_srcs (lib/resync_driver.c): a rollback needs sources
+	 * that hold every acknowledged write, R in quorum mode, one up-to-
+	 * date replica in mirror mode; with fewer the region stays marked.
+	 */
+	if (orphans && nsrc < (s->quorum ? s->r : 1))
+		return;
+	for (b = 0; b < RB; b++) {
+		unsigned int blk = reg * RB + b;
+
+		if (!qrep_resync_needs_copy(best[b], s->t[k].vis[blk].v, 0) &&
+		    !rollback[b])
 			continue;
 		if (s->t[k].ns == QMAX) {
 			sim_fail(s, "target %u: too many copies", k);
 			return;
 		}
 		s->t[k].side[s->t[k].ns++] = (struct msg){ .op = M_WRITE,
-			.block = (uint8_t)b, .repair = 1, .region = (int8_t)reg,
-			.v = best, .d = s->t[holder].vis[b].d };
+			.block = (uint8_t)blk, .repair = 1,
+			.rollback = rollback[b], .region = (int8_t)reg,
+			.v = best[b],
+			.d = holder[b] >= 0 ? s->t[holder[b]].vis[blk].d : 0 };
 		r->copies[reg]++;
 	}
 	r->todo &= ~(uint32_t)bit(reg);
@@ -636,9 +731,11 @@ static void resync_step(struct sim *s, unsigned int k)
 }
 
 /*
- * The primary crashes: each connection delivers a prefix (target k the
- * first (@keep >> 5k) & 31 of its messages), the rest and the resync
- * copies are lost. Nothing of it is acknowledged any more.
+ * The primary crashes, or is deposed: each connection to a target it
+ * reaches (not in s->cut) delivers a prefix (target k the first
+ * (@keep >> 5k) & 31 of its messages), the rest, what was sent to the
+ * others and the resync copies are lost. Nothing of it is acknowledged
+ * any more.
  */
 static void primary_crash(struct sim *s, uint64_t keep)
 {
@@ -667,34 +764,68 @@ static void primary_crash(struct sim *s, uint64_t keep)
 	/* D5 is a promise within one run of the device; D1 goes on. */
 	memcpy(s->last_read, s->floor, sizeof(s->last_read));
 	memcpy(s->completed, s->floor, sizeof(s->completed));
+	s->cut = 0;	/* the next `up` is the heal */
 }
 
-/* qrepctl up: every target answers; which are up to date (uptodate.c). */
-static void primary_up(struct sim *s)
+/*
+ * D3: the device's truth is what the targets that accepted its epoch
+ * (@reach) hold; a write of an older epoch newer than all of it, held
+ * only by targets `up` did not reach, is an orphan.
+ */
+static void mark_orphans(struct sim *s, uint64_t reach)
+{
+	uint64_t top[NB] = { 0 };
+	unsigned int i, k, b;
+
+	for (k = 0; k < s->n; k++)
+		for (b = 0; b < NB && (reach & bit(k)); b++)
+			if (s->t[k].vis[b].v > top[b])
+				top[b] = s->t[k].vis[b].v;
+	s->orphans = false;
+	for (i = 0; i < s->nw; i++) {
+		s->writes[i].orphan =
+			s->writes[i].v > top[s->writes[i].block] &&
+			qrep_version_epoch(s->writes[i].v) < s->epoch;
+		s->orphans |= s->writes[i].orphan;
+	}
+}
+
+/*
+ * qrepctl up, reaching the targets in @reach (every target, but for a
+ * takeover): which are up to date (uptodate.c); the others stay out and
+ * rejoin later as returning replicas.
+ */
+static void primary_up_on(struct sim *s, uint64_t reach)
 {
 	static struct qrep_peer dummy;
-	struct qrep_uptodate u = { .nr = s->n, .dev_blocks = NB };
-	uint64_t vers[NT][RB], maxv[NT], top = 0, best;
+	struct qrep_uptodate u = { .dev_blocks = NB };
+	uint64_t vers[NT][RB], maxv[NT], top = 0, best, held = 0;
 	const uint64_t *vp[NT];
-	unsigned int k, j, reg, b;
+	unsigned int k, j, reg, b, nr = 0, idx[NT];
 	int fill;
 
 	if (s->alive)
 		return;
 	for (k = 0; k < s->n; k++) {
-		u.peers[k] = &dummy;
-		vp[k] = vers[k];
+		if (!(reach & bit(k)))
+			continue;
+		u.peers[nr] = &dummy;
+		vp[nr] = vers[nr];
+		idx[nr++] = k;
 	}
+	u.nr = nr;
 	for (reg = 0; reg < NREG; reg++) {
-		for (k = 0; k < s->n; k++)
+		for (j = 0; j < nr; j++)
 			for (b = 0; b < RB; b++)
-				vers[k][b] = s->t[k].vis[reg * RB + b].v;
-		qrep_uptodate_region(vp, s->n, RB, u.blocks_behind);
+				vers[j][b] = s->t[idx[j]].vis[reg * RB + b].v;
+		qrep_uptodate_region(vp, nr, RB, u.blocks_behind);
 	}
-	for (k = 0; k < s->n; k++) {
-		maxv[k] = store_max_version(&s->t[k]);
-		if (maxv[k] > top)
-			top = maxv[k];
+	for (j = 0; j < nr; j++) {
+		maxv[j] = store_max_version(&s->t[idx[j]]);
+		if (maxv[j] > top)
+			top = maxv[j];
+		if (s->t[idx[j]].epoch > held)
+			held = s->t[idx[j]].epoch;
 	}
 	if (!s->quorum && !qrep_uptodate_any_complete(&u)) {
 		fill = qrep_uptodate_pick_fill(&u);
@@ -704,37 +835,89 @@ static void primary_up(struct sim *s)
 		}
 		for (b = 0; b < NB; b++) {
 			best = 0;
-			j = (unsigned int)fill;
-			for (k = 0; k < s->n; k++)
-				if (s->t[k].vis[b].v > best) {
-					best = s->t[k].vis[b].v;
-					j = k;
+			k = idx[fill];
+			for (j = 0; j < nr; j++)
+				if (s->t[idx[j]].vis[b].v > best) {
+					best = s->t[idx[j]].vis[b].v;
+					k = idx[j];
 				}
-			if (qrep_resync_needs_copy(best, s->t[fill].vis[b].v, 0))
-				store_write(&s->t[fill], b, s->t[j].vis[b], true);
+			if (qrep_resync_needs_copy(best,
+						   s->t[idx[fill]].vis[b].v, 0))
+				store_write(&s->t[idx[fill]], b, s->t[k].vis[b],
+					    true, false);
 		}
 		u.blocks_behind[fill] = 0;
 		maxv[fill] = top;
 	}
 	s->alive = true;
 	s->written = false;
+	s->dev_read = false;
 	s->dev_version = 0;
 	s->counter = 0;
-	if (s->quorum)
-		s->epoch = qrep_version_epoch(top) + 1;
+	/*
+	 * Quorum mode: an epoch above every one the reached targets hold
+	 * (the reservation of `up`, and an election's). The model's mirror
+	 * versions are bare counters, its stores at epoch 0: nothing to roll
+	 * back (mirror's `up` reaches every replica).
+	 */
+	if (s->quorum) {
+		if (qrep_version_epoch(top) > held)
+			held = qrep_version_epoch(top);
+		s->epoch = held + 1;
+	}
+	for (j = 0; j < nr; j++)
+		replica_join(s, idx[j], u.blocks_behind[j] != 0, false,
+			     maxv[j]);
+	mark_orphans(s, reach);
+}
+
+static void primary_up(struct sim *s)
+{
+	primary_up_on(s, bit(s->n) - 1);
+}
+
+/*
+ * Scenario 5: the targets in s->cut, a write quorum the primary cannot
+ * reach, take a new primary's newer epoch. The deposed one wrote on to
+ * the targets it reached until now (its messages to them arrive, as a
+ * prefix of each connection, before the heal lets them rejoin the new
+ * device; to the others, never). It acknowledged only what W of them
+ * answered.
+ */
+static void primary_takeover(struct sim *s, uint64_t keep)
+{
+	uint64_t b_side = s->cut;
+
+	if (!s->alive || !s->quorum || !b_side ||
+	    qrep_quorum_weight(b_side) < s->w)
+		return;
+	primary_crash(s, keep);
+	primary_up_on(s, b_side);
+}
+
+/* The replicas a read may ask: live, reached, and not unreconciled. */
+static uint64_t readable_mask(const struct sim *s)
+{
+	uint64_t m = 0;
+	unsigned int k;
+
 	for (k = 0; k < s->n; k++)
-		replica_join(s, k, u.blocks_behind[k] != 0, false, maxv[k]);
+		if (s->rep[k].live && !s->rep[k].unreconciled &&
+		    !(s->cut & bit(k)))
+			m |= bit(k);
+	return m;
 }
 
 static void do_read(struct sim *s, unsigned int b)
 {
 	unsigned int k, pick[NT], np = 0, i;
 	struct cell c = { 0, 0 };
-	uint64_t live = live_mask(s);
+	uint64_t live = readable_mask(s);
 
 	if (!s->alive)
 		return;
 	if (s->quorum) {
+		/* qrep_quorum_readable (quorum.c): fewer than R, held */
 		if (qrep_quorum_weight(live) < s->r)
 			return;
 		/* R of the live replicas, at random. */
@@ -751,7 +934,7 @@ static void do_read(struct sim *s, unsigned int b)
 				c = s->t[pick[i]].vis[b];
 		}
 	} else {
-		uint64_t h = holders_mask(s);
+		uint64_t h = holders_mask(s) & ~s->cut;
 
 		if (!h)
 			return;
@@ -760,7 +943,13 @@ static void do_read(struct sim *s, unsigned int b)
 				pick[np++] = k;
 		c = s->t[pick[rng_below(s, np)]].vis[b];
 	}
+	s->dev_read = true;
 	s->read_v = c.v;
+	s->read_d = c.d;
+	if (c.d && c.d <= s->nw && s->writes[c.d - 1].orphan)
+		sim_fail(s, "D3: block %u read version %#" PRIx64 ", a deposed"
+			 " primary's write no target of epoch %" PRIu64
+			 " held", b, c.v, s->epoch);
 	if (c.v < s->floor[b])
 		sim_fail(s, "D1: block %u read version %#" PRIx64
 			 ", older than the flushed %#" PRIx64, b, c.v,
@@ -853,6 +1042,27 @@ static void check(struct sim *s)
 				 " %u's flushed version %#" PRIx64, lacking,
 				 s->r, b, s->floor[b]);
 	}
+	/*
+	 * D3: a replica reads may ask (quorum: live and reconciled; mirror:
+	 * up to date) holds no orphan; one that rejoined holds it only
+	 * until its resync rolled it back.
+	 */
+	for (k = 0; k < s->n && s->orphans && s->alive && !s->failed; k++) {
+		if (!s->rep[k].live || (s->quorum ? s->rep[k].unreconciled :
+					!s->rep[k].uptodate))
+			continue;
+		for (b = 0; b < NB; b++) {
+			uint32_t d = s->t[k].vis[b].d;
+
+			if (d && d <= s->nw && s->writes[d - 1].orphan)
+				sim_fail(s, "D3: replica %u, %s, holds block %u"
+					 " at %#" PRIx64 ", a deposed primary's"
+					 " write no target of epoch %" PRIu64
+					 " held", k, s->rep[k].uptodate ?
+					 "up to date" : "read from", b,
+					 s->t[k].vis[b].v, s->epoch);
+		}
+	}
 	/* S: healed and resynced, nothing in flight: identical. */
 	settled = s->alive && h == bit(s->n) - 1;
 	for (k = 0; k < s->n && settled; k++)
@@ -927,6 +1137,17 @@ static void run_expect(struct sim *s, const struct ev *e)
 				 "it returned %#" PRIx64, e->b & 0xffffff,
 				 s->read_v);
 		break;
+	case X_READ_DATA:
+		if (s->read_d != (e->b & 0xffffff))
+			sim_fail(s, "expected the read to return the data of "
+				 "write %u (0: none), it returned write %u's",
+				 e->b & 0xffffff, s->read_d);
+		break;
+	case X_UNRECONCILED:
+		if (!r->live || !r->unreconciled)
+			sim_fail(s, "expected replica %u live and lending "
+				 "nothing to reads", e->a);
+		break;
 	}
 }
 
@@ -978,6 +1199,19 @@ static void run_ev(struct sim *s, const struct ev *e)
 		break;
 	case E_UP:
 		primary_up(s);
+		break;
+	case E_CUT:
+		/*
+		 * b: the targets the primary no longer reaches, a write
+		 * quorum (a new primary's side); it reaches the others.
+		 */
+		if (s->alive && s->quorum && !s->cut &&
+		    (e->b & (bit(s->n) - 1)) != bit(s->n) - 1 &&
+		    qrep_quorum_weight(e->b & (bit(s->n) - 1)) >= s->w)
+			s->cut = e->b & (bit(s->n) - 1);
+		break;
+	case E_TAKEOVER:
+		primary_takeover(s, e->b);
 		break;
 	case E_EXPECT:
 		run_expect(s, e);
@@ -1048,6 +1282,27 @@ static struct ev random_ev(struct sim *s)
 		} else {
 			e.op = E_UP;
 		}
+		return e;
+	}
+	/*
+	 * Quorum mode: a cut leaves the primary a minority, whose targets
+	 * take its writes; a new primary takes over on the others.
+	 */
+	if (s->quorum && s->n > s->w && (s->cut ? x < 8 : x < 2)) {
+		unsigned int drop;
+
+		if (s->cut) {
+			e.op = E_TAKEOVER;
+			e.b = (uint32_t)rng_next(s);
+			return e;
+		}
+		e.op = E_CUT;
+		e.b = (uint32_t)(bit(s->n) - 1);
+		for (drop = 1 + rng_below(s, s->n - s->w); drop; drop--)
+			e.b &= ~(uint32_t)bit(rng_below(s, s->n));
+		if (qrep_quorum_weight(e.b) < s->w ||
+		    e.b == (uint32_t)(bit(s->n) - 1))
+			e.b = (uint32_t)(bit(s->n) - 1) & ~(uint32_t)bit(e.a);
 		return e;
 	}
 	if (x < 24) {
@@ -1133,6 +1388,8 @@ static bool sim_run(struct sim *s, uint64_t seed, bool trace_all)
 #define SIDE_(t, i)	{ E_SIDE, t, i }
 #define CRASH_(keep)	{ E_CRASH, 0, keep }
 #define UP_		{ E_UP, 0, 0 }
+#define CUT_(mask)	{ E_CUT, 0, mask }
+#define TAKE_(keep)	{ E_TAKEOVER, 0, keep }
 #define X_(what, t, v)	{ E_EXPECT, t, ((uint32_t)(what) << 24) | (v) }
 #define END_		{ E_NR, 0, 0 }
 
@@ -1229,11 +1486,24 @@ static const struct row script_rows[] = {
 	    X_(X_STALE, 2, 0), X_(X_UPTODATE, 0, 0), RS_(2),
 	    X_(X_IDENTICAL, 0, 0), END_ } },
 	/*
-	 * ORPHAN_ROLLBACK: scenario 5 (a deposed primary's writes of an
-	 * older epoch, held by a target the new primary's `up` did not
-	 * reach) goes here once the rollback rule is shared code: a row,
-	 * the random runs' `up` leaving a target out, and a plant.
+	 * 8: scenario 5, quorum (N 3, W = R = 2). X (block 0, write 1) is
+	 * on every target. A cut leaves the primary with c (2) alone: its
+	 * writes Y (block 0) and Z (block 1, never written) reach c only,
+	 * unacknowledged. A new primary takes over on a and b at a newer
+	 * epoch and writes block 2. c rejoins: it lends nothing to reads
+	 * (they return X and "never written") until its resync rolls Y and
+	 * Z back (qrep_resync_rolls_back, qrep_write_applies); then all
+	 * agree. Without the rollback, c is up to date holding Y and Z.
 	 */
+	{ "scenario 5, quorum: a deposed primary's writes are rolled back "
+	  "before they are read", true, 3, 2, 2,
+	  { W_(0), D_(0, 1), D_(1, 1), D_(2, 1), CUT_(0x3), W_(0), D_(2, 1),
+	    W_(1), D_(2, 1), R_(0), TAKE_(0), R_(0), X_(X_READ_DATA, 0, 1),
+	    R_(1), X_(X_READ_DATA, 0, 0), W_(2), D_(0, 1), D_(1, 1),
+	    JOIN_(2), X_(X_UNRECONCILED, 2, 0), R_(0),
+	    X_(X_READ_DATA, 0, 1), R_(1), X_(X_READ_DATA, 0, 0), RS_(2),
+	    X_(X_UPTODATE, 2, 0), X_(X_IDENTICAL, 0, 0), R_(0),
+	    X_(X_READ_DATA, 0, 1), R_(1), X_(X_READ_DATA, 0, 0), END_ } },
 };
 
 static bool row_run(struct sim *s, unsigned int i, bool trace_all)
@@ -1685,6 +1955,7 @@ TEST(rows)
 	struct esim *es;
 	struct sim *s;
 
+	driver_sources = env_u64("QREP_SIM_DRIVER_SOURCES", 0);
 	if (plant_child("seeds"))
 		SKIP(return, "a planted build, asked for its seeds only");
 	s = calloc(1, sizeof(*s));
@@ -1797,6 +2068,7 @@ TEST_F_TIMEOUT(sim, seeds, SIM_TIMEOUT_S)
 	struct timespec t0, t1;
 
 	(void)self;
+	driver_sources = env_u64("QREP_SIM_DRIVER_SOURCES", 0);
 	if (env_u64("QREP_SIM_ROW", 0))
 		SKIP(return, "one row asked");
 	if (one && *one) {
@@ -1851,8 +2123,7 @@ TEST_F_TIMEOUT(sim, seeds, SIM_TIMEOUT_S)
 /*
  * The planted bugs (built by make unit as data_sim_plant_<name>, the list
  * as userspace/Makefile's DATA_SIM_PLANTS): each must make the simulation
- * find a violation, in a row or a seed. ORPHAN_ROLLBACK (scenario 5) goes
- * here with its rule.
+ * find a violation, in a row or a seed.
  */
 static const char *const plants[] = {
 	"FLUSH_ANY_W",			/* quorum flush counts any W answers */
@@ -1861,6 +2132,7 @@ static const char *const plants[] = {
 	"STORE_APPLY_ANY",		/* the store applies older writes */
 	"EPOCH_FLOOR",			/* a replaced store serves at epoch 0 */
 	"PROPOSE_EQUAL",		/* a store accepts an equal proposal */
+	"ORPHAN_ROLLBACK",		/* the resync rolls nothing back */
 };
 
 /*

@@ -7,6 +7,10 @@
  * (store.c), the resync engine (resync.c) and the data-plane simulation.
  *
  * A version carries its epoch in its high bits (<linux/qrep_quorum.h>).
+ *
+ * QREP_PLANT_ORPHAN_ROLLBACK puts the old resync back (no rollback), for
+ * the data-plane simulation's check that it finds it; nothing else ever
+ * defines it (linux/qrep_data.h).
  */
 #ifndef QREP_LIB_TERM_H
 #define QREP_LIB_TERM_H
@@ -48,7 +52,15 @@ static inline bool qrep_write_applies(uint64_t stored, uint64_t version,
 static inline bool qrep_resync_rolls_back(uint64_t dst, uint64_t best,
 					  uint64_t epoch)
 {
+#ifdef QREP_PLANT_ORPHAN_ROLLBACK
+	/* planted: versions alone decide, the orphan stays */
+	(void)dst;
+	(void)best;
+	(void)epoch;
+	return false;
+#else
 	return dst > best && qrep_version_epoch(dst) < epoch;
+#endif
 }
 
 #endif /* QREP_LIB_TERM_H */
