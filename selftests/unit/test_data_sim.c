@@ -7,9 +7,11 @@
  *     qrep_store_write_applies, linux/qrep_data.h, as userspace/lib/
  *     store.c applies it): write-if-newer, and a rollback's write over a
  *     version of an older epoch than the store's;
- *   - the resync's copy rule (qrep_resync_needs_copy, as lib/resync.c)
- *     and its rollback of a deposed primary's writes
- *     (qrep_resync_rolls_back, lib/term.h, as find_orphans; with
+ *   - the resync's copy rule (qrep_resync_needs_copy, as lib/resync.c),
+ *     its choice of sources (qrep_resync_source_ok, linux/qrep_data.h, as
+ *     lib/resync_driver.c and drivers/block/qrep/netlink.c: no
+ *     unreconciled replica) and its rollback of a deposed primary's
+ *     writes (qrep_resync_rolls_back, lib/term.h, as find_orphans; with
  *     rollback_srcs sources, as lib/resync_driver.c);
  *   - the rule that lets a joining replica start up to date
  *     (qrep_joiner_may_be_uptodate, as drivers/block/qrep/replica.c);
@@ -70,12 +72,6 @@
  *
  * Not modelled yet, or not asserted because the code does not keep it yet
  * (Documentation/durability.rst, the scenario table):
- *   - the resync's sources: the model takes no unreconciled replica as a
- *     source in quorum mode; lib/resync_driver.c (open_sources) takes
- *     every live one, stale or not, and so copies a rejoined target's
- *     orphan, as the newest version, to a replica that reads then ask
- *     (seed 0x2a with QREP_SIM_DRIVER_SOURCES=1, which models the
- *     driver's rule: scenario 5's open part);
  *   - mirror mode's versions are bare counters here and its `up` reaches
  *     every replica (as the real one must), so a deposed mirror primary's
  *     writes are what a crash leaves, seen by `up`: nothing is rolled
@@ -107,12 +103,10 @@
  *   QREP_SIM_SEED=S    run only seed S, tracing every event
  *   QREP_SIM_ROW=N     run only scripted row N, tracing every event
  *   QREP_SIM_STATE=1   with either: every target's state after each event
- *   QREP_SIM_DRIVER_SOURCES=1  resync sources as lib/resync_driver.c
- *                      (unreconciled replicas too): finds scenario 5's
- *                      open part
  *
  * Planted bugs (QREP_PLANT_*: qrep_quorum.h, qrep_data.h, uptodate.c,
- * term.h):
+ * term.h); UNRECONCILED_SOURCE takes every live replica as a quorum
+ * resync's source, as lib/resync_driver.c did (seed 0x2a, row 9).
  * EPOCH_FLOOR and PROPOSE_EQUAL are the epoch layer's (below).
  * make unit builds this test once more per plant (data_sim_plant_*), and
  * the "plants" test runs each and expects a violation.
@@ -647,9 +641,6 @@ static void do_rejoin(struct sim *s, unsigned int k)
 	replica_join(s, k, false, true, store_max_version(&s->t[k]));
 }
 
-/* QREP_SIM_DRIVER_SOURCES: the resync's sources as the driver has them. */
-static bool driver_sources;
-
 /* One region of replica @k's resync: its copies go out. */
 static void resync_step(struct sim *s, unsigned int k)
 {
@@ -671,19 +662,17 @@ static void resync_step(struct sim *s, unsigned int k)
 		if (!s->writes[j].done && !s->writes[j].dead)
 			return;
 	/*
-	 * Mirror: one up-to-date replica. Quorum: every other live one; with
-	 * the destination they make a read quorum (lib/resync.h).
-	 */
-	/*
-	 * Quorum: not an unreconciled one either (it may hold an orphan,
-	 * which would be copied as the newest version). lib/resync_driver.c
-	 * (open_sources) still takes every live replica, stale or not:
-	 * scenario 5's open part; QREP_SIM_DRIVER_SOURCES=1 models it.
+	 * Mirror: one up-to-date replica. Quorum: every other live one that
+	 * is not unreconciled (it may hold an orphan, which would pass for
+	 * the newest version); with the destination they make a read quorum
+	 * (lib/resync.h). The rule is lib/resync_driver.c's and the kernel's
+	 * (qrep_resync_source_ok); the device reaches no target of the cut.
 	 */
 	for (j = 0; j < s->n; j++)
-		if (j != k && s->rep[j].live && !(s->cut & bit(j)) &&
-		    (!s->rep[j].unreconciled || driver_sources) &&
-		    (s->quorum || (s->rep[j].uptodate && !nsrc)))
+		if (j != k && !(s->cut & bit(j)) && (s->quorum || !nsrc) &&
+		    qrep_resync_source_ok(s->quorum, s->rep[j].live,
+					  s->rep[j].uptodate,
+					  s->rep[j].unreconciled))
 			src[nsrc++] = j;
 	if (!nsrc || (s->quorum && nsrc + 1 < s->r))
 		return;
@@ -1504,6 +1493,27 @@ static const struct row script_rows[] = {
 	    X_(X_READ_DATA, 0, 1), R_(1), X_(X_READ_DATA, 0, 0), RS_(2),
 	    X_(X_UPTODATE, 2, 0), X_(X_IDENTICAL, 0, 0), R_(0),
 	    X_(X_READ_DATA, 0, 1), R_(1), X_(X_READ_DATA, 0, 0), END_ } },
+	/*
+	 * 9: scenario 5's resync sources, quorum (N 4, W 3, R 2; seed 0x2a
+	 * found it). X (block 0, write 1) is on every target; Y (block 1,
+	 * write 2) on b, c and d (1-3) only. A cut leaves the primary with
+	 * c alone: its write Z (block 3, never written) reaches c only. A
+	 * new primary takes over on a, b and d: a is behind (it lacks Y)
+	 * and stale, but one the device starts with, so reads may ask it.
+	 * c rejoins, unreconciled. a's resync must not take c as a source:
+	 * Z would be the newest version of block 3 there, and be copied to
+	 * a as an ordinary write (qrep_resync_source_ok). Then c's resync
+	 * rolls Z back, and all agree.
+	 */
+	{ "scenario 5, quorum: a resync takes no unreconciled replica as a "
+	  "source", true, 4, 3, 2,
+	  { W_(0), D_(0, 1), D_(1, 1), D_(2, 1), D_(3, 1), W_(1), D_(1, 1),
+	    D_(2, 1), D_(3, 1), CUT_(0xb), W_(3), D_(2, 1), TAKE_(0),
+	    X_(X_STALE, 0, 0), X_(X_UPTODATE, 1, 0), X_(X_UPTODATE, 3, 0),
+	    JOIN_(2), X_(X_UNRECONCILED, 2, 0), R_(3), X_(X_READ_DATA, 3, 0),
+	    RS_(0), X_(X_UPTODATE, 0, 0), R_(3), X_(X_READ_DATA, 3, 0),
+	    RS_(2), X_(X_UPTODATE, 2, 0), X_(X_IDENTICAL, 0, 0), R_(3),
+	    X_(X_READ_DATA, 3, 0), R_(1), X_(X_READ_DATA, 1, 2), END_ } },
 };
 
 static bool row_run(struct sim *s, unsigned int i, bool trace_all)
@@ -1955,7 +1965,6 @@ TEST(rows)
 	struct esim *es;
 	struct sim *s;
 
-	driver_sources = env_u64("QREP_SIM_DRIVER_SOURCES", 0);
 	if (plant_child("seeds"))
 		SKIP(return, "a planted build, asked for its seeds only");
 	s = calloc(1, sizeof(*s));
@@ -2068,7 +2077,6 @@ TEST_F_TIMEOUT(sim, seeds, SIM_TIMEOUT_S)
 	struct timespec t0, t1;
 
 	(void)self;
-	driver_sources = env_u64("QREP_SIM_DRIVER_SOURCES", 0);
 	if (env_u64("QREP_SIM_ROW", 0))
 		SKIP(return, "one row asked");
 	if (one && *one) {
@@ -2133,6 +2141,7 @@ static const char *const plants[] = {
 	"EPOCH_FLOOR",			/* a replaced store serves at epoch 0 */
 	"PROPOSE_EQUAL",		/* a store accepts an equal proposal */
 	"ORPHAN_ROLLBACK",		/* the resync rolls nothing back */
+	"UNRECONCILED_SOURCE",		/* a resync copies from a rejoined one */
 };
 
 /*

@@ -345,6 +345,7 @@ const int qrep_genl_attr_types[QREP_A_MAX + 1] = {
 	[QREP_A_RESYNC_SOURCES] = MNL_TYPE_U32,
 	[QREP_A_DEV_ROLE] = MNL_TYPE_U32,
 	[QREP_A_REPLICA_FENCED_EPOCH] = MNL_TYPE_U64,
+	[QREP_A_REPLICA_UNRECONCILED] = MNL_TYPE_FLAG,
 };
 
 static int parse_attr(const struct nlattr *attr, void *data)

@@ -9,7 +9,10 @@
  * Mirror mode copies from one up-to-date replica. Quorum mode copies
  * from every live replica but the destination, stale ones included:
  * none need hold the newest of every block, but together with the
- * destination they make a read quorum, which holds it.
+ * destination they make a read quorum, which holds it. Never from an
+ * unreconciled one, which may hold a deposed primary's write that would
+ * pass for the newest version (qrep_view_source_ok, over the shared rule
+ * qrep_resync_source_ok of linux/qrep_data.h).
  */
 #include <errno.h>
 #include <error.h>
@@ -257,8 +260,7 @@ static int pick_source(struct resync_run *run, struct qrep_peer *p)
 	unsigned int i;
 
 	for (i = 0; i < run->cfg->nr_replicas; i++) {
-		if (!run->view->replicas[i].present ||
-		    run->view->replicas[i].state != QREP_REPLICA_UPTODATE)
+		if (i == run->dst || !qrep_view_source_ok(run->view, i))
 			continue;
 		if (qrep_peer_open_replica(run->cfg, i, run->view->epoch, p) == 0) {
 			run->src = i;
@@ -334,13 +336,6 @@ static int resync_pass_mirror(struct resync_run *run, struct qrep_peer *dst,
 	return err;
 }
 
-/* Quorum mode's sources: anything but a failed (or empty) slot. */
-static bool can_be_source(const struct qrep_view_replica *r)
-{
-	return r->present && (r->state == QREP_REPLICA_UPTODATE ||
-			      r->state == QREP_REPLICA_STALE);
-}
-
 static void close_sources(struct resync_run *run)
 {
 	unsigned int k;
@@ -366,16 +361,19 @@ static bool enough_sources(struct resync_run *run, unsigned int unreachable)
 	if (run->nr_srcs >= sources_needed(run))
 		return true;
 	if (run->view->read_quorum > 1)
-		say("resync of %s needs R-1=%u sources, only %u live%s\n",
+		say("resync of %s needs R-1=%u sources, only %u live%s (an unreconciled replica is none)\n",
 		    name, sources_needed(run), run->nr_srcs,
 		    unreachable ? " and reachable" : "");
 	else
-		say("resync of %s needs another live replica to copy from\n",
+		say("resync of %s needs another live replica to copy from (an unreconciled replica is none)\n",
 		    name);
 	return false;
 }
 
-/* Every live replica but the destination that answers us, stale or not. */
+/*
+ * Every live replica but the destination that answers us, stale or not,
+ * but none unreconciled (qrep_view_source_ok).
+ */
 static void open_sources(struct resync_run *run, unsigned int *unreachable)
 {
 	const struct qrep_view_replica *r;
@@ -384,7 +382,7 @@ static void open_sources(struct resync_run *run, unsigned int *unreachable)
 	*unreachable = 0;
 	for (i = 0; i < run->cfg->nr_replicas && i < QREP_MAX_REPLICAS; i++) {
 		r = &run->view->replicas[i];
-		if (i == run->dst || !can_be_source(r))
+		if (i == run->dst || !qrep_view_source_ok(run->view, i))
 			continue;
 		if (qrep_peer_open_replica(run->cfg, i, run->view->epoch,
 					   &run->src_peers[run->nr_srcs])) {
@@ -440,11 +438,12 @@ static bool drop_sources_gone(struct resync_run *run,
 		return false;
 	for (k = 0; k < run->nr_srcs;) {
 		r = &now.replicas[run->src_slot[k]];
-		if (can_be_source(r) && r->instance == run->src_instance[k]) {
+		if (qrep_view_source_ok(&now, run->src_slot[k]) &&
+		    r->instance == run->src_instance[k]) {
 			k++;
 			continue;
 		}
-		say("resync %s: source %s is no longer live; going on without it\n",
+		say("resync %s: source %s is no longer live and reconciled; going on without it\n",
 		    run->cfg->replicas[run->dst].name,
 		    run->cfg->replicas[run->src_slot[k]].name);
 		drop_source(run, job, k);

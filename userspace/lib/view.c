@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/genetlink.h>
+#include <linux/qrep_data.h>
 #include <linux/qrep_proto.h>
 
 #include "view.h"
@@ -29,6 +30,7 @@ static int view_replica(const struct nlattr *nest, struct qrep_view *v,
 		mnl_attr_get_u64(tb[QREP_A_REPLICA_DIRTY_REGIONS]) : 0;
 	r->history_unknown = tb[QREP_A_REPLICA_HISTORY_UNKNOWN];
 	r->check_data = tb[QREP_A_REPLICA_CHECK_DATA];
+	r->unreconciled = tb[QREP_A_REPLICA_UNRECONCILED];
 	if (slot)
 		*slot = id;
 	return 0;
@@ -66,6 +68,20 @@ int qrep_view_parse(const struct nlmsghdr *nlh, struct qrep_view *v)
 		    view_replica(attr, v, NULL))
 			return -EPROTO;
 	return 0;
+}
+
+bool qrep_view_source_ok(const struct qrep_view *v, unsigned int slot)
+{
+	const struct qrep_view_replica *r;
+
+	if (slot >= QREP_MAX_REPLICAS || !v->replicas[slot].present)
+		return false;
+	r = &v->replicas[slot];
+	return qrep_resync_source_ok(v->mode == QREP_MODE_QUORUM,
+				     r->state == QREP_REPLICA_UPTODATE ||
+				     r->state == QREP_REPLICA_STALE,
+				     r->state == QREP_REPLICA_UPTODATE,
+				     r->unreconciled);
 }
 
 static int view_cb(const struct nlmsghdr *nlh, void *data)

@@ -16,6 +16,7 @@ struct qrep_view_replica {
 	uint64_t dirty_regions;
 	bool history_unknown;
 	bool check_data;		/* a read found a corrupt block on it */
+	bool unreconciled;		/* rejoined: no reads, no resync source */
 };
 
 struct qrep_view {
@@ -34,6 +35,14 @@ struct qrep_view {
  * reply gives none.
  */
 int qrep_view_parse(const struct nlmsghdr *nlh, struct qrep_view *v);
+
+/*
+ * May slot @slot be a resync's source, as the kernel described it in @v?
+ * The shared rule (qrep_resync_source_ok, linux/qrep_data.h): in quorum
+ * mode live (up to date or stale) and not unreconciled, in mirror mode
+ * up to date.
+ */
+bool qrep_view_source_ok(const struct qrep_view *v, unsigned int slot);
 
 /* 0, or -errno with g->error saying why. */
 int qrep_view_load(struct qrep_genl *g, uint32_t index, struct qrep_view *v);

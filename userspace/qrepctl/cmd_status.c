@@ -73,7 +73,11 @@ static const char *get_str(const struct nlattr *a)
 	return a ? mnl_attr_get_str(a) : "";
 }
 
-/* Resync progress: percent, rate and the time left at that rate. */
+/*
+ * Resync progress: percent, rate and the time left at that rate; and
+ * whether the replica is still unreconciled (no quorum reads, no resync
+ * source until its resync finishes).
+ */
 static void print_resync(const struct nlattr **tb, bool json)
 {
 	uint64_t done = get_u64(tb[QREP_A_RESYNC_DONE_BYTES]);
@@ -81,17 +85,21 @@ static void print_resync(const struct nlattr **tb, bool json)
 	uint64_t rate = get_u64(tb[QREP_A_RESYNC_RATE]);
 	uint64_t eta = rate && total > done ? (total - done) / rate : 0;
 	bool active = tb[QREP_A_RESYNC_ACTIVE];
+	bool unreconciled = tb[QREP_A_REPLICA_UNRECONCILED];
 
 	if (json) {
 		printf(",\"dirty_regions\":%" PRIu64 ",\"history_unknown\":%s"
-		       ",\"resync\":{\"active\":%s,\"done_bytes\":%" PRIu64
+		       ",\"unreconciled\":%s,\"resync\":{\"active\":%s,\"done_bytes\":%" PRIu64
 		       ",\"total_bytes\":%" PRIu64 ",\"rate\":%" PRIu64
 		       ",\"eta_seconds\":%" PRIu64 "}",
 		       get_u64(tb[QREP_A_REPLICA_DIRTY_REGIONS]),
 		       tb[QREP_A_REPLICA_HISTORY_UNKNOWN] ? "true" : "false",
+		       unreconciled ? "true" : "false",
 		       active ? "true" : "false", done, total, rate, eta);
 		return;
 	}
+	if (unreconciled)
+		printf("    unreconciled: rejoined a running device; no quorum reads and no resync source until its resync finishes\n");
 	if (active)
 		printf("    resyncing: %" PRIu64 "%% (%" PRIu64 " of %" PRIu64
 		       " MiB of regions), %.1f MiB/s, ETA %" PRIu64 " s\n",

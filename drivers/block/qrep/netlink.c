@@ -11,6 +11,7 @@
 #include <linux/atomic.h>
 #include <linux/module.h>
 #include <net/genetlink.h>
+#include <linux/qrep_data.h>
 
 #include "device.h"
 #include "netlink.h"
@@ -101,6 +102,7 @@ static const struct nla_policy qrep_policy[QREP_A_MAX + 1] = {
 	[QREP_A_DEV_ROLE] = NLA_POLICY_RANGE(NLA_U32, QREP_ROLE_PRIMARY,
 					     QREP_ROLE_SECONDARY),
 	[QREP_A_REPLICA_FENCED_EPOCH] = QREP_READ_ONLY,
+	[QREP_A_REPLICA_UNRECONCILED] = QREP_READ_ONLY,
 };
 
 enum qrep_mcgrp {
@@ -154,6 +156,8 @@ static int qrep_fill_replica_resync(struct sk_buff *skb,
 	    (active && nla_put_flag(skb, QREP_A_RESYNC_ACTIVE)) ||
 	    (qrep_dirty_check_data(dev, r->id) &&
 	     nla_put_flag(skb, QREP_A_REPLICA_CHECK_DATA)) ||
+	    (READ_ONCE(r->unreconciled) &&
+	     nla_put_flag(skb, QREP_A_REPLICA_UNRECONCILED)) ||
 	    nla_put_u64_64bit(skb, QREP_A_RESYNC_DONE_BYTES, done,
 			      QREP_A_PAD) ||
 	    nla_put_u64_64bit(skb, QREP_A_RESYNC_TOTAL_BYTES, total,
@@ -727,7 +731,11 @@ out:
 /*
  * Quorum mode: the regions were copied from the newest of several
  * sources, which with the destination must make a read quorum; each must
- * still be live when the regions are cleared.
+ * still be live when the regions are cleared, and none unreconciled
+ * (qrep_resync_source_ok): such a replica may hold an orphan, which a
+ * copy would have taken as the newest version. A replica becomes
+ * unreconciled only as it joins, so one that was not when the copy read
+ * it and is now has taken the slot since: the copy is refused either way.
  */
 static int qrep_nl_resync_sources(struct genl_info *info,
 				  struct qrep_device *dev,
@@ -753,10 +761,14 @@ static int qrep_nl_resync_sources(struct genl_info *info,
 	}
 	for_each_set_bit(slot, sources, QREP_MAX_REPLICAS) {
 		source = qrep_replica_in_slot(dev, slot);
-		if (!source || !qrep_replica_live(source)) {
+		if (!source ||
+		    !qrep_resync_source_ok(true, qrep_replica_live(source),
+					   qrep_replica_state(source) ==
+					   QREP_REPLICA_UPTODATE,
+					   READ_ONCE(source->unreconciled))) {
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    attrs[QREP_A_RESYNC_SOURCES],
-					    "a source replica is gone or failed");
+					    "a source replica is gone, failed or not yet reconciled");
 			return -ESTALE;
 		}
 	}

@@ -194,6 +194,7 @@ enum qrep_attr {
 	QREP_A_RESYNC_SOURCES,	/* u32: quorum mode, bit N: slot N was read from */
 	QREP_A_DEV_ROLE,	/* u32: enum qrep_role (create: default primary) */
 	QREP_A_REPLICA_FENCED_EPOCH, /* u64: epoch a target refused (read-only) */
+	QREP_A_REPLICA_UNRECONCILED, /* flag: no reads, no resync source (read-only) */
 	__QREP_A_MAX,
 };
 

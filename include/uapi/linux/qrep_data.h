@@ -4,8 +4,8 @@
  * applies it and into the data-plane simulation
  * (selftests/unit/test_data_sim.c), which runs them under crashes, lost
  * caches and failures: the store's write rule (the target), the resync's
- * copy rule (user space) and the rule that lets a joining replica be up
- * to date (qrep.ko). Documentation/durability.rst gives the argument.
+ * copy rule (user space), its choice of sources (user space and qrep.ko)
+ * and the rule that lets a joining replica be up to date (qrep.ko). Documentation/durability.rst gives the argument.
  *
  * QREP_PLANT_* switches put a broken rule back, for the simulation's
  * check that it finds each one; nothing else ever defines them.
@@ -40,6 +40,32 @@ static inline int qrep_store_write_applies(__u64 version, __u64 stored,
 static inline int qrep_resync_needs_copy(__u64 best, __u64 dst, int dst_bad)
 {
 	return best > dst || (best && best == dst && dst_bad);
+}
+
+/*
+ * May a replica be a resync's source? It must be @live (up to date or
+ * stale, not failed). Mirror mode copies from one replica that is
+ * @uptodate. Quorum mode copies the newest of several, stale ones too
+ * (with the destination they make a read quorum), but never one that is
+ * @unreconciled: it rejoined a running device and may hold a deposed
+ * primary's write of an older epoch that no write quorum holds (an
+ * orphan, Documentation/durability.rst, D3). As a source its orphan
+ * would be the newest version of its block, and would be copied, as an
+ * ordinary newer write, to a replica that reads ask; quorum reads leave
+ * it out for the same reason, until its own resync has rolled that back.
+ * User space picks its sources by it (lib/resync_driver.c) and qrep.ko
+ * clears no region copied from a source it refuses (netlink.c).
+ */
+static inline int qrep_resync_source_ok(int quorum, int live, int uptodate,
+					int unreconciled)
+{
+#ifdef QREP_PLANT_UNRECONCILED_SOURCE
+	/* planted: the old rule, every live replica in quorum mode */
+	(void)unreconciled;
+	return live && (quorum || uptodate);
+#else
+	return live && !unreconciled && (quorum || uptodate);
+#endif
 }
 
 /*
