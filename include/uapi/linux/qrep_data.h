@@ -5,7 +5,8 @@
  * (selftests/unit/test_data_sim.c), which runs them under crashes, lost
  * caches and failures: the store's write rule (the target), the resync's
  * copy rule (user space), its choice of sources (user space and qrep.ko)
- * and the rule that lets a joining replica be up to date (qrep.ko). Documentation/durability.rst gives the argument.
+ * and the rule that lets a joining replica be up to date (qrep.ko).
+ * Documentation/durability.rst gives the argument.
  *
  * QREP_PLANT_* switches put a broken rule back, for the simulation's
  * check that it finds each one; nothing else ever defines them.
