@@ -89,7 +89,8 @@ static void print_resync(const struct nlattr **tb, bool json)
 
 	if (json) {
 		printf(",\"dirty_regions\":%" PRIu64 ",\"history_unknown\":%s"
-		       ",\"unreconciled\":%s,\"resync\":{\"active\":%s,\"done_bytes\":%" PRIu64
+		       ",\"unreconciled\":%s"
+		       ",\"resync\":{\"active\":%s,\"done_bytes\":%" PRIu64
 		       ",\"total_bytes\":%" PRIu64 ",\"rate\":%" PRIu64
 		       ",\"eta_seconds\":%" PRIu64 "}",
 		       get_u64(tb[QREP_A_REPLICA_DIRTY_REGIONS]),
@@ -99,7 +100,7 @@ static void print_resync(const struct nlattr **tb, bool json)
 		return;
 	}
 	if (unreconciled)
-		printf("    unreconciled: rejoined a running device; no quorum reads and no resync source until its resync finishes\n");
+		printf("    unreconciled: rejoined a running device; serves no reads and is no resync source until its resync finishes\n");
 	if (active)
 		printf("    resyncing: %" PRIu64 "%% (%" PRIu64 " of %" PRIu64
 		       " MiB of regions), %.1f MiB/s, ETA %" PRIu64 " s\n",
