@@ -455,6 +455,72 @@ deposed_primary_writes_rolled_back()
 
 QO_DESC="quorum: a deposed primary's writes of an older epoch, on one target only, are rolled back when it rejoins and never read"
 
+# replica_unreconciled NAME: qrepctl status says replica NAME is
+# unreconciled (the line under its own).
+replica_unreconciled()
+{
+	qrepctl status 0 | awk -v n="$1" '
+		$1 == "replica" { mine = ($3 ~ "^" n "@") }
+		mine && $1 == "unreconciled:" { found = 1 }
+		END { exit !found }'
+}
+
+# unreconciled_count: how many replicas qrepctl status --json calls so.
+unreconciled_count() { qrepctl status --json 0 | grep -o '"unreconciled":true' | wc -l; }
+
+# Scenario 5's resync sources (issue 14; the data-plane simulation's
+# seed 0x2a and row 9). a misses Y (block 60), which b and c
+# acknowledge. Then the partition {P, c} | {Q, a, b}: P's write Z (block
+# ORPHAN_Z, never written) reaches c only and fails. Q comes up at E+1
+# on a and b with --no-resync: a is behind (it lacks Y) and stale, but
+# one of the replicas the device starts with, so reads ask it. Q writes
+# (block 50, no flush: a stale replica is no holder for it). c comes
+# back, unreconciled (status says so). Then the resync of a, then of c:
+# a's must not take c as a source, or Z, the newest version of its block
+# there, is copied to a as an ordinary write, and reads through a return
+# it. Before the fix they did.
+resync_takes_no_unreconciled_source()
+{
+	local y=60 y_want
+	ORPHAN_Z=40
+	write_block 30 1 && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
+	Z_WANT=$(block_sum $ORPHAN_Z)
+	target_kill 0 || return 1
+	wait_for "$FAIL_WAIT_SEC" replica_in a failed || { echo "a not failed"; qrepctl status 0; return 1; }
+	write_block $y 2 && sync /dev/qrep0 || { echo "Y on b and c failed"; return 1; }
+	y_want=$(block_sum $y)
+	# The partition: b stops answering; P's write reaches c only.
+	target_stop 1 || return 1
+	write_block $ORPHAN_Z 7 && { echo "P's write to c alone was acknowledged"; return 1; }
+	Z_BAD=$(block_sum_of 7)
+	qrepctl down -c "$QREP_CONF" || return 1
+	# Q: a and b, c down; P's write still in b's socket never arrives.
+	target_kill 1 && target_kill 2 || return 1
+	target_start 0 && target_start 1 || return 1
+	up_no_resync "a and b" || return 1
+	replica_in a stale && replica_in b up-to-date ||
+		{ echo "up did not find a behind b"; qrepctl status 0; return 1; }
+	reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write (c down)" || return 1
+	write_block 50 8 || { echo "Q's write failed"; return 1; }
+	target_start 2 || return 1
+	qrepctl reconnect --no-resync -c "$QREP_CONF" c || return 1
+	replica_in c stale || { echo "c is not stale"; qrepctl status 0; return 1; }
+	replica_unreconciled c && ! replica_unreconciled a && [ "$(unreconciled_count)" = 1 ] ||
+		{ echo "status does not show c, and c alone, unreconciled"; qrepctl status 0; return 1; }
+	reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write (c back, unreconciled)" || return 1
+	qrepctl resync -c "$QREP_CONF" || return 1
+	replica_in a up-to-date && replica_in c up-to-date ||
+		{ echo "a or c not resynced"; qrepctl status 0; return 1; }
+	[ "$(unreconciled_count)" = 0 ] || { echo "a replica is unreconciled after its resync"; return 1; }
+	reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write, copied by a resync from unreconciled c" ||
+		return 1
+	reads_return $y "$y_want" "Y's predecessor" || return 1
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	qrepctl down -c "$QREP_CONF" && stores_identical
+}
+
+QU_DESC="quorum: a resync takes no unreconciled replica as a source; a deposed primary's write on one is not copied to a replica behind"
+
 # --- quorum mode: reads of a write that never completed (scenario 10) ------
 
 # How long a write may take to reach a running target's store.
@@ -546,7 +612,7 @@ unacked_write_reads_stable()
 
 QR_DESC="quorum: a write that reached one replica and failed, once read after a crash, reads back the same without that replica"
 
-ktap_plan 8
+ktap_plan 9
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -608,6 +674,17 @@ fi
 # Whatever the case left: every target answering.
 target_cont 1 2>/dev/null
 target_cont 2 2>/dev/null
+qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
+targets_teardown
+
+if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && quorum_up error; then
+	ktap_test "$QU_DESC" resync_takes_no_unreconciled_source
+else
+	ktap_diag "could not start the quorum device (resync sources)"
+	ktap_report "$QU_DESC" 1
+fi
+# Whatever the case left: every target answering.
+target_cont 1 2>/dev/null
 qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
 targets_teardown
 ktap_finish

@@ -76,6 +76,10 @@
  *     every replica (as the real one must), so a deposed mirror primary's
  *     writes are what a crash leaves, seen by `up`: nothing is rolled
  *     back in mirror mode (the real mirror versions carry the epoch);
+ *   - a target `up` left out joins later as a returning replica, to a
+ *     slot that held it (reconnect); the kernel's join of a slot never
+ *     filled, before the device has written, may take it as up to date
+ *     with a deposed primary's orphan (scenario 5's open part);
  *   - a later `up` that reaches a target still holding an orphan of an
  *     earlier takeover takes it as that target's content (no check
  *     looks back past the current epoch's `up`);
