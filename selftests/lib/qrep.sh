@@ -36,6 +36,32 @@ wait_for()
 	done
 }
 
+# Single 4 KiB blocks of a qrep device: $QREP_DEV, /dev/qrep0 unless set.
+# write_block BLOCK BYTE: one O_DIRECT write of BYTE repeated, no flush:
+# acknowledged by every live replica, durable on none yet.
+write_block()
+{
+	head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$2")" |
+		dd of="${QREP_DEV:-/dev/qrep0}" bs=4096 seek="$1" oflag=direct status=none
+}
+
+# block_sum BLOCK: the sha256 of what an O_DIRECT read of BLOCK returns.
+block_sum() { dd if="${QREP_DEV:-/dev/qrep0}" bs=4096 skip="$1" count=1 iflag=direct status=none | sha256sum; }
+
+# pattern_sum BYTE: the sha256 of a block of BYTE repeated.
+pattern_sum() { head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$1")" | sha256sum; }
+
+# reads_return BLOCK SUM WHAT: $READS reads of BLOCK (the test sets how
+# many) all return SUM; one that does not returned WHAT, said so.
+reads_return()
+{
+	local i
+	for i in $(seq 1 "${READS:?the test sets READS}"); do
+		[ "$(block_sum "$1")" = "$2" ] ||
+			{ echo "read $i of block $1 returned $3"; return 1; }
+	done
+}
+
 # qrep_dev_state: what /dev/qrep0 is to a writer on this node: absent,
 # writable, secondary (the open is refused with "wrong medium type": in
 # a cluster another node is the primary), or unusable (WHY). Opened with

@@ -92,6 +92,26 @@ target_stats()
 	awk -v k="$2" '$1 == k { print $2 }' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats"
 }
 
+# stats_id I: what changes when target I's stats file is rewritten.
+stats_id() { stat -c '%i %y' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats" 2>/dev/null; }
+
+stats_rewritten() { [ "$(stats_id "$1")" != "$2" ]; }
+
+# stats_settle I: waits until target I's stats file has been rewritten
+# twice from now (for at most $STATS_REWRITE_WAIT seconds each, which the
+# test sets from its targets' --stats-interval): the second snapshot
+# counts everything done before.
+stats_settle()
+{
+	local n id
+	for n in 1 2; do
+		id=$(stats_id "$1")
+		wait_for "${STATS_REWRITE_WAIT:?the test sets STATS_REWRITE_WAIT}" \
+			stats_rewritten "$1" "$id" ||
+			{ echo "target $1's stats file is not rewritten"; return 1; }
+	done
+}
+
 # The stores compared block for block, data and versions: qrep-store
 # compare lists the first blocks that differ.
 stores_identical()

@@ -87,17 +87,6 @@ block_restore()
 		dd if="$3.data" of="$store" bs=4096 seek=$((data / 4096 + $2)) conv=notrunc status=none
 }
 
-# write_block BLOCK BYTE: one 4 KiB O_DIRECT write of BYTE repeated, no
-# flush: acknowledged by every live replica, durable on none yet. To
-# $QREP_DEV, /dev/qrep0 unless set.
-write_block()
-{
-	head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$2")" |
-		dd of="${QREP_DEV:-/dev/qrep0}" bs=4096 seek="$1" oflag=direct status=none
-}
-
-block_sum() { dd if="${QREP_DEV:-/dev/qrep0}" bs=4096 skip="$1" count=1 iflag=direct status=none | sha256sum; }
-
 # replica_in NAME STATE: replica NAME is in STATE (for wait_for).
 replica_in() { [ "$(replica_state "$1")" = "$2" ]; }
 
@@ -226,16 +215,6 @@ up_after_crash()
 	local rc=$?
 	cat "$1"
 	return $rc
-}
-
-# reads_return BLOCK WANT WHAT: READS reads of BLOCK all return WANT.
-reads_return()
-{
-	local i
-	for i in $(seq 1 $READS); do
-		[ "$(block_sum "$1")" = "$2" ] ||
-			{ echo "read $i of block $1 returned $3"; return 1; }
-	done
 }
 
 # The stage of scenario 2 up to the primary's crash: replica b blips; X
@@ -526,9 +505,6 @@ QU_DESC="quorum: a resync takes no unreconciled replica as a source; a deposed p
 # How long a write may take to reach a running target's store.
 WRITE_WAIT_SEC=30
 
-# block_sum_of BYTE: the sum of a block of BYTE repeated.
-block_sum_of() { head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$1")" | sha256sum; }
-
 # store_block_is I BLOCK BYTE: block BLOCK of target I's store is BYTE
 # repeated (read from the store file, beside the running target).
 store_block_is()
@@ -536,7 +512,7 @@ store_block_is()
 	local data
 	data=$(store_area "$1" data) && [ -n "$data" ] || return 1
 	[ "$(dd if="$(target_store "$1")" bs=4096 skip=$((data / 4096 + $2)) count=1 status=none |
-		sha256sum)" = "$(block_sum_of "$3")" ]
+		sha256sum)" = "$(pattern_sum "$3")" ]
 }
 
 # write_bg BLOCK BYTE: write_block in the background; its exit status
@@ -572,8 +548,8 @@ unacked_write_reads_stable()
 {
 	local x=30 want old
 	write_block $x 7 && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
-	old=$(block_sum_of 7)
-	want=$(block_sum_of 8)
+	old=$(pattern_sum 7)
+	want=$(pattern_sum 8)
 	target_stop 1 && target_stop 2 || return 1
 	write_bg $x 8
 	wait_for "$WRITE_WAIT_SEC" store_block_is 0 $x 8 ||

@@ -47,24 +47,6 @@ write_random_blocks()
 
 received() { target_stats "$1" bytes_received; }
 
-# stats_id I: what changes when target I's stats file is rewritten.
-stats_id() { stat -c '%i %y' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats" 2>/dev/null; }
-
-stats_rewritten() { [ "$(stats_id "$1")" != "$2" ]; }
-
-# stats_settle I: waits until target I's stats file has been rewritten
-# twice from now: the second snapshot counts everything done before.
-stats_settle()
-{
-	local n id
-	for n in 1 2; do
-		id=$(stats_id "$1")
-		ktap_assert "target $1's stats file is rewritten" \
-			wait_for "$STATS_REWRITE_WAIT" stats_rewritten "$1" "$id" || return 1
-	done
-}
-
-
 # Test 1: b misses ~5% of the blocks; its resync moves about that much.
 missed_writes_resync()
 {

@@ -50,28 +50,7 @@ RT=$QREP_BUILD/selftests/replica_tool
 B_CONF=$TARGETS_DIR/b.conf
 EVENTS=/tmp/role-events
 
-write_block()
-{
-	head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$2")" |
-		dd of="${QREP_DEV:-/dev/qrep0}" bs=4096 seek="$1" oflag=direct status=none
-}
-
-block_sum() { dd if="${QREP_DEV:-/dev/qrep0}" bs=4096 skip="$1" count=1 iflag=direct status=none | sha256sum; }
-
-pattern_sum() { head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' "$1")" | sha256sum; }
-
 replica_in() { [ "$(replica_state "$1")" = "$2" ]; }
-
-# reads_return BLOCK SUM WHAT: READS reads of BLOCK through /dev/qrep0
-# all return SUM; one that does not returned WHAT.
-reads_return()
-{
-	local i
-	for i in $(seq 1 $READS); do
-		[ "$(block_sum "$1")" = "$2" ] ||
-			{ echo "read $i of block $1 returned $3"; return 1; }
-	done
-}
 
 dev_epoch() { "$RT" status --dev "$1" | sed -n 's/^device .* epoch=\([0-9]*\) .*/\1/p'; }
 
@@ -162,21 +141,6 @@ c_queued()
 }
 
 c_queue_full() { [ "$(c_queued)" -ge "$QUEUED_MIN" ]; }
-
-stats_id() { stat -c '%i %y' "$TARGETS_DIR/${TARGET_NAMES[$1]}.stats" 2>/dev/null; }
-stats_rewritten() { [ "$(stats_id "$1")" != "$2" ]; }
-
-# stats_settle I: target I's stats file rewritten twice from now, so that
-# it counts everything done before.
-stats_settle()
-{
-	local n id
-	for n in 1 2; do
-		id=$(stats_id "$1")
-		wait_for "$STATS_REWRITE_WAIT" stats_rewritten "$1" "$id" ||
-			{ echo "target $1's stats file is not rewritten"; return 1; }
-	done
-}
 
 # A writes at depth FIO_DEPTH while every packet to c is dropped: the
 # writes wait for c in the device's tx queue and c's socket. A is
