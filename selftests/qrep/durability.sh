@@ -471,7 +471,7 @@ resync_takes_no_unreconciled_source()
 	# The partition: b stops answering; P's write reaches c only.
 	target_stop 1 || return 1
 	write_block $ORPHAN_Z 7 && { echo "P's write to c alone was acknowledged"; return 1; }
-	Z_BAD=$(block_sum_of 7)
+	Z_BAD=$(pattern_sum 7)
 	qrepctl down -c "$QREP_CONF" || return 1
 	# Q: a and b, c down; P's write still in b's socket never arrives.
 	target_kill 1 && target_kill 2 || return 1
