@@ -5,6 +5,7 @@
 #   make KVER=...    build qrep.ko against another installed kernel
 #   make check       unit tests on the host, then every VM selftest
 #   make check-quick a fast subset;  make check T=name  one test
+#   make check-6.12  every selftest on Debian's 6.12 kernel
 #   make demo        the guided tour, in a VM
 #   make vm-shell    an interactive VM with the module and tools
 #   make checkpatch  make sparse   kernel code checks
@@ -23,6 +24,10 @@ KSERIES ?= 6.1
 ifeq ($(KVER),)
 KVER := $(shell scripts/kver.sh $(KSERIES))
 endif
+# The second kernel series make check boots (the tests named NAME@6.12
+# in selftests/TESTS).
+KSERIES_ALSO := 6.12
+KVER_ALSO := $(shell scripts/kver.sh $(KSERIES_ALSO))
 O := $(CURDIR)/build
 KMOD_DIR := $(O)/kmod/$(KVER)
 KO := $(KMOD_DIR)/drivers/block/qrep/qrep.ko
@@ -56,6 +61,12 @@ $(KO): $(KERNEL_SRCS)
 	@mkdir -p $(KMOD_DIR)
 	@cp -a --parents $(KERNEL_SRCS) $(KMOD_DIR)/
 	+@scripts/kbuild.sh $(KVER) $(KMOD_DIR) W=1 modules
+
+# qrep.ko for the second series, for the tests that boot it.
+module-also:
+	@test -n "$(KVER_ALSO)" || \
+		{ echo "no kernel headers for series $(KSERIES_ALSO): run make deps" >&2; exit 1; }
+	+@$(MAKE) --no-print-directory module KVER=$(KVER_ALSO)
 
 # The test-only module the harness self-tests load (it warns on purpose).
 harness-module: check-kver
@@ -124,10 +135,15 @@ checkpatch: tools
 check check-quick demo vm-shell: deps
 	@$(MAKE) --no-print-directory $@-run
 
-check-run: all unit harness-module fuzz-build
+# The whole suite on the second series (make check boots only the tests
+# named NAME@6.12 there). KVER is dropped so that it is looked up again.
+check-6.12:
+	@env -u KVER $(MAKE) --no-print-directory check KSERIES=6.12
+
+check-run: all unit harness-module module-also fuzz-build
 	@selftests/run $(if $(T),--only $(T))
 
-check-quick-run: all unit harness-module
+check-quick-run: all unit harness-module module-also
 	@selftests/run --quick $(if $(T),--only $(T))
 
 demo-run: all
@@ -153,6 +169,6 @@ bench-smoke-run: all
 clean:
 	rm -rf $(O)
 
-.PHONY: all deps tools check-kver module harness-module userspace unit sim-long sparse \
-	checkpatch check check-quick demo vm-shell check-run check-quick-run \
+.PHONY: all deps tools check-kver module module-also harness-module userspace unit sim-long sparse \
+	checkpatch check check-quick check-6.12 demo vm-shell check-run check-quick-run \
 	demo-run vm-shell-run fuzz fuzz-build fuzz-brief nemesis nemesis-run clean

@@ -13,6 +13,8 @@ pkgs=(
 	# peer authentication: HMAC-SHA256 from OpenSSL's libcrypto
 	libssl-dev
 	sparse xz-utils zstd linux-headers-6.12-amd64
+	# make check boots some tests on 6.12 too (selftests/TESTS, NAME@6.12)
+	linux-image-6.12-amd64
 	# the VM harness: QEMU under TCG, a busybox init, a virtual switch
 	qemu-system-x86 busybox-static vde2 kmod cpio
 	# what tests and the demo run inside the VMs

@@ -18,6 +18,8 @@
 #     a case whose failed assertion was swallowed, and a failed assertion
 #     after the last case; it passes a test that keeps the rules and an
 #     allowed skip.
+#  12 selftests/run fails a test named for a kernel series that is not
+#     installed, and a host test named for one, saying why (no VM).
 #
 # Cases 1-5 each boot a VM. Case 4 idles for most of its 30 s, so it runs
 # alongside the others, which go two at a time (one per core).
@@ -39,7 +41,7 @@ export KVER
 WARN_KO=$QREP_BUILD/harness-kmod/$KVER/qrep_warn_test.ko
 
 PLANTED=$ROOT/selftests/harness/planted
-CASES=11
+CASES=12
 
 ktap_plan "$CASES"
 for tool in "$QREP_QEMU" vde_switch; do
@@ -311,7 +313,7 @@ ktap_report "runner: a failed assertion that no case took fails the test" "$bad"
 bad=0
 verdict_is runner-all good 'PASS  4 passed, 0 failed, 0 skipped, [0-9]+s' || bad=1
 verdict_is runner-all allowed-skip 'PASS  1 passed, 0 failed, 1 skipped, [0-9]+s' || bad=1
-for run in "runner-all 1 9 passed, 6 failed, 1 skipped" "runner-good 0 5 passed, 0 failed, 1 skipped"; do
+for run in "runner-all 1 9 passed, 8 failed, 1 skipped" "runner-good 0 5 passed, 0 failed, 1 skipped"; do
 	read -r run rc closing <<<"$run"
 	if [ "$(rc_of "$run")" != "$rc" ] || [ "$(tail -n 1 "$WORK/$run.out")" != "$closing" ]; then
 		ktap_diag "$run: expected status $rc and '$closing' last; got status $(rc_of "$run"):"
@@ -320,5 +322,18 @@ for run in "runner-all 1 9 passed, 6 failed, 1 skipped" "runner-good 0 5 passed,
 	fi
 done
 ktap_report "runner: a test keeping the rules and an allowed skip pass; the closing line counts" "$bad"
+
+# 12
+bad=0
+for t in "good@0.0|no kernel of series 0.0 with headers is installed" \
+	"good@6.12|a host test runs on no kernel of its own"; do
+	IFS='|' read -r name why <<<"$t"
+	verdict_is runner-all "$name" 'FAIL  0 passed, 1 failed, 0 skipped, [0-9]+s \(.*\)' || bad=1
+	if ! grep -qF "$why" "$(planted_log runner-all "$name")"; then
+		ktap_diag "$name: its log does not say '$why'"
+		bad=1
+	fi
+done
+ktap_report "runner: a test named for a kernel series it cannot boot fails, saying why" "$bad"
 
 ktap_finish
