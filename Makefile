@@ -9,6 +9,7 @@
 #   make demo        the guided tour, in a VM
 #   make vm-shell    an interactive VM with the module and tools
 #   make checkpatch  make sparse   kernel code checks
+#   make docs        the documentation as HTML in build/docs (Sphinx)
 #   make fuzz        fuzz the user-space parsers (FUZZ_SECONDS each, 60)
 #   make sim-long    the election and data-plane simulations, a million seeds
 #   make nemesis     NEMESIS_RUNS (10) seeded fault schedules against a
@@ -166,9 +167,18 @@ bench-smoke-run: all
 
 .PHONY: bench bench-smoke bench-run bench-smoke-run
 
+# The documentation, as HTML; any Sphinx warning (a broken reference, a
+# page missing from the index) fails the build.
+DOCS_SRC := Documentation
+DOCS_OUT := $(O)/docs
+docs:
+	@command -v sphinx-build >/dev/null || \
+		{ echo "no sphinx-build: run make deps" >&2; exit 1; }
+	@sphinx-build -q -n -W --keep-going -b html $(DOCS_SRC) $(DOCS_OUT)
+
 clean:
 	rm -rf $(O)
 
 .PHONY: all deps tools check-kver module module-also harness-module userspace unit sim-long sparse \
 	checkpatch check check-quick check-6.12 demo vm-shell check-run check-quick-run \
-	demo-run vm-shell-run fuzz fuzz-build fuzz-brief nemesis nemesis-run clean
+	demo-run vm-shell-run docs fuzz fuzz-build fuzz-brief nemesis nemesis-run clean

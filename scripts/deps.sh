@@ -21,6 +21,8 @@ pkgs=(
 	e2fsprogs fio iproute2 nftables util-linux procps
 	# disk faults under the stores (selftests/lib/dm.sh)
 	dmsetup
+	# the documentation's build and check (make docs)
+	python3-sphinx
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 	# what make bench measures qrep against, in the VMs; jq reads fio's JSON
