@@ -238,7 +238,7 @@ static uint64_t model_summary(const struct model *m, uint64_t first)
 			h ^= (m->versions[b] >> shift) & 0xff;
 			h *= QREP_FNV64_PRIME;
 		}
-	return h;
+	return h & ~QREP_SUMMARY_TORN;		/* the model tears nothing */
 }
 
 /*

@@ -197,9 +197,10 @@ NETEM_LOSS_MAX_PCT=30	# netem loss, up to this
 DISK_DELAY_MIN_MS=50
 DISK_DELAY_SPREAD_MS=$((2 * IO_TIMEOUT_MS))
 # The kinds of fault a schedule draws from (NEMESIS_KINDS). blackout is
-# not among the default ones while Documentation/durability.rst's
-# scenario 14 is open (found by it: a torn block whose write no replica
-# kept stays torn, and verify reports it).
+# not among the default ones: it found Documentation/durability.rst's
+# scenario 14 (a torn block whose write no replica kept stayed torn, and
+# verify reported it), fixed since and staged by torn_write.sh, but not
+# yet run again here.
 KINDS_KNOWN="poweroff cut oneway netem slowdisk faildisk killqrepd blackout"
 KINDS_DEFAULT="poweroff cut oneway netem slowdisk faildisk killqrepd"
 read -r -a KINDS <<<"${NEMESIS_KINDS:-$KINDS_DEFAULT}"

@@ -12,6 +12,15 @@
 #  2. A block whose record vouches for a version its data does not hold
 #     on a running target (the highest version among the replicas): reads
 #     return the valid copy of the others instead of failing with EIO.
+#  3. Scenario 14, in quorum mode and then in mirror mode, on fresh
+#     stores: every target loses power while block 40 is rewritten and
+#     keeps it torn, each with other bytes (no replica holds a valid
+#     copy, and none is newer than another). qrepctl up writes the block
+#     to all three at one version of its epoch (zeros: the write was never
+#     acknowledged), so every replica is up to date and equal: qrepctl
+#     verify finds nothing, reads of the block return zeros every time,
+#     and the stores are identical. Before the fix, verify reported the
+#     three copies and reads of the block failed.
 #
 # Like every vm test, it also fails if the guest kernel log shows a BUG,
 # WARNING, Oops, hung task (qemu/run-vm checks the console log).
@@ -30,6 +39,9 @@ IO_TIMEOUT=5s
 # How long a resync of a few blocks may take under TCG.
 RESYNC_WAIT_SEC=120
 REF=/tmp/torn-ref
+# Case 3's block, and how many reads of it must agree.
+ALL_TORN_BLOCK=40
+READS=8
 
 # record_version STORE BLOCK: the version in BLOCK's record.
 record_version()
@@ -169,7 +181,74 @@ corrupt_record_at_running_target()
 
 reads_do_not_fail() { reads_match 16 8 6; }
 
-ktap_plan 7
+# 3. Fresh stores in MODE (N=3; W=R=2 in quorum mode), block 40 written.
+setup_mode()
+{
+	targets_teardown
+	targets_setup 3 "$SIZE" "$IO_TIMEOUT" || return 1
+	if [ "$1" = quorum ]; then
+		sed -i 's/^mode .*/mode quorum/' "$QREP_CONF"
+		echo "write-quorum 2" >>"$QREP_CONF"
+		echo "read-quorum 2" >>"$QREP_CONF"
+	fi
+	qrepctl up -c "$QREP_CONF" || { cat "$QREP_CONF"; return 1; }
+	write_block "$ALL_TORN_BLOCK" 17
+}
+
+# Every target loses power with the rewrite of the block in flight: the
+# new record and the write-intent bit on its disk, the data another mix
+# on each (bytes 0x41, 0x42, 0x43). Each restart finds the block torn.
+tear_everywhere()
+{
+	local i store old=() log
+	for i in 0 1 2; do
+		old[i]=$(record_version "$(target_store "$i")" "$ALL_TORN_BLOCK")
+	done
+	write_block "$ALL_TORN_BLOCK" 99 || return 1
+	for i in 0 1 2; do
+		store=$(target_store "$i")
+		wait_for 10 version_above "$store" "$ALL_TORN_BLOCK" "${old[i]}" ||
+			{ echo "target $i did not take the rewrite"; return 1; }
+	done
+	for i in 0 1 2; do
+		target_kill "$i" || return 1
+	done
+	qrepctl down -c "$QREP_CONF" || return 1
+	for i in 0 1 2; do
+		head -c 4096 /dev/zero | tr '\0' "\\$(printf '%03o' $((65 + i)))" \
+			>/tmp/junk
+		write_store_block "$(target_store "$i")" "$ALL_TORN_BLOCK" /tmp/junk
+	done
+	for i in 0 1 2; do
+		log=$TARGETS_DIR/${TARGET_NAMES[$i]}.log
+		target_start "$i" || return 1
+		grep -q "block $ALL_TORN_BLOCK: data does not match its record" "$log" ||
+			{ echo "target $i did not find the block torn"; tail -n 5 "$log"; return 1; }
+	done
+}
+
+# qrepctl up: every replica up to date, verify finds no difference.
+up_settles_it()
+{
+	local name
+	qrepctl up -c "$QREP_CONF" || return 1
+	for name in a b c; do
+		state_is "$name" up-to-date ||
+			{ echo "replica $name is not up to date"; qrepctl status 0; return 1; }
+	done
+	qrepctl verify -c "$QREP_CONF" ||
+		{ echo "qrepctl verify found differences"; return 1; }
+}
+
+# Every read of the block returns zeros, and the stores are identical.
+reads_stable_stores_equal()
+{
+	reads_return "$ALL_TORN_BLOCK" "$(pattern_sum 0)" "something else than zeros" ||
+		return 1
+	stores_identical_at_rest
+}
+
+ktap_plan 13
 qrep_load
 if ! setup >/tmp/setup.out 2>&1; then
 	sed 's/^/# /' /tmp/setup.out
@@ -183,6 +262,16 @@ ktap_test "qrepctl resync repairs a; qrepctl verify agrees" resync_repairs_it
 ktap_test "the three stores are identical" stores_identical_at_rest
 ktap_test "a running target's record vouches for data it does not hold" corrupt_record_at_running_target
 ktap_test "quorum reads return the valid copy, not EIO" reads_do_not_fail
+for mode in quorum mirror; do
+	if ! setup_mode "$mode" >/tmp/setup.out 2>&1; then
+		sed 's/^/# /' /tmp/setup.out
+		ktap_diag "$mode set-up failed"
+		ktap_finish
+	fi
+	ktap_test "$mode: every target keeps block $ALL_TORN_BLOCK torn, each other bytes" tear_everywhere
+	ktap_test "$mode: qrepctl up settles it; every replica up to date, verify agrees" up_settles_it
+	ktap_test "$mode: reads of it return zeros every time; the stores are identical" reads_stable_stores_equal
+done
 targets_teardown
 qrep_unload
 ktap_finish

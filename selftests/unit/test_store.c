@@ -834,7 +834,8 @@ static uint64_t ref_summary(const uint64_t *versions, size_t n)
 			be[k] = (uint8_t)(versions[i] >> (56 - 8 * k));
 		h = ref_fnv1a_bytes(h, be, sizeof(be));
 	}
-	return h;
+	/* Bit 0 says whether a block is torn: clear, none is. */
+	return h & ~1ULL;
 }
 
 /*
@@ -1383,8 +1384,9 @@ TEST_F(store, torn_write_is_found_at_unclean_open_and_repaired)
 /* A torn block stays reported until written, across clean closes. */
 TEST_F(store, torn_block_stays_bad_until_written)
 {
+	static uint64_t want[QREP_REGION_BLOCKS];
 	uint8_t old_data[BS];
-	uint64_t at;
+	uint64_t at, sum;
 	char err[256];
 
 	ASSERT_EQ(0, make_store(self->path, TORN_SIZE));
@@ -1411,12 +1413,26 @@ TEST_F(store, torn_block_stays_bad_until_written)
 				     self->versions, self->bad));
 	EXPECT_TRUE(self->bad[0]);
 	EXPECT_EQ(0ULL, self->versions[0]);
+	/*
+	 * Its region's SUMMARY says so (scenario 14): the torn flag set, and
+	 * not the summary of the same versions with block 5 never written.
+	 */
+	memset(want, 0, sizeof(want));
+	ASSERT_EQ(0, qrep_store_region_summary(self->s, 0, &sum));
+	EXPECT_NE(ref_summary(want, QREP_REGION_BLOCKS), sum);
+	want[5] = UINT64_MAX;
+	want[6] = 20;			/* crash_writing's, whole */
+	want[7] = 20;
+	EXPECT_EQ(ref_summary(want, QREP_REGION_BLOCKS) | QREP_SUMMARY_TORN,
+		  sum);
 	/* Any real version replaces it, and the flag goes with it. */
 	ASSERT_EQ(0, write_filled(self->s, 5, 1, 1, 0));
 	EXPECT_EQ(0, qrep_store_read(self->s, 5, 1, self->buf,
 				     self->versions, self->bad));
 	EXPECT_EQ(1ULL, self->versions[0]);
 	EXPECT_TRUE(is_fill(self->buf, 5, 1));
+	ASSERT_EQ(0, qrep_store_region_summary(self->s, 0, &sum));
+	EXPECT_EQ(0ULL, sum & QREP_SUMMARY_TORN);
 }
 
 /*

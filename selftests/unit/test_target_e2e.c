@@ -416,8 +416,9 @@ static void check_entry(const uint8_t *meta, uint32_t i, uint64_t *version,
 }
 
 /*
- * What SUMMARY must answer for versions v[0..n): FNV-1a 64 over each
- * version's eight bytes, most significant first.
+ * What SUMMARY must answer for versions v[0..n) of blocks none of which
+ * is torn: FNV-1a 64 over each version's eight bytes, most significant
+ * first, bit 0 clear.
  */
 static uint64_t expect_summary(const uint64_t *v, uint32_t n)
 {
@@ -430,7 +431,7 @@ static uint64_t expect_summary(const uint64_t *v, uint32_t n)
 			h ^= (v[i] >> shift) & 0xff;
 			h *= 0x100000001b3ULL;
 		}
-	return h;
+	return h & ~1ULL;
 }
 
 static void fill(uint8_t *b, uint64_t block, uint64_t version)

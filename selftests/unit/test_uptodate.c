@@ -44,6 +44,7 @@
 #include "device.h"
 #include "net.h"
 #include "peer.h"
+#include "store.h"
 #include "uptodate.h"
 #include "uuid.h"
 
@@ -114,6 +115,52 @@ TEST(pick_fill)
 	EXPECT_EQ(-1, qrep_uptodate_pick_fill(&u));
 }
 
+/*
+ * Unsettled blocks (scenario 14): at version 0 on every replica taking
+ * part, torn on at least one. A real version anywhere settles it (the
+ * torn copies are behind it); a replica not taking part counts for
+ * nothing.
+ */
+TEST(torn_rule)
+{
+	static const uint64_t v0[] = { 0, 0, 0, 0 };
+	static const uint64_t v1[] = { 0, 3, 0, 0 };	/* block 1 written */
+	static const bool t0[] = { true, true, false, false };
+	static const bool t1[] = { false, false, true, false };
+	static const bool none[] = { false, false, false, false };
+	static const struct {
+		const uint64_t *v[3];
+		const bool *t[3];
+		bool want[4];
+	} rows[] = {
+		/* 0: torn on all */	{ { v0, v0, v0 }, { t0, t0, t0 },
+					  { 1, 1, 0, 0 } },
+		/* 1: torn, never */	{ { v0, v0, NULL }, { t1, none, NULL },
+					  { 0, 0, 1, 0 } },
+		/* 2: a copy held */	{ { v0, v1, NULL }, { t0, none, NULL },
+					  { 1, 0, 0, 0 } },
+		/* 3: no torn flags */	{ { v0, v0, v0 }, { NULL, NULL, NULL },
+					  { 0, 0, 0, 0 } },
+		/* 4: torn, left out */	{ { v0, NULL, v0 }, { none, t0, none },
+					  { 0, 0, 0, 0 } },
+		/* 5: none taking part */ { { NULL, NULL, NULL },
+					    { t0, t0, t0 }, { 0, 0, 0, 0 } },
+	};
+	bool got[4];
+	unsigned int r, i, n;
+
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		for (n = 0, i = 0; i < 4; i++)
+			n += rows[r].want[i];
+		EXPECT_EQ(n, qrep_uptodate_torn_region(rows[r].v, rows[r].t,
+						       3, 4, got))
+			TH_LOG("row %u", r);
+		for (i = 0; i < 4; i++)
+			EXPECT_EQ(rows[r].want[i], got[i])
+				TH_LOG("row %u, block %u", r, i);
+	}
+}
+
 /* ---- three targets --------------------------------------------------------- */
 
 struct node {
@@ -135,21 +182,16 @@ FIXTURE(targets)
 	uint8_t buf[BS];
 };
 
-/* A store, a target serving it, and our connection: 0 or an error. */
-static int node_up(const char *bin, struct node *n, const uint8_t *uuid)
+/* A target serving the store, and our connection: 0 or an error. */
+static int node_serve(const char *bin, struct node *n, const uint8_t *uuid)
 {
 	struct qrep_client_device dev = { .size = NBLOCKS * BS, .epoch = EPOCH };
 	struct qrep_hello_reply_msg hello;
-	char size[32], err[256];
-	char *init[] = { (char *)bin, "init", "--store", n->store, "--size",
-			 size, "--uuid", DEV_UUID, NULL };
+	char err[256];
 	char *serve[] = { (char *)bin, "serve", "--store", n->store,
 			  "--listen", n->addr, "--threads", "2", NULL };
 	int tries, waited, fd = -1;
 
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)(NBLOCKS * BS));
-	if (tp_reap(tp_launch(init, n->log)))
-		return -EIO;
 	memcpy(dev.uuid, uuid, QREP_UUID_SIZE);
 	for (tries = 0; tries < PORT_TRIES && fd < 0; tries++) {
 		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d",
@@ -171,6 +213,19 @@ static int node_up(const char *bin, struct node *n, const uint8_t *uuid)
 	qrep_sock_set_timeouts(fd, IO_MS, IO_MS);
 	qrep_peer_init(&n->peer, fd, n->name, EPOCH);
 	return 0;
+}
+
+/* A store, a target serving it, and our connection: 0 or an error. */
+static int node_up(const char *bin, struct node *n, const uint8_t *uuid)
+{
+	char size[32];
+	char *init[] = { (char *)bin, "init", "--store", n->store, "--size",
+			 size, "--uuid", DEV_UUID, NULL };
+
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)(NBLOCKS * BS));
+	if (tp_reap(tp_launch(init, n->log)))
+		return -EIO;
+	return node_serve(bin, n, uuid);
 }
 
 static void node_kill(struct node *n)
@@ -631,6 +686,133 @@ TEST_F(targets, reserve_epoch_without_a_dead_target)
 					     &held));
 	EXPECT_TRUE(accepted);
 	EXPECT_NE(NULL, strstr(notes.text, "only 2 of 3 targets answer; mirror mode needs 3"));
+}
+
+/* ---- torn blocks no replica holds whole (scenario 14) ------------------ */
+
+/*
+ * Node @k loses power while it rewrites block @b: the record and intent
+ * bit reached its disk, the data is a mix no record vouches for (bytes
+ * @junk). It comes back, finds @b torn and holds it at version 0.
+ */
+static int tear(FIXTURE_DATA(targets) *self, unsigned int k, uint64_t b,
+		uint64_t v, int junk)
+{
+	struct qrep_store *s;
+	uint64_t at;
+	int fd, err;
+
+	err = put(self, k, b, v);
+	if (err)
+		return err;
+	node_kill(&self->n[k]);
+	err = qrep_store_open(self->n[k].store, QREP_STORE_RDONLY, &s, NULL, 0);
+	if (err)
+		return err;
+	at = qrep_store_info(s)->data_offset + b * BS;
+	qrep_store_close(s);
+	memset(self->buf, junk, BS);
+	fd = open(self->n[k].store, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	err = pwrite(fd, self->buf, BS, (off_t)at) == BS ? 0 : -EIO;
+	close(fd);
+	return err ? err : node_serve(self->bin, &self->n[k], self->uuid);
+}
+
+/* Node @k holds block @b at version @v as zeros. */
+static bool holds_zeros(FIXTURE_DATA(targets) *self, unsigned int k,
+			uint64_t b, uint64_t v)
+{
+	static const uint8_t zeros[BS];
+	uint8_t version[8];
+
+	if (qrep_peer_call(&self->n[k].peer, QREP_OP_READ, 0, b, 1, 0, NULL,
+			   version, self->buf))
+		return false;
+	return qrep_get_be64(version) == v && memcmp(zeros, self->buf, BS) == 0;
+}
+
+/*
+ * Scenario 14: every replica lost power with a rewrite of X in flight
+ * and kept it torn, each with other bytes; Y written everywhere. No copy
+ * is newer than another, so before the fix all three came up "up to
+ * date" with X unreadable on each and the copies different. Now X is
+ * written as zeros at one version of the epoch on all three, above
+ * every version they hold (the kernel is told so), in either mode.
+ */
+static void torn_everywhere(FIXTURE_DATA(targets) *self,
+			    struct __test_metadata *_metadata, uint32_t mode)
+{
+	const uint64_t v = qrep_version_base(EPOCH) + 1;
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+	unsigned int k;
+
+	for (k = 0; k < NODES; k++) {
+		ASSERT_EQ(0, put(self, k, Y, 3));
+		ASSERT_EQ(0, tear(self, k, X, 2, 0x40 + (int)k))
+			TH_LOG("node %s: see %s", self->n[k].name,
+			       self->n[k].log);
+		ASSERT_FALSE(holds(self, k, X, 2));
+	}
+	conns_all(self, &cfg, conns, mode);
+	for (k = 0; k < NODES; k++) {
+		conns[k].fd = self->n[k].peer.fd;
+		conns[k].hello.max_version = 3;
+	}
+	EXPECT_EQ(0, qrep_replica_conns_find_stale(&cfg, conns, note_keep,
+						   &notes));
+	TH_LOG("%s", notes.text);
+	EXPECT_NE(NULL, strstr(notes.text, "1 block (the first 20) torn where no replica holds a valid copy"));
+	for (k = 0; k < NODES; k++) {
+		ASSERT_LE(0, conns[k].fd);
+		EXPECT_FALSE(conns[k].stale);
+		EXPECT_EQ(v, conns[k].hello.max_version);
+		EXPECT_TRUE(holds_zeros(self, k, X, v)) TH_LOG("node %u", k);
+		EXPECT_TRUE(holds(self, k, Y, 3));
+	}
+	/* Settled for good: compared again, nothing torn, nothing behind. */
+	ASSERT_EQ(0, qrep_uptodate_compare(&self->u));
+	EXPECT_EQ(0U, self->u.nr_torn);
+	for (k = 0; k < NODES; k++)
+		EXPECT_EQ(0U, self->u.blocks_behind[k]);
+	EXPECT_EQ(0U, self->u.regions_compared);
+}
+
+TEST_F(targets, torn_everywhere_settled_mirror)
+{
+	torn_everywhere(self, _metadata, QREP_MODE_MIRROR);
+}
+
+TEST_F(targets, torn_everywhere_settled_quorum)
+{
+	torn_everywhere(self, _metadata, QREP_MODE_QUORUM);
+}
+
+/*
+ * a keeps X torn, b never got it (c not connected): b's copy, a block
+ * never written, is the only valid one, and X is zeros on both.
+ */
+TEST_F(targets, torn_beside_never_written_settled)
+{
+	const uint64_t v = qrep_version_base(EPOCH) + 1;
+	struct qrep_replica_conn conns[NODES];
+	struct notes notes = { "" };
+	struct qrep_config cfg;
+
+	ASSERT_EQ(0, tear(self, 0, X, 2, 0x40));
+	conns_setup(self, &cfg, conns, QREP_MODE_QUORUM);
+	conns[0].fd = self->n[0].peer.fd;
+	EXPECT_EQ(0, qrep_replica_conns_find_stale(&cfg, conns, note_keep,
+						   &notes));
+	conns_done(self, conns);
+	TH_LOG("%s", notes.text);
+	EXPECT_TRUE(holds_zeros(self, 0, X, v));
+	EXPECT_TRUE(holds_zeros(self, 1, X, v));
+	EXPECT_FALSE(conns[0].stale);
+	EXPECT_FALSE(conns[1].stale);
 }
 
 TEST_HARNESS_MAIN

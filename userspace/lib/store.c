@@ -87,8 +87,8 @@ static uint64_t data_pos(const struct qrep_store *s, uint64_t block)
 	return s->info.data_offset + block * QREP_BLOCK_SIZE;
 }
 
-int qrep_store_read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
-			 uint64_t *versions, uint32_t *crcs)
+static int read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
+		     uint64_t *versions, uint32_t *crcs, bool *torn)
 {
 	uint8_t recs[QREP_STORE_MAX_IO_BLOCKS * META_REC_BYTES];
 	struct stripe_set set;
@@ -111,14 +111,31 @@ int qrep_store_read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
 		if (crcs)
 			crcs[i] = qrep_get_le32(recs + i * META_REC_BYTES +
 						MO_CRC);
+		if (torn)
+			torn[i] = !versions[i] &&
+				  (qrep_get_le32(recs + i * META_REC_BYTES +
+						 MO_FLAGS) & REC_FLAG_TORN);
 	}
 	return 0;
+}
+
+int qrep_store_read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
+			 uint64_t *versions, uint32_t *crcs)
+{
+	return read_meta(s, block, n, versions, crcs, NULL);
+}
+
+int qrep_store_read_meta_torn(struct qrep_store *s, uint64_t block,
+			      uint32_t n, uint64_t *versions, bool *torn)
+{
+	return read_meta(s, block, n, versions, NULL, torn);
 }
 
 int qrep_store_region_summary(struct qrep_store *s, uint64_t block,
 			      uint64_t *summary)
 {
 	uint64_t versions[QREP_REGION_BLOCKS];
+	bool torn[QREP_REGION_BLOCKS], any_torn = false;
 	uint64_t h = QREP_FNV64_OFFSET;
 	uint8_t be[sizeof(uint64_t)];
 	uint32_t i, n;
@@ -129,17 +146,19 @@ int qrep_store_region_summary(struct qrep_store *s, uint64_t block,
 		return -ERANGE;
 	n = s->info.nblocks - block < QREP_REGION_BLOCKS ?
 	    (uint32_t)(s->info.nblocks - block) : QREP_REGION_BLOCKS;
-	err = qrep_store_read_meta(s, block, n, versions, NULL);
+	err = qrep_store_read_meta_torn(s, block, n, versions, torn);
 	if (err)
 		return err;
 	for (i = 0; i < n; i++) {
-		qrep_put_be64(be, versions[i]);
+		any_torn |= torn[i];
+		qrep_put_be64(be, torn[i] ? QREP_SUMMARY_TORN_VERSION :
+			      versions[i]);
 		for (k = 0; k < sizeof(be); k++) {
 			h ^= be[k];
 			h *= QREP_FNV64_PRIME;
 		}
 	}
-	*summary = h;
+	*summary = any_torn ? h | QREP_SUMMARY_TORN : h & ~QREP_SUMMARY_TORN;
 	return 0;
 }
 

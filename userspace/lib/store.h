@@ -210,6 +210,13 @@ int qrep_store_read_meta(struct qrep_store *s, uint64_t block, uint32_t n,
 			 uint64_t *versions, uint32_t *crcs);
 
 /*
+ * qrep_store_read_meta(), with torn[n]: whether each block is held torn
+ * (found so at an unclean open, version 0, not written since).
+ */
+int qrep_store_read_meta_torn(struct qrep_store *s, uint64_t block,
+			      uint32_t n, uint64_t *versions, bool *torn);
+
+/*
  * The first block >= block whose metadata record may be non-zero, that is
  * which does not lie in a hole of a sparse store; nblocks if none.
  * Lets whole-store scans skip unwritten regions without reading them.

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/qrep_quorum.h>
+
 #include "bytes.h"
 #include "net.h"
 #include "resync.h"
@@ -20,6 +22,9 @@ struct compare_work {
 	uint8_t sums[QREP_MAX_REPLICAS][QREP_MAX_REQ_BLOCKS * SUMMARY_SIZE];
 	uint8_t raw[QREP_MAX_REPLICAS][QREP_REGION_BLOCKS * sizeof(uint64_t)];
 	uint64_t versions[QREP_MAX_REPLICAS][QREP_REGION_BLOCKS];
+	uint8_t checks[QREP_REGION_BLOCKS * QREP_BLOCK_CHECK_SIZE];
+	bool torn[QREP_MAX_REPLICAS][QREP_REGION_BLOCKS];
+	bool unsettled[QREP_REGION_BLOCKS];
 };
 
 _Static_assert(QREP_REGION_BLOCKS <= QREP_MAX_REQ_BLOCKS,
@@ -65,6 +70,31 @@ void qrep_uptodate_region(const uint64_t *const versions[], unsigned int nr,
 #endif
 }
 
+uint32_t qrep_uptodate_torn_region(const uint64_t *const versions[],
+				   const bool *const torn[], unsigned int nr,
+				   uint32_t n, bool unsettled[])
+{
+	bool written, any_torn, any;
+	uint32_t i, found = 0;
+	unsigned int k;
+
+	for (i = 0; i < n; i++) {
+		written = false;
+		any_torn = false;
+		any = false;
+		for (k = 0; k < nr; k++) {
+			if (!versions[k])
+				continue;
+			any = true;
+			written |= versions[k][i] != 0;
+			any_torn |= torn[k] && torn[k][i];
+		}
+		unsettled[i] = any && !written && any_torn;
+		found += unsettled[i];
+	}
+	return found;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -102,9 +132,95 @@ static uint32_t region_blocks(const struct qrep_uptodate *u, uint64_t region)
 	return left < QREP_REGION_BLOCKS ? (uint32_t)left : QREP_REGION_BLOCKS;
 }
 
-/* One region whose summaries differ, block by block. */
+static int torn_add(struct qrep_uptodate *u, uint64_t block)
+{
+	uint64_t *more;
+	uint64_t cap;
+
+	if (u->nr_torn == u->torn_cap) {
+		cap = u->torn_cap ? 2 * u->torn_cap : 64;
+		more = realloc(u->torn, cap * sizeof(*more));
+		if (!more)
+			return -ENOMEM;
+		u->torn = more;
+		u->torn_cap = cap;
+	}
+	u->torn[u->nr_torn++] = block;
+	return 0;
+}
+
+/*
+ * The torn flags of a region's blocks that every connected replica holds
+ * at version 0, asked (CHECKSUMS, which reads no data for a block at
+ * version 0) of the replicas in @torn_mask, whose summaries say they
+ * hold a torn block there; then the region's unsettled blocks.
+ */
+static int find_torn(struct qrep_uptodate *u, struct compare_work *w,
+		     uint64_t region, uint32_t n, unsigned int torn_mask,
+		     const uint64_t *const versions[])
+{
+	const bool *torn[QREP_MAX_REPLICAS] = { NULL };
+	uint64_t first = region << QREP_REGION_SHIFT;
+	uint32_t i, j, b;
+	unsigned int k;
+	bool zero;
+	int err;
+
+	for (k = 0; k < u->nr; k++) {
+		if (!(torn_mask & (1U << k)))
+			continue;
+		memset(w->torn[k], 0, sizeof(w->torn[k]));
+		torn[k] = w->torn[k];
+	}
+	for (i = 0; i < n; i = j) {
+		/* A run of blocks at version 0 everywhere: [i, j). */
+		for (j = i; j < n; j++) {
+			zero = true;
+			for (k = 0; k < u->nr && zero; k++)
+				zero = !versions[k] || !versions[k][j];
+			if (!zero)
+				break;
+		}
+		if (j == i) {
+			j++;
+			continue;
+		}
+		for (k = 0; k < u->nr; k++) {
+			if (!torn[k])
+				continue;
+			err = qrep_peer_call(u->peers[k], QREP_OP_CHECKSUMS, 0,
+					     first + i, j - i, 0, NULL,
+					     w->checks, NULL);
+			if (err)
+				return peer_failed(u, k, err);
+			for (b = i; b < j; b++) {
+				const uint8_t *e = w->checks + (size_t)(b - i) *
+						   QREP_BLOCK_CHECK_SIZE;
+
+				w->torn[k][b] = !qrep_get_be64(e) &&
+						(qrep_get_be32(e + 12) &
+						 QREP_CHECK_BAD);
+			}
+		}
+	}
+	if (!qrep_uptodate_torn_region(versions, torn, u->nr, n, w->unsettled))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!w->unsettled[i])
+			continue;
+		err = torn_add(u, first + i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * One region whose summaries differ, or that some replica holds a torn
+ * block in (@torn_mask), block by block.
+ */
 static int compare_region(struct qrep_uptodate *u, struct compare_work *w,
-			  uint64_t region)
+			  uint64_t region, unsigned int torn_mask)
 {
 	const uint64_t *versions[QREP_MAX_REPLICAS] = { NULL };
 	uint64_t lacking[QREP_MAX_REPLICAS] = { 0 };
@@ -126,6 +242,11 @@ static int compare_region(struct qrep_uptodate *u, struct compare_work *w,
 							  i * sizeof(uint64_t));
 		versions[k] = w->versions[k];
 	}
+	if (torn_mask) {
+		err = find_torn(u, w, region, n, torn_mask, versions);
+		if (err)
+			return err;
+	}
 	qrep_uptodate_region(versions, u->nr, n, lacking);
 	for (k = 0; k < u->nr; k++) {
 		if (!lacking[k])
@@ -141,7 +262,7 @@ static int compare_region(struct qrep_uptodate *u, struct compare_work *w,
 static int compare_batch(struct qrep_uptodate *u, struct compare_work *w,
 			 uint64_t first, uint32_t n)
 {
-	unsigned int k, ref = u->nr;
+	unsigned int k, ref = u->nr, torn_mask;
 	uint32_t i;
 	int err;
 
@@ -157,15 +278,21 @@ static int compare_batch(struct qrep_uptodate *u, struct compare_work *w,
 			ref = k;
 	}
 	for (i = 0; i < n; i++) {
+		torn_mask = 0;
+		for (k = 0; k < u->nr; k++)
+			if (u->peers[k] &&
+			    (qrep_get_be64(w->sums[k] + i * SUMMARY_SIZE) &
+			     QREP_SUMMARY_TORN))
+				torn_mask |= 1U << k;
 		for (k = ref + 1; k < u->nr; k++)
 			if (u->peers[k] &&
 			    memcmp(w->sums[k] + i * SUMMARY_SIZE,
 				   w->sums[ref] + i * SUMMARY_SIZE,
 				   SUMMARY_SIZE) != 0)
 				break;
-		if (k == u->nr)
+		if (k == u->nr && !torn_mask)
 			continue;	/* the same versions everywhere */
-		err = compare_region(u, w, first + i);
+		err = compare_region(u, w, first + i, torn_mask);
 		if (err)
 			return err;
 	}
@@ -180,6 +307,10 @@ void qrep_uptodate_release(struct qrep_uptodate *u)
 		free(u->behind[k]);
 		u->behind[k] = NULL;
 	}
+	free(u->torn);
+	u->torn = NULL;
+	u->nr_torn = 0;
+	u->torn_cap = 0;
 }
 
 int qrep_uptodate_compare(struct qrep_uptodate *u)
@@ -329,6 +460,45 @@ int qrep_uptodate_fill(struct qrep_uptodate *u, unsigned int slot,
 	return 0;
 }
 
+/* Zeros for the unsettled blocks: runs of up to this many per WRITE. */
+#define SETTLE_RUN_BLOCKS	16U
+
+int qrep_uptodate_settle_torn(struct qrep_uptodate *u, uint64_t version)
+{
+	uint64_t i, j;
+	unsigned int k;
+	uint8_t *zeros;
+	int err = 0;
+
+	u->failed = -1;
+	if (!u->nr_torn)
+		return 0;
+	if (!version)
+		return -EINVAL;
+	zeros = calloc(SETTLE_RUN_BLOCKS, QREP_BLOCK_SIZE);
+	if (!zeros)
+		return -ENOMEM;
+	for (i = 0; i < u->nr_torn && !err; i = j) {
+		for (j = i + 1; j < u->nr_torn && j - i < SETTLE_RUN_BLOCKS &&
+		     u->torn[j] == u->torn[j - 1] + 1; j++)
+			;
+		for (k = 0; k < u->nr && !err; k++) {
+			if (!u->peers[k])
+				continue;
+			err = qrep_peer_call(u->peers[k], QREP_OP_WRITE,
+					     QREP_REQ_FUA, u->torn[i],
+					     (uint32_t)(j - i), version, zeros,
+					     NULL, NULL);
+			if (err)
+				err = peer_failed(u, k, err);
+		}
+	}
+	free(zeros);
+	if (!err)
+		u->nr_torn = 0;
+	return err;
+}
+
 /* ---- on a device's new connections ---------------------------------- */
 
 static const char *plural(uint64_t n)
@@ -362,6 +532,58 @@ static int compare_conns(const struct qrep_config *cfg,
 		qrep_peer_close(&peers[i]);
 		conns[i].fd = -1;
 	}
+}
+
+/*
+ * Blocks no replica holds a valid copy of, torn on some (a write in
+ * flight when every replica lost power): written as zeros to every
+ * connected replica at a version of the device's epoch above all they
+ * hold, which the kernel is then told as each one's highest.
+ */
+static int settle_torn(const struct qrep_config *cfg,
+		       struct qrep_replica_conn *conns,
+		       struct qrep_peer *peers, struct qrep_uptodate *u,
+		       qrep_note_fn *note, void *arg)
+{
+	uint64_t version = 0, epoch = 0, n = u->nr_torn;
+	unsigned int i;
+	int err;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < cfg->nr_replicas; i++) {
+		if (conns[i].fd < 0)
+			continue;
+		if (conns[i].hello.epoch > epoch)
+			epoch = conns[i].hello.epoch;
+		if (conns[i].hello.max_version > version)
+			version = conns[i].hello.max_version;
+	}
+	if (qrep_version_base(epoch) > version)
+		version = qrep_version_base(epoch);
+	version++;
+	qrep_note(note, arg,
+		  "%" PRIu64 " block%s (the first %" PRIu64 ") torn where no replica holds a valid copy (a write in flight when every replica lost power): writing zeros at version %" PRIu64 " to every replica before the device starts",
+		  n, plural(n), u->torn[0], version);
+	err = qrep_uptodate_settle_torn(u, version);
+	if (err) {
+		if (u->failed >= 0) {
+			qrep_note(note, arg, "writing the torn blocks to replica %s failed: %s",
+				  cfg->replicas[u->failed].name,
+				  peers[u->failed].error[0] ?
+				  peers[u->failed].error : strerror(-err));
+			qrep_peer_close(&peers[u->failed]);
+			conns[u->failed].fd = -1;
+		} else {
+			qrep_note(note, arg, "writing the torn blocks failed: %s",
+				  strerror(-err));
+		}
+		return err;
+	}
+	for (i = 0; i < cfg->nr_replicas; i++)
+		if (conns[i].fd >= 0 && conns[i].hello.max_version < version)
+			conns[i].hello.max_version = version;
+	return 0;
 }
 
 /* Mirror mode with no complete replica: fills the one that lacks least. */
@@ -435,6 +657,9 @@ int qrep_replica_conns_find_stale(const struct qrep_config *cfg,
 		qrep_note(note, arg, "cannot compare the replicas: %s", strerror(-err));
 		goto out;
 	}
+	err = settle_torn(cfg, conns, peers, &u, note, arg);
+	if (err)
+		goto out;
 	if (cfg->mode != QREP_MODE_QUORUM && !qrep_uptodate_any_complete(&u)) {
 		err = fill_one(cfg, conns, peers, &u, note, arg);
 		if (err)

@@ -22,6 +22,18 @@
  *
  * Unreachable replicas take no part: what they hold is decided when they
  * come back (they join stale, and their resync compares every region).
+ *
+ * A block every connected replica holds at version 0, torn on at least
+ * one (a write in flight when every replica lost power, that none kept
+ * whole), is "unsettled": no replica's copy is newer than another's, so
+ * neither this rule nor a resync would ever make them equal, and a read
+ * of a torn copy fails. Such blocks are found through the torn flag of
+ * their regions' summaries and CHECKSUMS, and written, before the device
+ * exists, to every connected replica as zeros (the block as it was
+ * before that write, if it was never written; in any case a content
+ * that write may leave, since it was never acknowledged) at one version
+ * of the device's epoch, above every version the replicas hold
+ * (Documentation/durability.rst, scenario 14).
  */
 #ifndef QREP_LIB_UPTODATE_H
 #define QREP_LIB_UPTODATE_H
@@ -50,6 +62,13 @@ struct qrep_uptodate {
 	uint64_t blocks_behind[QREP_MAX_REPLICAS];
 	uint64_t regions_behind[QREP_MAX_REPLICAS];
 	uint32_t *behind[QREP_MAX_REPLICAS];
+	/*
+	 * Out: the unsettled blocks, ascending (nr_torn of them, allocated;
+	 * qrep_uptodate_release frees them).
+	 */
+	uint64_t *torn;
+	uint64_t nr_torn;
+	uint64_t torn_cap;
 	uint64_t regions;		/* of the device */
 	uint64_t regions_compared;	/* looked at block by block */
 	/* The slot whose connection failed when an error is returned, or -1. */
@@ -67,6 +86,17 @@ struct qrep_uptodate {
  */
 void qrep_uptodate_region(const uint64_t *const versions[], unsigned int nr,
 			  uint32_t n, uint64_t lacking[]);
+
+/*
+ * Which of a region's blocks are unsettled: @versions[k] and @torn[k]
+ * hold replica k's @n versions and torn flags, NULL if replica k takes
+ * no part. Sets @unsettled[i] when every replica taking part holds
+ * block i at version 0 and at least one holds it torn; returns how many
+ * are. Pure: no I/O.
+ */
+uint32_t qrep_uptodate_torn_region(const uint64_t *const versions[],
+				   const bool *const torn[], unsigned int nr,
+				   uint32_t n, bool unsettled[]);
 
 /*
  * Compares the connected replicas (u->peers, u->nr, u->dev_blocks set):
@@ -93,6 +123,13 @@ int qrep_uptodate_pick_fill(const struct qrep_uptodate *u);
  */
 int qrep_uptodate_fill(struct qrep_uptodate *u, unsigned int slot,
 		       uint64_t *copied);
+
+/*
+ * Writes every unsettled block (after compare) as zeros at @version, FUA,
+ * to every connected replica; then nr_torn is 0. 0 or -errno with
+ * u->failed set as compare does.
+ */
+int qrep_uptodate_settle_torn(struct qrep_uptodate *u, uint64_t version);
 
 /* Frees what compare allocated. */
 void qrep_uptodate_release(struct qrep_uptodate *u);

@@ -64,11 +64,19 @@ enum qrep_op {
  * The reply carries one __be64 per region: the FNV-1a 64-bit hash of the
  * big-endian versions of its blocks, in order. Equal summaries mean equal
  * versions, up to a hash collision; unequal ones mean some block differs.
+ * A block found torn (CHECKSUMS: version 0, QREP_CHECK_BAD) is hashed as
+ * QREP_SUMMARY_TORN_VERSION, which no block is ever stored at, and its
+ * region's summary has QREP_SUMMARY_TORN set; every other summary has it
+ * clear. So a torn block never looks like a block never written, and a
+ * region holding one is seen as such even where every replica holds it
+ * torn (Documentation/durability.rst, "Torn blocks at a target").
  */
 #define QREP_REGION_SHIFT	8
 #define QREP_REGION_BLOCKS	(1U << QREP_REGION_SHIFT)
 #define QREP_FNV64_OFFSET	0xcbf29ce484222325ULL
 #define QREP_FNV64_PRIME	0x100000001b3ULL
+#define QREP_SUMMARY_TORN_VERSION	0xffffffffffffffffULL
+#define QREP_SUMMARY_TORN	0x1ULL
 
 /*
  * One block in a CHECKSUMS reply: its version, the checksum its metadata
