@@ -13,6 +13,9 @@ pkgs=(
 	# peer authentication: HMAC-SHA256 from OpenSSL's libcrypto
 	libssl-dev
 	sparse xz-utils zstd linux-headers-6.12-amd64
+	# the VMs' debug kernel (make debug-kernel, qemu/debug-kernel/): its
+	# source and what a kernel build needs beyond the above
+	linux-source-6.12 flex bison bc libelf-dev
 	# the VM harness: QEMU under TCG, a busybox init, a virtual switch
 	qemu-system-x86 busybox-static vde2 kmod cpio
 	# what tests and the demo run inside the VMs
