@@ -6,6 +6,11 @@
 #   make check       unit tests on the host, then every VM selftest
 #   make check-quick a fast subset;  make check T=name  one test
 #   make check-6.12  every selftest on Debian's 6.12 kernel
+#   make debug-kernel  build the VMs' debug kernel (KASAN, KFENCE, UBSAN,
+#                    lockdep, kmemleak) from Debian's linux-source-6.12,
+#                    and qrep.ko for it (cached in build/debug-kernel)
+#   make check-debug CHECK_DEBUG_TESTS (or T=name) on the debug kernel,
+#                    2 vCPUs per VM
 #   make demo        the guided tour, in a VM
 #   make vm-shell    an interactive VM with the module and tools
 #   make checkpatch  make sparse   kernel code checks
@@ -31,6 +36,9 @@ KSERIES_ALSO := 6.12
 KVER_ALSO := $(shell scripts/kver.sh $(KSERIES_ALSO))
 O := $(CURDIR)/build
 KMOD_DIR := $(O)/kmod/$(KVER)
+# The kernel build tree modules are built against (make debug-kernel
+# passes its own).
+KDIR ?= /lib/modules/$(KVER)/build
 KO := $(KMOD_DIR)/drivers/block/qrep/qrep.ko
 TOOLS := $(O)/tools
 
@@ -52,7 +60,7 @@ $(TOOLS)/.extracted:
 tools: $(TOOLS)/.extracted
 
 check-kver:
-	@test -n "$(KVER)" -a -e "/lib/modules/$(KVER)/build/Makefile" || \
+	@test -n "$(KVER)" -a -e "$(KDIR)/Makefile" || \
 		{ echo "no kernel headers for '$(KVER)' (series $(KSERIES)): run make deps" >&2; exit 1; }
 
 # The module is built in a copy of the sources per kernel release, so that
@@ -61,7 +69,7 @@ module: check-kver $(KO)
 $(KO): $(KERNEL_SRCS)
 	@mkdir -p $(KMOD_DIR)
 	@cp -a --parents $(KERNEL_SRCS) $(KMOD_DIR)/
-	+@scripts/kbuild.sh $(KVER) $(KMOD_DIR) W=1 modules
+	+@QREP_KDIR=$(KDIR) scripts/kbuild.sh $(KVER) $(KMOD_DIR) W=1 modules
 
 # qrep.ko for the second series, for the tests that boot it.
 module-also:
@@ -73,7 +81,7 @@ module-also:
 harness-module: check-kver
 	@mkdir -p $(O)/harness-kmod/$(KVER)
 	@cp -a $(HARNESS_MOD_SRCS) $(O)/harness-kmod/$(KVER)/
-	+@scripts/kbuild.sh $(KVER) $(O)/harness-kmod/$(KVER) modules
+	+@QREP_KDIR=$(KDIR) scripts/kbuild.sh $(KVER) $(O)/harness-kmod/$(KVER) modules
 
 userspace: tools
 	$(MAKE) -C userspace O=$(O) all
@@ -133,13 +141,32 @@ checkpatch: tools
 
 # These install what they need first, then go on in a new make, which
 # sees what make deps installed (on a fresh machine: the kernel itself).
-check check-quick demo vm-shell: deps
+check check-quick demo vm-shell debug-kernel check-debug: deps
 	@$(MAKE) --no-print-directory $@-run
 
 # The whole suite on the second series (make check boots only the tests
 # named NAME@6.12 there). KVER is dropped so that it is looked up again.
 check-6.12:
 	@env -u KVER $(MAKE) --no-print-directory check KSERIES=6.12
+
+
+# The debug kernel of the test VMs (qemu/debug-kernel/): built once from
+# Debian's linux-source-6.12 with qemu/debug-kernel/debug.config, cached
+# in build/debug-kernel (a second run builds nothing), then qrep.ko and
+# the harness's test module against it.
+DEBUG_KDIR := $(O)/debug-kernel/current
+debug-kernel-run:
+	@qemu/debug-kernel/build.sh
+	@$(MAKE) --no-print-directory module harness-module \
+		KVER=$$(cat $(DEBUG_KDIR)/kernelrelease) KDIR=$(DEBUG_KDIR)
+
+# VM tests on the debug kernel, 2 vCPUs per VM (QREP_DEBUG_VM_CPUS), with
+# a kmemleak scan at the end of each: CHECK_DEBUG_TESTS, or T=name.
+# Results in build/test-results, as for make check. Not part of make
+# check (yet): Documentation/testing.rst gives the times.
+CHECK_DEBUG_TESTS ?= module,netlink,handles,datapath-smoke,mirror-basic
+check-debug-run: debug-kernel-run userspace
+	@QREP_VM_KERNEL=debug selftests/run --only $(or $(T),$(CHECK_DEBUG_TESTS))
 
 check-run: all unit harness-module module-also fuzz-build
 	@selftests/run $(if $(T),--only $(T))
@@ -181,4 +208,5 @@ clean:
 
 .PHONY: all deps tools check-kver module module-also harness-module userspace unit sim-long sparse \
 	checkpatch check check-quick check-6.12 demo vm-shell check-run check-quick-run \
+	debug-kernel debug-kernel-run check-debug check-debug-run \
 	demo-run vm-shell-run docs fuzz fuzz-build fuzz-brief nemesis nemesis-run clean

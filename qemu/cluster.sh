@@ -83,6 +83,12 @@
 
 : "${VM_EXEC_TIMEOUT:=300}"	# seconds per vm_exec
 : "${VM_BOOT_TIMEOUT:=180}"	# seconds from starting QEMU to a ready agent
+# A clean power-off on the debug kernel (QREP_VM_KERNEL=debug) includes
+# kmemleak's wait and scans (qemu/guest-stage2): a node killed before
+# they end has its leaks unchecked. (120 s is not measured yet.)
+if [ "${QREP_VM_KERNEL:-stock}" = debug ]; then
+	: "${VM_STOP_TIMEOUT:=120}"
+fi
 : "${VM_STOP_TIMEOUT:=30}"	# seconds for a clean power-off
 : "${VM_MONITOR_TIMEOUT:=10}"	# seconds for QEMU to answer a monitor command
 

@@ -8,7 +8,10 @@
 # What a qrep test VM is (both users build the same machine):
 #   - Debian's kernel /boot/vmlinuz-$KVER, booted uncompressed through its
 #     PVH entry (qrep_vm_kernel), no KVM unless it really works
-#     (qrep_vm_accel), so TCG with "-cpu max" on most machines;
+#     (qrep_vm_accel), so TCG with "-cpu max" on most machines; or, with
+#     QREP_VM_KERNEL=debug, the project's debug kernel (KASAN, KFENCE,
+#     UBSAN, lockdep, kmemleak: qemu/debug-kernel/, make debug-kernel),
+#     everything built in, on QREP_DEBUG_VM_CPUS vCPUs;
 #   - an initramfs with a static busybox and the virtio/9p modules, built
 #     once per kernel release and cached in $QREP_VM_DIR (qrep_vm_initramfs);
 #     its PID 1 is qemu/initramfs-init;
@@ -31,6 +34,17 @@ QREP_VM_PATTERNS=$QREP_QEMU_DIR/kernel-log-patterns
 
 # Defaults; each can be overridden from the environment.
 : "${QREP_VM_MEM:=1024}"		# MiB per VM
+# The kernel the VMs boot: "stock" (Debian's: --kernel, $KVER or the
+# newest 6.1) or "debug" (the project's debug kernel, built by make
+# debug-kernel into $QREP_DEBUG_KERNEL_DIR; it ignores $KVER).
+: "${QREP_VM_KERNEL:=stock}"
+QREP_DEBUG_KERNEL_DIR=$QREP_BUILD/debug-kernel/current
+# vCPUs of a VM on the debug kernel, unless QREP_VM_CPUS says otherwise:
+# the lock and memory detectors see races only with several CPUs.
+: "${QREP_DEBUG_VM_CPUS:=2}"
+if [ "$QREP_VM_KERNEL" = debug ]; then
+	: "${QREP_VM_CPUS:=$QREP_DEBUG_VM_CPUS}"
+fi
 : "${QREP_VM_CPUS:=1}"
 # The guest's kernel.hung_task_timeout_secs: Debian's default (120 s) is
 # longer than many test steps; a blocked task reported here fails the run.
@@ -67,8 +81,18 @@ qrep_vm_die() {
 	exit 126
 }
 
-# The default kernel release: $KVER if set, else the newest installed 6.1.
+# The default kernel release: the debug kernel's with QREP_VM_KERNEL=debug,
+# else $KVER if set, else the newest installed 6.1.
 qrep_vm_default_kver() {
+	case $QREP_VM_KERNEL in
+	stock) ;;
+	debug)
+		cat "$QREP_DEBUG_KERNEL_DIR/kernelrelease" 2>/dev/null ||
+			qrep_vm_die "no debug kernel in $QREP_DEBUG_KERNEL_DIR (make debug-kernel)"
+		return
+		;;
+	*) qrep_vm_die "QREP_VM_KERNEL must be stock or debug, not '$QREP_VM_KERNEL'" ;;
+	esac
 	if [ -n "${KVER:-}" ]; then
 		echo "$KVER"
 	else
@@ -76,14 +100,35 @@ qrep_vm_default_kver() {
 	fi
 }
 
+# qrep_vm_is_debug KVER: KVER is the release of the built debug kernel.
+qrep_vm_is_debug() {
+	[ -n "$1" ] && [ "$(cat "$QREP_DEBUG_KERNEL_DIR/kernelrelease" 2>/dev/null)" = "$1" ]
+}
+
+# qrep_vm_moddir KVER: the directory with KVER's modules.dep and
+# modules.builtin: /lib/modules/KVER, or the debug kernel's own (which the
+# guest mounts on /lib/modules/KVER: qemu/guest-stage2).
+qrep_vm_moddir() {
+	if qrep_vm_is_debug "$1"; then
+		echo "$QREP_DEBUG_KERNEL_DIR/modroot/lib/modules/$1"
+	else
+		echo "/lib/modules/$1"
+	fi
+}
+
 # qrep_vm_check_kver KVER: the kernel image and its modules must exist.
 qrep_vm_check_kver() {
-	local kver=$1
+	local kver=$1 moddir
 
 	[ -n "$kver" ] || qrep_vm_die "no kernel release given and none found (make deps)"
-	[ -r "/boot/vmlinuz-$kver" ] || qrep_vm_die "no /boot/vmlinuz-$kver"
-	[ -r "/lib/modules/$kver/modules.dep" ] ||
-		qrep_vm_die "no /lib/modules/$kver/modules.dep"
+	moddir=$(qrep_vm_moddir "$kver")
+	if qrep_vm_is_debug "$kver"; then
+		[ -r "$QREP_DEBUG_KERNEL_DIR/vmlinux" ] ||
+			qrep_vm_die "no $QREP_DEBUG_KERNEL_DIR/vmlinux (make debug-kernel)"
+	else
+		[ -r "/boot/vmlinuz-$kver" ] || qrep_vm_die "no /boot/vmlinuz-$kver"
+	fi
+	[ -r "$moddir/modules.dep" ] || qrep_vm_die "no $moddir/modules.dep"
 }
 
 # qrep_vm_module_order KVER: print the module files to load (paths relative
@@ -91,9 +136,11 @@ qrep_vm_check_kver() {
 # modules.dep line the dependencies are listed so that the last one must
 # be loaded first.
 qrep_vm_module_order() {
-	local kver=$1 line rel name mod
+	local kver=$1 line rel name mod moddir
 	local -A path_of=() deps_of=() builtin=() seen=()
 	local -a order=()
+
+	moddir=$(qrep_vm_moddir "$kver")
 
 	while IFS= read -r line; do
 		rel=${line%%:*}
@@ -101,13 +148,13 @@ qrep_vm_module_order() {
 		name=${name%%.ko*}
 		path_of[${name//-/_}]=$rel
 		deps_of[$rel]=${line#*:}
-	done <"/lib/modules/$kver/modules.dep"
-	if [ -r "/lib/modules/$kver/modules.builtin" ]; then
+	done <"$moddir/modules.dep"
+	if [ -r "$moddir/modules.builtin" ]; then
 		while IFS= read -r line; do
 			name=${line##*/}
 			name=${name%%.ko*}
 			builtin[${name//-/_}]=1
-		done <"/lib/modules/$kver/modules.builtin"
+		done <"$moddir/modules.builtin"
 	fi
 
 	_qrep_vm_visit() {
@@ -135,8 +182,9 @@ qrep_vm_module_order() {
 
 # qrep_vm_initramfs_build KVER OUT: write the initramfs to OUT.
 qrep_vm_initramfs_build() {
-	local kver=$1 out=$2 tmp rel name
+	local kver=$1 out=$2 tmp rel name moddir
 
+	moddir=$(qrep_vm_moddir "$kver")
 	tmp=$(mktemp -d "$QREP_VM_DIR/initramfs.XXXXXX")
 	mkdir -p "$tmp"/{bin,dev,proc,sys,newroot,modules}
 	cp /bin/busybox "$tmp/bin/busybox"
@@ -151,10 +199,10 @@ qrep_vm_initramfs_build() {
 		name=${name%%.ko*}
 		# busybox insmod takes only uncompressed modules.
 		case $rel in
-		*.ko.xz) xz -dc "/lib/modules/$kver/$rel" >"$tmp/modules/$name.ko" ;;
-		*.ko.zst) zstd -qdc "/lib/modules/$kver/$rel" >"$tmp/modules/$name.ko" ;;
-		*.ko.gz) gzip -dc "/lib/modules/$kver/$rel" >"$tmp/modules/$name.ko" ;;
-		*.ko) cp "/lib/modules/$kver/$rel" "$tmp/modules/$name.ko" ;;
+		*.ko.xz) xz -dc "$moddir/$rel" >"$tmp/modules/$name.ko" ;;
+		*.ko.zst) zstd -qdc "$moddir/$rel" >"$tmp/modules/$name.ko" ;;
+		*.ko.gz) gzip -dc "$moddir/$rel" >"$tmp/modules/$name.ko" ;;
+		*.ko) cp "$moddir/$rel" "$tmp/modules/$name.ko" ;;
 		*) continue ;;
 		esac
 		echo "$name" >>"$tmp/modules/order"
@@ -176,7 +224,7 @@ qrep_vm_initramfs_key() {
 		cat "$QREP_QEMU_DIR/initramfs-init"
 		declare -f qrep_vm_module_order qrep_vm_initramfs_build
 		printf '%s\n' "${QREP_VM_MODULES[@]}"
-		cksum <"/lib/modules/$kver/modules.dep"
+		cksum <"$(qrep_vm_moddir "$kver")/modules.dep"
 		cksum </bin/busybox
 	} | sha256sum | cut -d' ' -f1
 }
@@ -211,6 +259,11 @@ qrep_vm_initramfs() {
 qrep_vm_kernel() {
 	local kver=$1 bz out magic off dec lock
 
+	if qrep_vm_is_debug "$kver"; then
+		# Built as an uncompressed vmlinux with CONFIG_PVH.
+		echo "$QREP_DEBUG_KERNEL_DIR/vmlinux"
+		return
+	fi
 	bz=/boot/vmlinuz-$kver
 	out=$QREP_VM_DIR/vmlinux-$kver
 	if [ "${QREP_VM_PVH:-1}" = 0 ] ||

@@ -15,6 +15,9 @@ pkgs=(
 	sparse xz-utils zstd linux-headers-6.12-amd64
 	# make check boots some tests on 6.12 too (selftests/TESTS, NAME@6.12)
 	linux-image-6.12-amd64
+	# the VMs' debug kernel (make debug-kernel, qemu/debug-kernel/): its
+	# source and what a kernel build needs beyond the above
+	linux-source-6.12 flex bison bc libelf-dev
 	# the VM harness: QEMU under TCG, a busybox init, a virtual switch
 	qemu-system-x86 busybox-static vde2 kmod cpio
 	# what tests and the demo run inside the VMs
