@@ -6,11 +6,12 @@
  *
  *   added -> STALE		qrep_replica_join
  *   STALE -> UPTODATE		right after joining, if it may be up to date
- *				(qrep_replica_may_be_uptodate); or when a
- *				resync finishes (resync.c)
- *   UPTODATE -> STALE		before the first write, a replica joined with
- *				newer data than it has; or a READ found a
- *				block on it failing its checksum
+ *				(qrep_replica_may_be_uptodate) and the device
+ *				has sent no I/O; or when a resync finishes
+ *				(resync.c)
+ *   UPTODATE -> STALE		before the first read or write, a replica
+ *				joined with newer data than it has; or a READ
+ *				found a block on it failing its checksum
  *   UPTODATE, STALE -> FAILED	qrep_replica_fail: socket error, protocol
  *				violation, error reply, I/O timeout, removal
  *
