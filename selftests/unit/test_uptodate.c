@@ -132,7 +132,8 @@ TEST(joiner_rule)
 	};
 	unsigned int r;
 
-	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++)
+	/* Braces: EXPECT_EQ is two statements, its message handler the second. */
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		EXPECT_EQ(rows[r].want,
 			  qrep_joiner_may_be_uptodate(rows[r].stale,
 						      rows[r].reconnect,
@@ -140,6 +141,7 @@ TEST(joiner_rule)
 						      rows[r].read,
 						      rows[r].max, rows[r].dev))
 			TH_LOG("row %u", r);
+	}
 }
 
 /* The replica to fill: the one lacking least, never when one is complete. */
