@@ -500,6 +500,57 @@ resync_takes_no_unreconciled_source()
 
 QU_DESC="quorum: a resync takes no unreconciled replica as a source; a deposed primary's write on one is not copied to a replica behind"
 
+# Scenario 5, a replica that joins a slot up left empty (issue 14; the
+# data-plane simulation's row 10). X (block 30) is on all three. The
+# partition {P, c} | {Q, a, b}: P's write Z (block ORPHAN_Z, never
+# written) reaches c only and fails. Q comes up at E+1 on a and b alone:
+# c's slot stays empty. Q serves reads of Z's block (the truth: never
+# written) and writes nothing. c is reconnected: its highest version, Z's,
+# is above every version the device has seen, and before the fix the
+# kernel took it as up to date for that (no write yet), made a and b
+# stale, and reads returned Z. Now c joins stale and unreconciled, a and
+# b stay up to date, and no read returns Z, before c's resync rolls it
+# back or after.
+join_empty_slot_after_reads()
+{
+	local x=30 x_want
+	ORPHAN_Z=40
+	write_block $x 1 && sync /dev/qrep0 || { echo "the first write failed"; return 1; }
+	x_want=$(block_sum $x)
+	Z_WANT=$(block_sum $ORPHAN_Z)
+	# The partition: a and b stop answering; P's write reaches c only.
+	target_stop 0 && target_stop 1 || return 1
+	write_block $ORPHAN_Z 7 && { echo "P's write to c alone was acknowledged"; return 1; }
+	Z_BAD=$(pattern_sum 7)
+	qrepctl down -c "$QREP_CONF" || return 1
+	# Q: a and b, c down; P's write still in their sockets never arrives.
+	target_kill 2 && target_kill 0 && target_kill 1 || return 1
+	target_start 0 && target_start 1 || return 1
+	qrepctl up -c "$QREP_CONF" || return 1
+	replica_in a up-to-date && replica_in b up-to-date ||
+		{ echo "up did not start with a and b up to date"; qrepctl status 0; return 1; }
+	reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write (c down)" || return 1
+	reads_return $x "$x_want" "X's predecessor (c down)" || return 1
+	# c comes back to the slot up left empty; the device has read, not written.
+	target_start 2 || return 1
+	qrepctl reconnect --no-resync -c "$QREP_CONF" c || return 1
+	reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write (c back, not resynced)" ||
+		{ qrepctl status 0; return 1; }
+	replica_in c stale && replica_in a up-to-date && replica_in b up-to-date ||
+		{ echo "c did not join stale beside a and b up to date"; qrepctl status 0; return 1; }
+	replica_unreconciled c && [ "$(unreconciled_count)" = 1 ] ||
+		{ echo "status does not show c, and c alone, unreconciled"; qrepctl status 0; return 1; }
+	qrepctl resync -c "$QREP_CONF" || return 1
+	replica_in c up-to-date || { echo "c not resynced"; qrepctl status 0; return 1; }
+	[ "$(unreconciled_count)" = 0 ] || { echo "c is unreconciled after its resync"; return 1; }
+	reads_never $ORPHAN_Z "$Z_WANT" "$Z_BAD" "P's write (c resynced)" || return 1
+	reads_return $x "$x_want" "X's predecessor" || return 1
+	qrepctl verify -c "$QREP_CONF" || { echo "verify found copies that differ"; return 1; }
+	qrepctl down -c "$QREP_CONF" && stores_identical
+}
+
+QJ_DESC="quorum: a replica joining a slot up left empty after reads holds a deposed primary's write; it joins unreconciled and the write is never read"
+
 # --- quorum mode: reads of a write that never completed (scenario 10) ------
 
 # How long a write may take to reach a running target's store.
@@ -588,7 +639,7 @@ unacked_write_reads_stable()
 
 QR_DESC="quorum: a write that reached one replica and failed, once read after a crash, reads back the same without that replica"
 
-ktap_plan 9
+ktap_plan 10
 qrep_load
 if ! targets_setup 2 $SIZE 10s || ! qrepctl up -c "$QREP_CONF"; then
 	ktap_diag "could not start the targets and the device"
@@ -660,6 +711,18 @@ else
 	ktap_report "$QU_DESC" 1
 fi
 # Whatever the case left: every target answering.
+target_cont 1 2>/dev/null
+qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
+targets_teardown
+
+if targets_setup 3 $QUORUM_SIZE "${QUORUM_IO_TIMEOUT_SEC}s" && quorum_up error; then
+	ktap_test "$QJ_DESC" join_empty_slot_after_reads
+else
+	ktap_diag "could not start the quorum device (a join to an empty slot)"
+	ktap_report "$QJ_DESC" 1
+fi
+# Whatever the case left: every target answering.
+target_cont 0 2>/dev/null
 target_cont 1 2>/dev/null
 qrepctl down -c "$QREP_CONF" >/dev/null 2>&1
 targets_teardown

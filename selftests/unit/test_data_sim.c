@@ -47,9 +47,12 @@
  * so never), until a new primary's `up` takes a newer epoch on the
  * others (a takeover) and leaves them out; the deposed one's messages to
  * its side arrive (a prefix of each connection), and those targets
- * rejoin the new device later: unreconciled (they lend nothing to reads,
- * drivers/block/qrep/quorum.c) until their resync has rolled back what
- * the new epoch's targets do not hold.
+ * join the new device later, each to a slot `up` left empty (not as a
+ * failed replica's return, so qrep_joiner_may_be_uptodate weighs it):
+ * once the device has sent I/O, unreconciled (they lend nothing to
+ * reads, drivers/block/qrep/quorum.c) until their resync has rolled back
+ * what the new epoch's targets do not hold; before it, as replicas the
+ * device starts with, as if `up` had reached them.
  *
  * Invariants, after every event:
  *   D1  every write acknowledged before a completed FLUSH stays readable:
@@ -66,7 +69,8 @@
  *   D3  no replica reads may ask (quorum: live and not unreconciled;
  *       mirror: up to date) holds an orphan, and no read returns one: a
  *       write of an older epoch newer than all that the targets which
- *       accepted the device's epoch held of its block at its `up`.
+ *       accepted the device's epoch held of its block at its `up` (or
+ *       when they joined before the device's first I/O).
  *   D2 (one writer per epoch) holds trivially in the data plane (one
  *   primary at a time); the epoch layer below checks it.
  *
@@ -76,10 +80,6 @@
  *     every replica (as the real one must), so a deposed mirror primary's
  *     writes are what a crash leaves, seen by `up`: nothing is rolled
  *     back in mirror mode (the real mirror versions carry the epoch);
- *   - a target `up` left out joins later as a returning replica, to a
- *     slot that held it (reconnect); the kernel's join of a slot never
- *     filled, before the device has written, may take it as up to date
- *     with a deposed primary's orphan (scenario 5's open part);
  *   - a later `up` that reaches a target still holding an orphan of an
  *     earlier takeover takes it as that target's content (no check
  *     looks back past the current epoch's `up`);
@@ -110,7 +110,10 @@
  *
  * Planted bugs (QREP_PLANT_*: qrep_quorum.h, qrep_data.h, uptodate.c,
  * term.h); UNRECONCILED_SOURCE takes every live replica as a quorum
- * resync's source, as lib/resync_driver.c did (seed 0x2a, row 9).
+ * resync's source, as lib/resync_driver.c did (seed 0x2a, row 9);
+ * JOIN_AFTER_READS lets a replica joining a slot `up` left empty be up to
+ * date after the device has read, as replica.c did (rows 9 and 10, seed
+ * 0x61).
  * EPOCH_FLOOR and PROPOSE_EQUAL are the epoch layer's (below).
  * make unit builds this test once more per plant (data_sim_plant_*), and
  * the "plants" test runs each and expects a violation.
@@ -238,6 +241,14 @@ struct sim {
 	/* The primary. */
 	bool alive, written, dev_read;
 	bool orphans;			/* some write is an orphan (D3) */
+	/*
+	 * The slots that have held a replica since `up` (a replica that
+	 * comes back to one takes a failed replica's place), and, per block,
+	 * the newest version the replicas the device started with held: D3's
+	 * truth.
+	 */
+	uint64_t slots;
+	uint64_t top[NB];
 	uint64_t cut;			/* the targets it cannot reach */
 	uint64_t dev_version, epoch, counter;
 	struct write writes[WMAX];
@@ -610,9 +621,10 @@ static void replica_join(struct sim *s, unsigned int k, bool stale,
 	memset(r, 0, sizeof(*r));
 	r->live = true;
 	r->joined_at = s->nw;
+	s->slots |= bit(k);
 	r->uptodate = qrep_joiner_may_be_uptodate(stale, reconnect,
-						  s->written, max_version,
-						  s->dev_version);
+						  s->written, s->dev_read,
+						  max_version, s->dev_version);
 	if (!r->uptodate)
 		r->todo = ALL_REGIONS;
 	/*
@@ -626,8 +638,8 @@ static void replica_join(struct sim *s, unsigned int k, bool stale,
 	if (s->t[k].epoch < s->epoch)
 		s->t[k].epoch = s->epoch;
 	if (max_version > s->dev_version) {
-		/* qrep_replicas_demote_behind */
-		for (j = 0; j < s->n && !s->written; j++) {
+		/* qrep_replicas_demote_behind: before any I/O only */
+		for (j = 0; j < s->n && !s->written && !s->dev_read; j++) {
 			if (j == k || !s->rep[j].live ||
 			    store_max_version(&s->t[j]) >= max_version)
 				continue;
@@ -638,11 +650,31 @@ static void replica_join(struct sim *s, unsigned int k, bool stale,
 	}
 }
 
+static void mark_orphans(struct sim *s);
+
+/*
+ * A replica joins: to a slot that held one since `up`, as a failed
+ * replica's return; to a slot `up` left empty (a target it did not
+ * reach), as a new one, which qrepctl reconnect does not flag stale. One
+ * that joins before the device has sent any I/O is one the device
+ * starts with, as if `up` had reached it: what it holds is part of D3's
+ * truth.
+ */
 static void do_rejoin(struct sim *s, unsigned int k)
 {
+	bool reconnect = s->slots & bit(k), quiet = !s->written &&
+						   !s->dev_read;
+	unsigned int b;
+
 	if (!s->alive || s->rep[k].live || (s->cut & bit(k)))
 		return;
-	replica_join(s, k, false, true, store_max_version(&s->t[k]));
+	replica_join(s, k, false, reconnect, store_max_version(&s->t[k]));
+	if (!quiet || reconnect)
+		return;
+	for (b = 0; b < NB; b++)
+		if (s->t[k].vis[b].v > s->top[b])
+			s->top[b] = s->t[k].vis[b].v;
+	mark_orphans(s);
 }
 
 /* One region of replica @k's resync: its copies go out. */
@@ -762,22 +794,18 @@ static void primary_crash(struct sim *s, uint64_t keep)
 
 /*
  * D3: the device's truth is what the targets that accepted its epoch
- * (@reach) hold; a write of an older epoch newer than all of it, held
+ * hold (s->top: those `up` reached, and any that joined before the
+ * device sent I/O); a write of an older epoch newer than all of it, held
  * only by targets `up` did not reach, is an orphan.
  */
-static void mark_orphans(struct sim *s, uint64_t reach)
+static void mark_orphans(struct sim *s)
 {
-	uint64_t top[NB] = { 0 };
-	unsigned int i, k, b;
+	unsigned int i;
 
-	for (k = 0; k < s->n; k++)
-		for (b = 0; b < NB && (reach & bit(k)); b++)
-			if (s->t[k].vis[b].v > top[b])
-				top[b] = s->t[k].vis[b].v;
 	s->orphans = false;
 	for (i = 0; i < s->nw; i++) {
 		s->writes[i].orphan =
-			s->writes[i].v > top[s->writes[i].block] &&
+			s->writes[i].v > s->top[s->writes[i].block] &&
 			qrep_version_epoch(s->writes[i].v) < s->epoch;
 		s->orphans |= s->writes[i].orphan;
 	}
@@ -845,6 +873,7 @@ static void primary_up_on(struct sim *s, uint64_t reach)
 	s->alive = true;
 	s->written = false;
 	s->dev_read = false;
+	s->slots = 0;
 	s->dev_version = 0;
 	s->counter = 0;
 	/*
@@ -861,7 +890,12 @@ static void primary_up_on(struct sim *s, uint64_t reach)
 	for (j = 0; j < nr; j++)
 		replica_join(s, idx[j], u.blocks_behind[j] != 0, false,
 			     maxv[j]);
-	mark_orphans(s, reach);
+	memset(s->top, 0, sizeof(s->top));
+	for (j = 0; j < nr; j++)
+		for (b = 0; b < NB; b++)
+			if (s->t[idx[j]].vis[b].v > s->top[b])
+				s->top[b] = s->t[idx[j]].vis[b].v;
+	mark_orphans(s);
 }
 
 static void primary_up(struct sim *s)
@@ -1504,7 +1538,7 @@ static const struct row script_rows[] = {
 	 * c alone: its write Z (block 3, never written) reaches c only. A
 	 * new primary takes over on a, b and d: a is behind (it lacks Y)
 	 * and stale, but one the device starts with, so reads may ask it.
-	 * c rejoins, unreconciled. a's resync must not take c as a source:
+	 * After a read (the device has sent I/O), c joins, unreconciled. a's resync must not take c as a source:
 	 * Z would be the newest version of block 3 there, and be copied to
 	 * a as an ordinary write (qrep_resync_source_ok). Then c's resync
 	 * rolls Z back, and all agree.
@@ -1514,10 +1548,31 @@ static const struct row script_rows[] = {
 	  { W_(0), D_(0, 1), D_(1, 1), D_(2, 1), D_(3, 1), W_(1), D_(1, 1),
 	    D_(2, 1), D_(3, 1), CUT_(0xb), W_(3), D_(2, 1), TAKE_(0),
 	    X_(X_STALE, 0, 0), X_(X_UPTODATE, 1, 0), X_(X_UPTODATE, 3, 0),
-	    JOIN_(2), X_(X_UNRECONCILED, 2, 0), R_(3), X_(X_READ_DATA, 3, 0),
+	    R_(3), X_(X_READ_DATA, 3, 0), JOIN_(2), X_(X_UNRECONCILED, 2, 0), R_(3), X_(X_READ_DATA, 3, 0),
 	    RS_(0), X_(X_UPTODATE, 0, 0), R_(3), X_(X_READ_DATA, 3, 0),
 	    RS_(2), X_(X_UPTODATE, 2, 0), X_(X_IDENTICAL, 0, 0), R_(3),
 	    X_(X_READ_DATA, 3, 0), R_(1), X_(X_READ_DATA, 1, 2), END_ } },
+	/*
+	 * 10: scenario 5, a replica joining a slot `up` left empty, quorum
+	 * (N 3, W = R = 2). X (block 0, write 1) is on every target. A cut
+	 * leaves the primary with c (2) alone: its write Y (block 0) reaches
+	 * c only. A new primary takes over on a and b, which serve a read
+	 * of X before it writes anything; then c, which `up` did not reach,
+	 * joins its empty slot, not as a failed replica's return. Its
+	 * highest version, Y's, is above the device's, but the device has
+	 * read: c must join stale and unreconciled, leave a and b up to
+	 * date, and reads return X until its resync rolls Y back. With the
+	 * old rule (qrep_joiner_may_be_uptodate blind to reads) c joins up
+	 * to date holding Y, and a and b are made stale.
+	 */
+	{ "scenario 5, quorum: a replica joining a slot up left empty, "
+	  "after reads, joins unreconciled", true, 3, 2, 2,
+	  { W_(0), D_(0, 1), D_(1, 1), D_(2, 1), CUT_(0x3), W_(0), D_(2, 1),
+	    TAKE_(0), R_(0), X_(X_READ_DATA, 0, 1), JOIN_(2),
+	    X_(X_UNRECONCILED, 2, 0), X_(X_UPTODATE, 0, 0),
+	    X_(X_UPTODATE, 1, 0), R_(0), X_(X_READ_DATA, 0, 1), RS_(2),
+	    X_(X_UPTODATE, 2, 0), X_(X_IDENTICAL, 0, 0), R_(0),
+	    X_(X_READ_DATA, 0, 1), END_ } },
 };
 
 static bool row_run(struct sim *s, unsigned int i, bool trace_all)
@@ -2146,6 +2201,7 @@ static const char *const plants[] = {
 	"PROPOSE_EQUAL",		/* a store accepts an equal proposal */
 	"ORPHAN_ROLLBACK",		/* the resync rolls nothing back */
 	"UNRECONCILED_SOURCE",		/* a resync copies from a rejoined one */
+	"JOIN_AFTER_READS",		/* a joiner up to date after reads */
 };
 
 /*

@@ -15,7 +15,9 @@
  * least is filled, and then holds everything); a replica not connected
  * takes no part; a target that dies mid-way is named. Then the same on
  * a resource's connections, as qrepctl up makes them: the flags, the
- * fill in mirror mode only, and what is said.
+ * fill in mirror mode only, and what is said. And the kernel's rule for
+ * a replica that joins a running device (qrep_joiner_may_be_uptodate,
+ * linux/qrep_data.h) as a table.
  *
  * The target binary is found as test_resync finds it: $QREP_TARGET_BIN,
  * or ../bin/qrep-target beside this test's folder (make unit builds it).
@@ -34,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/qrep_data.h>
 #include <linux/qrep_quorum.h>
 
 #include "kselftest_harness.h"
@@ -90,6 +93,55 @@ TEST(region_rule)
 		for (k = 0; k < 3; k++)
 			EXPECT_EQ(rows[r].want[k], lacking[k])
 				TH_LOG("row %u, replica %u", r, k);
+	}
+}
+
+/*
+ * The kernel's join (drivers/block/qrep/replica.c): up to date only if
+ * user space did not flag it, it takes no failed replica's slot, the
+ * device has sent neither a write nor a read, and it holds the highest
+ * version seen. Row 6 is scenario 5's open part: a deposed primary's
+ * orphan, newer than what the device served, on a replica that
+ * `qrepctl reconnect` adds to a slot `up` left empty after reads.
+ */
+TEST(joiner_rule)
+{
+	const uint64_t e1 = qrep_version_base(1), e2 = qrep_version_base(2);
+	const struct {
+		int stale, reconnect, written, read;
+		uint64_t max, dev;
+		int want;
+	} rows[] = {
+		/* 0: one of those the device starts with */
+		{ 0, 0, 0, 0, e1 + 5, e1 + 5, 1 },
+		/* 1: user space found it behind */
+		{ 1, 0, 0, 0, e1 + 5, e1 + 5, 0 },
+		/* 2: a failed replica's return */
+		{ 0, 1, 0, 0, e1 + 5, e1 + 5, 0 },
+		/* 3: the device has written */
+		{ 0, 0, 1, 0, e2 + 1, e2 + 1, 0 },
+		/* 4: lacks the highest version seen */
+		{ 0, 0, 0, 0, e1 + 4, e1 + 5, 0 },
+		/* 5: newer data before any I/O: it counts, as at `up` */
+		{ 0, 0, 0, 0, e1 + 9, e1 + 5, 1 },
+		/* 6: newer data (an orphan) after reads: suspect */
+		{ 0, 0, 0, 1, e1 + 9, e1 + 5, 0 },
+		/* 7: after reads, even level with the device */
+		{ 0, 0, 0, 1, e1 + 5, e1 + 5, 0 },
+		/* 8: an older epoch's highest version, below the device's */
+		{ 0, 0, 0, 0, e1 + 9, e2, 0 },
+	};
+	unsigned int r;
+
+	/* Braces: EXPECT_EQ is two statements, its message handler the second. */
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		EXPECT_EQ(rows[r].want,
+			  qrep_joiner_may_be_uptodate(rows[r].stale,
+						      rows[r].reconnect,
+						      rows[r].written,
+						      rows[r].read,
+						      rows[r].max, rows[r].dev))
+			TH_LOG("row %u", r);
 	}
 }
 

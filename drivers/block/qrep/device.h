@@ -39,7 +39,7 @@ struct qrep_dev_config {
 /* Bits in qrep_device.flags. */
 enum {
 	QREP_DEV_WRITTEN,		/* a write has been stamped with a version */
-	QREP_DEV_READ,			/* quorum mode: a read has been sent */
+	QREP_DEV_READ,			/* a read has been sent */
 	QREP_DEV_NO_REPLICAS_SENT,	/* QREP_EVENT_DEV_NO_REPLICAS is out */
 	QREP_DEV_DYING,			/* being destroyed: no more events */
 };

@@ -6,11 +6,12 @@
  *
  *   added -> STALE		qrep_replica_join
  *   STALE -> UPTODATE		right after joining, if it may be up to date
- *				(qrep_replica_may_be_uptodate); or when a
- *				resync finishes (resync.c)
- *   UPTODATE -> STALE		before the first write, a replica joined with
- *				newer data than it has; or a READ found a
- *				block on it failing its checksum
+ *				(qrep_replica_may_be_uptodate) and the device
+ *				has sent no I/O; or when a resync finishes
+ *				(resync.c)
+ *   UPTODATE -> STALE		before the first read or write, a replica
+ *				joined with newer data than it has; or a READ
+ *				found a block on it failing its checksum
  *   UPTODATE, STALE -> FAILED	qrep_replica_fail: socket error, protocol
  *				violation, error reply, I/O timeout, removal
  *
@@ -407,9 +408,11 @@ static void qrep_replica_start(struct qrep_replica *r)
  * Up to date only if nothing says otherwise. A replica is stale when user
  * space says so; when it takes over a failed replica's slot (it comes
  * back from a failure, and what it missed is not tracked yet); when this
- * device has stamped a write it may not have been there for; or when it
- * holds less than the highest version seen so far, so it lacks that
- * write.
+ * device has stamped a write it may not have been there for, or sent a
+ * read (what the read returned is the device's content, and a version
+ * the newcomer holds above it may be a deposed primary's orphan); or
+ * when it holds less than the highest version seen so far, so it lacks
+ * that write.
  */
 static bool qrep_replica_may_be_uptodate(struct qrep_device *dev,
 					 const struct qrep_replica_config *config,
@@ -417,15 +420,18 @@ static bool qrep_replica_may_be_uptodate(struct qrep_device *dev,
 {
 	return qrep_joiner_may_be_uptodate(config->stale, reconnect,
 					   test_bit(QREP_DEV_WRITTEN, &dev->flags),
+					   test_bit(QREP_DEV_READ, &dev->flags),
 					   config->max_version,
 					   (u64)atomic64_read(&dev->version));
 }
 
 /*
- * Before the first write, a replica joining with newer data than the
+ * Before the first I/O, a replica joining with newer data than the
  * others makes them stale: they lack whatever stamped those versions.
- * Once the device has written, its replicas hold what it acknowledged,
- * and a late joiner changes nothing about them.
+ * Once the device has written, its replicas hold what it acknowledged;
+ * once it has read, what they returned is the device's content, and the
+ * newer data may be a deposed primary's orphan that the newcomer's
+ * resync rolls back. Either way a late joiner changes nothing about them.
  */
 static void qrep_replicas_demote_behind(struct qrep_device *dev, u64 version)
 {
@@ -434,7 +440,8 @@ static void qrep_replicas_demote_behind(struct qrep_device *dev, u64 version)
 
 	lockdep_assert_held(&dev->slots_mutex);
 
-	if (test_bit(QREP_DEV_WRITTEN, &dev->flags))
+	if (test_bit(QREP_DEV_WRITTEN, &dev->flags) ||
+	    test_bit(QREP_DEV_READ, &dev->flags))
 		return;
 	for (slot = 0; slot < QREP_MAX_REPLICAS; slot++) {
 		r = qrep_slot(dev, slot);
@@ -460,12 +467,18 @@ static void qrep_replica_promote(struct qrep_replica *r)
 }
 
 /*
- * Publishes @r in its slot and starts it. It joins stale; one that may be
- * up to date is promoted after a grace period if no write has been
- * stamped by then. A write that looked at the slots before @r was there
- * set QREP_DEV_WRITTEN inside its RCU read section, so after the grace
- * period the flag shows it; a later write finds @r and is sent to it.
- * If one did, what it missed is not known: every region is suspect.
+ * Publishes @r in its slot and starts it. It joins stale and
+ * unreconciled; after a grace period, if the device has sent no I/O by
+ * then, it is one of the replicas the device starts with: no longer
+ * unreconciled (unless it takes a failed replica's slot), and promoted
+ * if it may be up to date. A read or a write that looked at the slots
+ * before @r was there set QREP_DEV_READ or QREP_DEV_WRITTEN inside its
+ * RCU read section, so after the grace period the flags show it; a later
+ * one finds @r, stale and unreconciled until this decides. If the
+ * device wrote meanwhile, what @r missed is not known: every region is
+ * suspect. If it read, what it returned came from the others, and @r's
+ * newer versions may be orphans (Documentation/durability.rst, D3):
+ * @r lends nothing to reads until its resync has rolled them back.
  */
 static void qrep_replica_join(struct qrep_device *dev, struct qrep_replica *r,
 			      bool may_be_uptodate, bool reconnect)
@@ -473,30 +486,23 @@ static void qrep_replica_join(struct qrep_device *dev, struct qrep_replica *r,
 	lockdep_assert_held(&dev->slots_mutex);
 
 	r->state = QREP_REPLICA_STALE;
-	/*
-	 * A stale newcomer is unreconciled unless no I/O has been sent yet
-	 * (it is then one of the replicas the device starts with): a read
-	 * or a write that looked at the slots before it was there set its
-	 * flag inside its RCU read section, so after the grace period the
-	 * flags show it; a later read finds it unreconciled.
-	 */
-	r->unreconciled = !may_be_uptodate;
+	r->unreconciled = true;
 	rcu_assign_pointer(dev->replicas[r->id], r);
 	qrep_replica_start(r);
 	synchronize_rcu();
-	if (!may_be_uptodate) {
-		if (!reconnect && !test_bit(QREP_DEV_WRITTEN, &dev->flags) &&
-		    !test_bit(QREP_DEV_READ, &dev->flags)) {
-			spin_lock(&r->state_lock);
-			WRITE_ONCE(r->unreconciled, false);
-			spin_unlock(&r->state_lock);
-		}
+	if (test_bit(QREP_DEV_WRITTEN, &dev->flags) ||
+	    test_bit(QREP_DEV_READ, &dev->flags)) {
+		if (may_be_uptodate)
+			qrep_dirty_mark_all(dev, r->id);
 		return;
 	}
-	if (test_bit(QREP_DEV_WRITTEN, &dev->flags)) {
-		qrep_dirty_mark_all(dev, r->id);
-		return;
+	if (!reconnect) {
+		spin_lock(&r->state_lock);
+		WRITE_ONCE(r->unreconciled, false);
+		spin_unlock(&r->state_lock);
 	}
+	if (!may_be_uptodate)
+		return;
 	qrep_replica_promote(r);
 	clear_bit(QREP_DEV_NO_REPLICAS_SENT, &dev->flags);
 }

@@ -256,6 +256,9 @@ static void qrep_dispatch_read(struct qrep_device *dev, struct qrep_io *io)
 	unsigned long skip = 0;
 	struct qrep_replica *r;
 
+	/* Inside the dispatch's RCU read section: see qrep_replica_join. */
+	if (!test_bit(QREP_DEV_READ, &dev->flags))
+		set_bit(QREP_DEV_READ, &dev->flags);
 	while ((r = qrep_pick_replica(dev, skip, false))) {
 		if (qrep_replica_queue(r, io))
 			return;

@@ -73,23 +73,38 @@ static inline int qrep_resync_source_ok(int quorum, int live, int uptodate,
  * A replica joining a device may start up to date only if nothing says
  * otherwise: user space did not find it behind (@stale), it does not
  * come back to a slot whose replica failed (@reconnect: what it lost,
- * acknowledged but unflushed, is unknown), the device has not written
- * since it was made (@dev_written: a write may have gone without it),
- * and it holds the highest version seen so far (@max_version against
- * @dev_version). Otherwise it is suspect in every region and resynced.
+ * acknowledged but unflushed, is unknown), the device has sent no I/O
+ * since it was made - no write (@dev_written: a write may have gone
+ * without it) and no read (@dev_read: a read returned what the others
+ * hold, and the joiner's newer version may be a deposed primary's write
+ * of an older epoch that no write quorum holds, an orphan; taking it as
+ * up to date would let reads return it, D3, or go back, D5) - and it
+ * holds the highest version seen so far (@max_version against
+ * @dev_version; versions carry their epoch in the high bits, so its
+ * newest version's epoch is not older than any the device has seen).
+ * Otherwise it is suspect in every region, resynced, and, once the
+ * device has sent I/O, unreconciled until then: its resync rolls an
+ * orphan back. A joiner of a device that has sent nothing is one the
+ * device starts with, as if `qrepctl up` had reached it.
  */
 static inline int qrep_joiner_may_be_uptodate(int stale, int reconnect,
-					      int dev_written,
+					      int dev_written, int dev_read,
 					      __u64 max_version,
 					      __u64 dev_version)
 {
-#ifdef QREP_PLANT_REJOIN_BY_MAX_VERSION
+#if defined(QREP_PLANT_REJOIN_BY_MAX_VERSION)
 	/* planted: the old rule, its highest version vouches for it */
 	(void)reconnect;
 	(void)dev_written;
+	(void)dev_read;
 	return !stale && max_version >= dev_version;
-#else
+#elif defined(QREP_PLANT_JOIN_AFTER_READS)
+	/* planted: the old rule, blind to the reads the device served */
+	(void)dev_read;
 	return !stale && !reconnect && !dev_written &&
+	       max_version >= dev_version;
+#else
+	return !stale && !reconnect && !dev_written && !dev_read &&
 	       max_version >= dev_version;
 #endif
 }
