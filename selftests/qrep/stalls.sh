@@ -300,6 +300,11 @@ deep_queue_slow_link()
 dead_replica_failed()
 {
 	local start took
+	# Alive to begin with, whatever case 5 did to it.
+	if ! state_is b up-to-date; then
+		qrepctl reconnect -c "$QREP_CONF" b || return 1
+		state_is b up-to-date || { echo "b is not up to date"; qrepctl status 0; return 1; }
+	fi
 	target_stop 1 || return 1
 	start=$(now_ms)
 	timeout $((SLOW_IO_TIMEOUT_SEC * 20)) dd if=/dev/urandom of=/dev/qrep0 bs=4k count=1 \
