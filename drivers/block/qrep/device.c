@@ -243,6 +243,8 @@ struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
 		return ERR_PTR(-ENOMEM);
 	dev->config = *config;
 	mutex_init(&dev->slots_mutex);
+	atomic_set(&dev->drainers, 0);
+	init_waitqueue_head(&dev->drain_wait);
 	qrep_quorum_init(dev);
 	atomic64_set(&dev->version, 0);
 	atomic64_set(&dev->epoch, config->epoch);
@@ -270,7 +272,11 @@ struct qrep_device *qrep_device_create(const struct qrep_dev_config *config,
 	disk->private_data = dev;
 	disk->flags |= GENHD_FL_NO_PART;
 	snprintf(disk->disk_name, DISK_NAME_LEN, "qrep%d", dev->index);
-	set_capacity(disk, config->size >> SECTOR_SHIFT);
+	/* Quorum mode may show 0 until it can serve I/O (quorum.c). */
+	if (!qrep_quorum_hides_size(config)) {
+		set_bit(QREP_DEV_SIZE_SHOWN, &dev->flags);
+		set_capacity(disk, config->size >> SECTOR_SHIFT);
+	}
 	dev->disk = disk;
 
 	ret = device_add_disk(NULL, disk, qrep_disk_groups);
@@ -296,7 +302,9 @@ err_free_dev:
 }
 
 /*
- * In phases: out of the list; every replica failed, its threads gone and
+ * In phases: out of the list; a resync START still waiting for older
+ * writes (with no lock: resync.c) sees the device dying and ends; every
+ * replica failed, its threads gone and
  * every request it held completed or failed (a read re-driven now finds
  * no replica and fails at once); then the disk, whose queue has nothing
  * left to wait for, and the rest.
@@ -306,6 +314,7 @@ static void qrep_device_teardown(struct qrep_device *dev)
 	list_del(&dev->node);
 	qrep_devices_generation++;
 	set_bit(QREP_DEV_DYING, &dev->flags);
+	qrep_resync_drainers_wait(dev);
 	qrep_replicas_remove_all(dev, "device destroyed");
 	qrep_quorum_teardown(dev);
 	qrep_netlink_notify_dev(dev, QREP_EVENT_DEV_DESTROYED);

@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/qrep.h>
 #include <linux/qrep_proto.h>
@@ -42,6 +43,7 @@ enum {
 	QREP_DEV_READ,			/* a read has been sent */
 	QREP_DEV_NO_REPLICAS_SENT,	/* QREP_EVENT_DEV_NO_REPLICAS is out */
 	QREP_DEV_DYING,			/* being destroyed: no more events */
+	QREP_DEV_SIZE_SHOWN,		/* the disk has its size: see quorum.c */
 };
 
 struct qrep_device {
@@ -104,12 +106,21 @@ struct qrep_device {
 	unsigned int nr_held;
 	struct work_struct quorum_work;	/* re-counts quorums, releases held I/O */
 	struct delayed_work late_watch;	/* fails replicas silent on late replies */
+
+	/*
+	 * Resync STARTs waiting for older writes with no lock held: each
+	 * keeps the device alive, and a teardown waits for them (resync.c).
+	 */
+	atomic_t drainers;
+	wait_queue_head_t drain_wait;
 };
 
 /*
  * Serialises device creation and destruction and protects the device
  * list. Netlink handlers hold it for the whole command, so a device found
- * by lookup stays alive until they release it.
+ * by lookup stays alive until they release it; the one exception, a
+ * resync START waiting for older writes, holds a drainer reference
+ * instead (resync.c), so that it never makes the others wait.
  */
 extern struct mutex qrep_devices_mutex;
 extern struct list_head qrep_devices;

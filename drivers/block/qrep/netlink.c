@@ -612,6 +612,9 @@ static int qrep_nl_replica_add(struct sk_buff *skb, struct genl_info *info)
 	dev = qrep_nl_find_dev(info);
 	ret = IS_ERR(dev) ? PTR_ERR(dev) :
 	      qrep_replica_add(dev, &config, info->extack);
+	/* Before the reply: whoever added the quorum finds the size there. */
+	if (!ret)
+		qrep_quorum_show_size(dev);
 	mutex_unlock(&qrep_devices_mutex);
 	return ret;
 }
@@ -830,13 +833,6 @@ static int qrep_nl_resync_phase(struct genl_info *info,
 	u32 phase = nla_get_u32(attrs[QREP_A_RESYNC_PHASE]);
 	int ret;
 
-	if (r->instance != nla_get_u64(attrs[QREP_A_REPLICA_INSTANCE])) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "the replica was replaced since the resync began");
-		return -ESTALE;
-	}
-	if (phase == QREP_RESYNC_START)
-		return qrep_resync_start(dev, r, info->extack);
 	if (phase == QREP_RESYNC_STOP) {
 		qrep_resync_stop(r);
 		return 0;
@@ -855,10 +851,19 @@ static int qrep_nl_resync_phase(struct genl_info *info,
 	return 0;
 }
 
+static int qrep_nl_replica_replaced(struct genl_info *info)
+{
+	NL_SET_ERR_MSG_MOD(info->extack,
+			   "the replica was replaced since the resync began");
+	return -ESTALE;
+}
+
 static int qrep_nl_resync_update(struct sk_buff *skb, struct genl_info *info)
 {
 	struct qrep_device *dev;
 	struct qrep_replica *r;
+	u64 version = 0;
+	bool start;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, QREP_A_RESYNC_PHASE) ||
@@ -867,6 +872,8 @@ static int qrep_nl_resync_update(struct sk_buff *skb, struct genl_info *info)
 				   "the phase and the replica's instance are required");
 		return -EINVAL;
 	}
+	start = nla_get_u32(info->attrs[QREP_A_RESYNC_PHASE]) ==
+		QREP_RESYNC_START;
 	mutex_lock(&qrep_devices_mutex);
 	dev = qrep_nl_find_dev(info);
 	if (IS_ERR(dev)) {
@@ -875,10 +882,23 @@ static int qrep_nl_resync_update(struct sk_buff *skb, struct genl_info *info)
 	}
 	mutex_lock(&dev->slots_mutex);
 	r = qrep_nl_find_replica(info, dev);
-	ret = IS_ERR(r) ? PTR_ERR(r) : qrep_nl_resync_phase(info, dev, r);
+	if (IS_ERR(r))
+		ret = PTR_ERR(r);
+	else if (r->instance != nla_get_u64(info->attrs[QREP_A_REPLICA_INSTANCE]))
+		ret = qrep_nl_replica_replaced(info);
+	else if (start)
+		ret = qrep_resync_start_begin(dev, r, &version, info->extack);
+	else
+		ret = qrep_nl_resync_phase(info, dev, r);
 	mutex_unlock(&dev->slots_mutex);
 out:
 	mutex_unlock(&qrep_devices_mutex);
+	/*
+	 * START waits for older writes in flight (up to twice the I/O
+	 * timeout) with no lock held: see qrep_resync_start_begin().
+	 */
+	if (!ret && start)
+		ret = qrep_resync_start_end(dev, r, version, info->extack);
 	return ret;
 }
 
@@ -936,6 +956,14 @@ static struct genl_family qrep_genl_family __ro_after_init = {
 	.n_ops = ARRAY_SIZE(qrep_genl_ops),
 	/* Strict validation for every command, reserved header fields too. */
 	.resv_start_op = QREP_CMD_MAX + 1,
+	/*
+	 * Not under genetlink's one mutex, which every family without this
+	 * shares: each handler takes qrep_devices_mutex itself, and a
+	 * resync START that waits for older writes (resync.c) then holds
+	 * no lock at all, so that it makes no other command wait, of qrep
+	 * or of any other family.
+	 */
+	.parallel_ops = true,
 	.mcgrps = qrep_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(qrep_mcgrps),
 };

@@ -22,8 +22,9 @@
  * replies become "late replies" (qrep_io_detach). They still get the
  * write; a late reply that is an error marks the write in that slot's
  * bitmap and fails the replica, like any refused write, and a replica
- * that owes a late reply for longer than the I/O timeout is failed
- * (qrep_late_watch_worker), as a request timer would.
+ * that has owed a late reply for the I/O timeout, with no reply to
+ * anything meanwhile, is failed (qrep_late_watch_worker), as a request
+ * timer would (timers.c).
  *
  * Two writes to the same blocks in flight at once: each version is
  * larger than the last, and a target keeps the higher version of a
@@ -92,7 +93,9 @@
  * handler finds no replica holding them and only re-arms the timer.
  */
 #include <linux/blk-mq.h>
+#include <linux/blkdev.h>
 #include <linux/bitops.h>
+#include <linux/kobject.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -234,6 +237,46 @@ void qrep_quorum_release_all(struct qrep_device *dev)
 					 QREP_QUORUM_F_FLUSH);
 }
 
+/*
+ * Size 0 until the device can serve I/O, as nbd does before its socket
+ * is set up. With on-no-quorum suspend, a device made with fewer than
+ * W (or R) replicas holds every request until they come, and whoever
+ * opens it first (udev's blkid reading its label, right after the
+ * device appears) would sleep in D state meanwhile, beyond the reach
+ * of a signal. A device of size 0 has nothing to read: such a probe
+ * ends at once, and the size, once set, comes with a change uevent
+ * that makes udev look again. Once the read and write quorums were
+ * there, the size stays: losing them later holds I/O as it should
+ * (the file system on it waits for the replicas to come back).
+ *
+ * The read and write quorums, not W up-to-date replicas: stale
+ * replicas serve both (see the top), and a device brought up on stale
+ * replicas, their resync still under way, is readable and writable.
+ * A FLUSH may still be held until a resync finishes; a probe does not
+ * send one.
+ */
+bool qrep_quorum_hides_size(const struct qrep_dev_config *config)
+{
+	return config->mode == QREP_MODE_QUORUM &&
+	       config->on_no_quorum == QREP_NO_QUORUM_SUSPEND;
+}
+
+void qrep_quorum_show_size(struct qrep_device *dev)
+{
+	const u32 need = QREP_QUORUM_F_WRITE | QREP_QUORUM_F_READ;
+
+	if (test_bit(QREP_DEV_SIZE_SHOWN, &dev->flags) ||
+	    (qrep_quorum_count(dev) & need) != need ||
+	    test_and_set_bit(QREP_DEV_SIZE_SHOWN, &dev->flags))
+		return;
+	pr_info("qrep%d: read and write quorums reached: size %llu bytes\n",
+		dev->index, dev->config.size);
+	/* No uevent from a size of 0 there: send the change ourselves. */
+	if (!set_capacity_and_notify(dev->disk,
+				     dev->config.size >> SECTOR_SHIFT))
+		kobject_uevent(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE);
+}
+
 static void qrep_quorum_worker(struct work_struct *work)
 {
 	struct qrep_device *dev = container_of(work, struct qrep_device,
@@ -244,6 +287,7 @@ static void qrep_quorum_worker(struct work_struct *work)
 
 	if (test_bit(QREP_DEV_DYING, &dev->flags))
 		return;
+	qrep_quorum_show_size(dev);
 	old = xchg(&dev->quorum_flags, announced);
 	/* The held I/O goes first: telling user space allocates. */
 	qrep_quorum_release(dev, flags);
@@ -775,8 +819,9 @@ void qrep_late_sweep(struct qrep_replica *r)
 }
 
 /*
- * The late replies' timer: a replica that owes one for longer than the
- * I/O timeout fails, as it would if a request were still waiting for it.
+ * The late replies' timer: a replica that has owed one for the I/O
+ * timeout, with no reply to anything meanwhile, fails, as it would if a
+ * request were still waiting for it (timers.c).
  */
 static void qrep_late_watch_worker(struct work_struct *work)
 {
@@ -785,6 +830,7 @@ static void qrep_late_watch_worker(struct work_struct *work)
 	unsigned long timeout = msecs_to_jiffies(dev->config.io_timeout_ms);
 	unsigned int i, n = qrep_device_tags(dev);
 	struct qrep_replica *silent[QREP_MAX_REPLICAS] = {};
+	unsigned long left = timeout;
 	struct qrep_replica *r;
 	unsigned int slot;
 	bool more = false;
@@ -798,7 +844,8 @@ static void qrep_late_watch_worker(struct work_struct *work)
 		for (i = 0; i < n; i++) {
 			if (!r->late[i].handle)
 				continue;
-			if (time_after(jiffies, r->late[i].since + timeout))
+			if (qrep_replica_silent(r, r->late[i].since, timeout,
+						&left))
 				silent[slot] = r;
 			else
 				more = true;
@@ -818,7 +865,7 @@ static void qrep_late_watch_worker(struct work_struct *work)
 		qrep_replica_put(silent[slot]);
 	}
 	if (more && !test_bit(QREP_DEV_DYING, &dev->flags))
-		queue_delayed_work(qrep_wq, &dev->late_watch, timeout);
+		queue_delayed_work(qrep_wq, &dev->late_watch, max(left, 1UL));
 }
 
 u32 qrep_quorum_read_blocks(struct qrep_replica *r, struct qrep_io *io)

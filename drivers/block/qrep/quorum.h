@@ -27,6 +27,14 @@ void qrep_quorum_init(struct qrep_device *dev);
 /* Before the disk goes: every held request fails, nothing more is held. */
 void qrep_quorum_teardown(struct qrep_device *dev);
 
+/*
+ * Quorum mode with on-no-quorum suspend: the disk's size, 0 at
+ * creation, until the device first has its read and write quorums.
+ */
+bool qrep_quorum_hides_size(const struct qrep_dev_config *config);
+/* Sets the size if the quorums are there now; process context. */
+void qrep_quorum_show_size(struct qrep_device *dev);
+
 /* The replicas changed: re-count the quorums (from any context). */
 void qrep_quorum_changed(struct qrep_device *dev);
 /* Sends every held request back to queue_rq (a demotion fails them). */

@@ -343,6 +343,8 @@ static int qrep_receive_reply(struct qrep_replica *r)
 	ret = qrep_recv_buf(r, &reply, sizeof(reply));
 	if (ret)
 		return ret;
+	/* A sign of life, whatever the reply is: see timers.c. */
+	WRITE_ONCE(r->last_reply, jiffies);
 	ret = qrep_reply_check(r, &reply);
 	if (ret)
 		return ret;

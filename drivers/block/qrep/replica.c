@@ -340,6 +340,7 @@ qrep_replica_alloc(struct qrep_device *dev,
 	init_completion(&r->rx_exited);
 	atomic64_set(&r->max_version, config->max_version);
 	r->instance = atomic64_inc_return(&qrep_replica_instances);
+	r->last_reply = jiffies;
 	ewma_qrep_latency_init(&r->read_latency);
 	INIT_WORK(&r->failed_work, qrep_replica_failed_worker);
 	INIT_WORK(&r->stale_work, qrep_replica_stale_worker);

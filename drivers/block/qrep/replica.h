@@ -108,6 +108,7 @@ struct qrep_replica {
 	/* Written by the receiver only. */
 	struct ewma_qrep_latency read_latency;
 	unsigned long read_sampled;	/* jiffies of the last sample */
+	unsigned long last_reply;	/* jiffies: the last reply (timers.c) */
 
 	/*
 	 * Quorum mode: replies this replica owes for WRITEs that completed

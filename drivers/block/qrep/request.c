@@ -380,6 +380,8 @@ static blk_status_t qrep_queue_rq(struct blk_mq_hw_ctx *hctx,
 	}
 
 	qrep_io_start(dev, io);
+	/* The full I/O timeout: the handler may have shortened it (timers.c). */
+	rq->timeout = 0;
 	blk_mq_start_request(rq);
 	if (qrep_quorum_mode(dev)) {
 		qrep_quorum_dispatch(dev, io);

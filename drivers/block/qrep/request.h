@@ -84,7 +84,9 @@ struct qrep_io_tx {
  * that ends the thread. So the reply reference is dropped exactly once,
  * and nothing else can complete the request while the receiver reads a
  * READ's data into its pages. @queued bit N likewise belongs to replica
- * N's sender. The timeout handler fails every replica whose bit is set.
+ * N's sender. The timeout handler fails a replica whose pending bit is
+ * set only once it has had the request, sent, for the I/O timeout
+ * (timers.c).
  */
 struct qrep_io {
 	u64 handle;			/* this dispatch's: see qrep_io_start() */
@@ -101,6 +103,8 @@ struct qrep_io {
 	u64 version;			/* WRITE: the version stamped on it */
 	u64 epoch;			/* the device's, at this dispatch */
 	ktime_t start;			/* dispatch time, for reply latency */
+	/* jiffies: when each replica's sender had sent it (timers.c) */
+	unsigned long sent_at[QREP_MAX_REPLICAS];
 	struct qrep_io_tx tx[QREP_MAX_REPLICAS];
 	/*
 	 * Quorum mode: a replica's pending bit may also be taken by
@@ -162,5 +166,8 @@ void qrep_dispatch_write(struct qrep_device *dev, struct qrep_io *io);
 
 /* timers.c */
 enum blk_eh_timer_return qrep_io_timed_out(struct request *rq);
+/* A replica sent a request at @since (jiffies) and silent since: timers.c. */
+bool qrep_replica_silent(struct qrep_replica *r, unsigned long since,
+			 unsigned long timeout, unsigned long *left);
 
 #endif /* _QREP_REQUEST_H */

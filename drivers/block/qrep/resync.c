@@ -27,9 +27,13 @@
  * date. Marks of the second kind happen after FAILED is set, so a clear
  * can never erase a mark made for a write the copy could not have seen.
  * Marks of the first kind concern writes dispatched before the replica
- * joined: qrep_resync_start waits for all of them to complete before the
- * resync reads the bitmap, so each is both in the bitmap and on every
- * up-to-date replica by then.
+ * joined: a resync's START waits for all of them that are in flight to
+ * complete before the resync reads the bitmap, so each is both in the
+ * bitmap and on every up-to-date replica by then. A write held for want
+ * of a quorum is in flight nowhere and is not waited for (see
+ * qrep_io_held). START waits with no lock held, the device kept by a
+ * drainer reference (qrep_resync_start_begin/_end): every other netlink
+ * command, of this device and of the others, goes on meanwhile.
  *
  * A STALE replica gets every write and serves no reads; FINISH promotes
  * it once its bitmap is empty (and, in quorum mode, lets FLUSHes held for
@@ -42,6 +46,7 @@
 #include <linux/mm.h>
 #include <linux/netlink.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 
 #include "device.h"
 #include "netlink.h"
@@ -50,7 +55,7 @@
 #include "request.h"
 #include "resync.h"
 
-/* How often qrep_resync_start looks again for older writes in flight. */
+/* How often a resync START looks again for older writes in flight. */
 #define QREP_RESYNC_DRAIN_POLL_MS	20
 
 unsigned long qrep_regions_of(u64 size)
@@ -196,9 +201,28 @@ unsigned long qrep_dirty_get(struct qrep_device *dev, unsigned int slot,
 }
 
 struct qrep_drain_ctx {
+	struct qrep_device *dev;
 	u64 version;		/* writes stamped up to this one */
 	unsigned int found;
 };
+
+/*
+ * A request held for want of a quorum (quorum.c) is in flight on no
+ * replica: it was held only once every replica it went to had let go of
+ * it, so the up-to-date replicas hold of it all they ever will, and the
+ * resync copies that. It goes out again only through queue_rq, with a
+ * new version, to every live replica: the one being resynced gets it
+ * like any new write, or, absent again by then, has it marked.
+ */
+static bool qrep_io_held(struct qrep_device *dev, struct qrep_io *io)
+{
+	bool held;
+
+	spin_lock(&dev->held_lock);
+	held = !list_empty(&io->held_node);
+	spin_unlock(&dev->held_lock);
+	return held;
+}
 
 static bool qrep_drain_count(struct request *rq, void *data)
 {
@@ -206,23 +230,28 @@ static bool qrep_drain_count(struct request *rq, void *data)
 	struct qrep_drain_ctx *ctx = data;
 	u64 version = READ_ONCE(io->version);
 
-	if (req_op(rq) == REQ_OP_WRITE && version && version <= ctx->version)
+	if (req_op(rq) == REQ_OP_WRITE && version && version <= ctx->version &&
+	    !qrep_io_held(ctx->dev, io))
 		ctx->found++;
 	return true;
 }
 
 /*
- * Waits until no WRITE stamped with a version up to the current one is
- * in flight, for at most twice the I/O timeout (by then each has been
- * answered or its replicas failed).
+ * Waits until no WRITE stamped with a version up to @version is in
+ * flight, for at most twice the I/O timeout (by then each has been
+ * answered or its replicas failed); held ones do not count (above).
+ * Called with no lock held: qrep_resync_start_begin() took a drainer
+ * reference, which keeps the device alive, and a teardown ends the wait.
  */
-static int qrep_writes_drain(struct qrep_device *dev)
+static int qrep_writes_drain(struct qrep_device *dev, u64 version)
 {
-	struct qrep_drain_ctx ctx = { .version = atomic64_read(&dev->version) };
+	struct qrep_drain_ctx ctx = { .dev = dev, .version = version };
 	unsigned long deadline = jiffies +
 		2 * msecs_to_jiffies(dev->config.io_timeout_ms);
 
 	for (;;) {
+		if (test_bit(QREP_DEV_DYING, &dev->flags))
+			return -ENODEV;
 		ctx.found = 0;
 		blk_mq_tagset_busy_iter(&dev->tag_set, qrep_drain_count, &ctx);
 		if (!ctx.found)
@@ -238,30 +267,71 @@ static void qrep_resync_notify(struct qrep_replica *r, enum qrep_event event)
 	qrep_netlink_notify_replica(r->dev, r, event);
 }
 
-int qrep_resync_start(struct qrep_device *dev, struct qrep_replica *r,
-		      struct netlink_ext_ack *extack)
+int qrep_resync_start_begin(struct qrep_device *dev, struct qrep_replica *r,
+			    u64 *version, struct netlink_ext_ack *extack)
 {
-	int ret;
+	lockdep_assert_held(&qrep_devices_mutex);
+	lockdep_assert_held(&dev->slots_mutex);
 
 	if (qrep_replica_state(r) != QREP_REPLICA_STALE) {
 		NL_SET_ERR_MSG_MOD(extack, "the replica is not stale");
 		return -EINVAL;
 	}
-	ret = qrep_writes_drain(dev);
-	if (ret) {
+	*version = atomic64_read(&dev->version);
+	atomic_inc(&dev->drainers);
+	qrep_replica_get(r);
+	return 0;
+}
+
+static void qrep_drainer_put(struct qrep_device *dev)
+{
+	if (atomic_dec_and_test(&dev->drainers))
+		wake_up_all(&dev->drain_wait);
+}
+
+void qrep_resync_drainers_wait(struct qrep_device *dev)
+{
+	lockdep_assert_held(&qrep_devices_mutex);
+	WARN_ON_ONCE(!test_bit(QREP_DEV_DYING, &dev->flags));
+	wait_event(dev->drain_wait, !atomic_read(&dev->drainers));
+}
+
+int qrep_resync_start_end(struct qrep_device *dev, struct qrep_replica *r,
+			  u64 version, struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	ret = qrep_writes_drain(dev, version);
+	if (ret == -ETIMEDOUT)
 		NL_SET_ERR_MSG_MOD(extack,
 				   "older writes still in flight after twice the I/O timeout");
-		return ret;
-	}
+	else if (ret)
+		NL_SET_ERR_MSG_MOD(extack, "the device is being destroyed");
+	mutex_lock(&dev->slots_mutex);
+	if (ret)
+		goto out;
 	spin_lock(&r->state_lock);
-	r->resync_active = true;
-	r->resync_done = 0;
-	r->resync_total = 0;
-	r->resync_rate = 0;
-	r->resync_tenths = 0;
+	if (qrep_replica_in_slot(dev, r->id) != r) {
+		NL_SET_ERR_MSG_MOD(extack, "the replica was removed meanwhile");
+		ret = -ESTALE;
+	} else if (r->state != QREP_REPLICA_STALE) {
+		NL_SET_ERR_MSG_MOD(extack, "the replica is not stale");
+		ret = -ESTALE;
+	} else {
+		r->resync_active = true;
+		r->resync_done = 0;
+		r->resync_total = 0;
+		r->resync_rate = 0;
+		r->resync_tenths = 0;
+	}
 	spin_unlock(&r->state_lock);
-	qrep_resync_notify(r, QREP_EVENT_RESYNC_STARTED);
-	return 0;
+	if (!ret)
+		qrep_resync_notify(r, QREP_EVENT_RESYNC_STARTED);
+out:
+	mutex_unlock(&dev->slots_mutex);
+	qrep_replica_put(r);
+	qrep_drainer_put(dev);
+	return ret;
 }
 
 int qrep_resync_clear(struct qrep_device *dev, struct qrep_replica *r,
@@ -323,6 +393,9 @@ int qrep_resync_finish(struct qrep_device *dev, struct qrep_replica *r,
 	qrep_resync_notify(r, QREP_EVENT_RESYNC_FINISHED);
 	/* Quorum mode: a FLUSH held for want of up-to-date replicas. */
 	qrep_quorum_changed(dev);
+	/* And a read quorum only now: the size, before the reply. */
+	if (qrep_quorum_mode(dev))
+		qrep_quorum_show_size(dev);
 	return 0;
 }
 

@@ -48,9 +48,21 @@ unsigned long qrep_dirty_get(struct qrep_device *dev, unsigned int slot,
 			     unsigned long start, u32 *words,
 			     unsigned long max);
 
-/* QREP_CMD_RESYNC_UPDATE's phases; the caller holds slots_mutex. */
-int qrep_resync_start(struct qrep_device *dev, struct qrep_replica *r,
-		      struct netlink_ext_ack *extack);
+/*
+ * QREP_CMD_RESYNC_UPDATE's START, in two halves. _begin, under
+ * qrep_devices_mutex and slots_mutex: checks the replica, notes the
+ * last version stamped and takes a drainer reference on the device and
+ * one on the replica. _end, with no lock held: waits for the older
+ * writes in flight, then marks the resync active if the replica is
+ * still in its slot and stale, and drops both references.
+ */
+int qrep_resync_start_begin(struct qrep_device *dev, struct qrep_replica *r,
+			    u64 *version, struct netlink_ext_ack *extack);
+int qrep_resync_start_end(struct qrep_device *dev, struct qrep_replica *r,
+			  u64 version, struct netlink_ext_ack *extack);
+/* Teardown, once QREP_DEV_DYING is set: the STARTs in progress end. */
+void qrep_resync_drainers_wait(struct qrep_device *dev);
+/* The other phases; the caller holds slots_mutex. */
 /* @source: mirror mode's up-to-date source; NULL in quorum mode (netlink.c checked the sources). */
 int qrep_resync_clear(struct qrep_device *dev, struct qrep_replica *r,
 		      struct qrep_replica *source, unsigned long start,

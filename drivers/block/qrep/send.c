@@ -54,6 +54,9 @@ bool qrep_replica_queue(struct qrep_replica *r, struct qrep_io *io)
 /* The sender lets go of @io (quorum mode: its reply may now be late). */
 static void qrep_send_done(struct qrep_replica *r, struct qrep_io *io)
 {
+	WRITE_ONCE(io->sent_at[r->id], jiffies);
+	/* The time before the bit: pairs with timers.c's read. */
+	smp_mb__before_atomic();
 	clear_bit(r->id, &io->queued);
 	qrep_io_detach(r->dev, io);
 	qrep_io_put(io);
