@@ -254,11 +254,19 @@ void qrep_quorum_release_all(struct qrep_device *dev)
  * replicas, their resync still under way, is readable and writable.
  * A FLUSH may still be held until a resync finishes; a probe does not
  * send one.
+ *
+ * Only a device made primary: one made secondary (qrepd's, on every
+ * node) refuses every open until it is promoted, so no probe can sleep
+ * on it, and it shows its size from the start. Hidden there, the size
+ * would come a moment after the promotion, once qrepd has added the
+ * replicas, and a mount the moment the node turns primary would find an
+ * empty disk rather than wait for them.
  */
 bool qrep_quorum_hides_size(const struct qrep_dev_config *config)
 {
 	return config->mode == QREP_MODE_QUORUM &&
-	       config->on_no_quorum == QREP_NO_QUORUM_SUSPEND;
+	       config->on_no_quorum == QREP_NO_QUORUM_SUSPEND &&
+	       config->role != QREP_ROLE_SECONDARY;
 }
 
 void qrep_quorum_show_size(struct qrep_device *dev)
