@@ -164,7 +164,7 @@ debug-kernel-run:
 # a kmemleak scan at the end of each: CHECK_DEBUG_TESTS, or T=name.
 # Results in build/test-results, as for make check. Not part of make
 # check (yet): Documentation/testing.rst gives the times.
-CHECK_DEBUG_TESTS ?= module,netlink,handles,datapath-smoke,mirror-basic
+CHECK_DEBUG_TESTS ?= module,netlink,handles
 check-debug-run: debug-kernel-run userspace
 	@QREP_VM_KERNEL=debug selftests/run --only $(or $(T),$(CHECK_DEBUG_TESTS))
 
