@@ -79,3 +79,18 @@ qrep_dev_state()
 		echo "unusable (${err##*: })"
 	fi
 }
+
+# bg NAME CMD...: CMD in the background; its output goes to /tmp/NAME.out
+# and, when it ends, its exit status to /tmp/NAME.rc. (Nothing of it may
+# keep ktap_test's output pipe open.) bg_done NAME: it has ended; bg_rc
+# NAME: its exit status.
+bg()
+{
+	local name=$1
+	shift
+	rm -f "/tmp/$name.rc" "/tmp/$name.out"
+	( "$@"; echo $? >"/tmp/$name.rc.tmp"; mv "/tmp/$name.rc.tmp" "/tmp/$name.rc" ) \
+		>"/tmp/$name.out" 2>&1 </dev/null &
+}
+bg_done() { [ -s "/tmp/$1.rc" ]; }
+bg_rc() { cat "/tmp/$1.rc"; }

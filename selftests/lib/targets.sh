@@ -189,3 +189,6 @@ replica_state()
 {
 	qrepctl status 0 | awk -v n="$1" '$1 == "replica" && $3 ~ "^" n "@" { print $4 }'
 }
+
+# state_is NAME STATE: replica NAME is in STATE (for wait_for).
+state_is() { [ "$(replica_state "$1")" = "$2" ]; }

@@ -112,8 +112,6 @@ reads_match()
 	done
 }
 
-state_is() { [ "$(replica_state "$1")" = "$2" ]; }
-
 # last_error NAME: the last error qrepctl status shows for replica NAME.
 last_error()
 {

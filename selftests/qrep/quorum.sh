@@ -208,21 +208,6 @@ held() { quorum_status | sed -n 's/.*held \([0-9][0-9]*\).*/\1/p'; }
 held_at_least() { [ "$(held)" -ge "$1" ] 2>/dev/null; }
 write_quorum() { quorum_status | grep -q "write quorum $1"; }
 read_quorum() { quorum_status | grep -q "read quorum $1"; }
-state_is() { [ "$(replica_state "$1")" = "$2" ]; }
-
-# bg NAME CMD...: CMD in the background; its output goes to /tmp/NAME.out
-# and, when it ends, its exit status to /tmp/NAME.rc. (Nothing of it may
-# keep ktap_test's output pipe open.)
-bg()
-{
-	local name=$1
-	shift
-	rm -f "/tmp/$name.rc" "/tmp/$name.out"
-	( "$@"; echo $? >"/tmp/$name.rc.tmp"; mv "/tmp/$name.rc.tmp" "/tmp/$name.rc" ) \
-		>"/tmp/$name.out" 2>&1 </dev/null &
-}
-bg_done() { [ -s "/tmp/$1.rc" ]; }
-bg_rc() { cat "/tmp/$1.rc"; }
 
 # still_held NAME...: no background I/O NAME has completed after HOLD_SEC.
 # The fixed wait is the point: nothing may complete them in that time.

@@ -93,20 +93,6 @@ cleanup()
 }
 trap cleanup EXIT
 
-# bg NAME CMD...: CMD in the background, its output in /tmp/NAME.out and,
-# once it ends, its exit status in /tmp/NAME.rc.
-bg()
-{
-	local name=$1
-	shift
-	rm -f "/tmp/$name.rc" "/tmp/$name.out"
-	( "$@"; echo $? >"/tmp/$name.rc.tmp"; mv "/tmp/$name.rc.tmp" "/tmp/$name.rc" ) \
-		>"/tmp/$name.out" 2>&1 </dev/null &
-}
-bg_done() { [ -s "/tmp/$1.rc" ]; }
-bg_rc() { cat "/tmp/$1.rc"; }
-
-state_is() { [ "$(replica_state "$1")" = "$2" ]; }
 replica_inflight()
 {
 	qrepctl status 0 | awk -v n="$1" '$1 == "replica" && $3 ~ "^" n "@" { print $6 }'

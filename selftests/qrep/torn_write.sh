@@ -100,7 +100,6 @@ reads_match()
 	done
 }
 
-state_is() { [ "$(replica_state "$1")" = "$2" ]; }
 version_above() { [ "$(record_version "$1" "$2")" -gt "$3" ]; }
 
 setup()
